@@ -1,0 +1,400 @@
+"""Typed, validated view of ``settings.toml``; invalid files fail with every problem listed at once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from worker.config import (
+    APPSYNC_HOST_RE,
+    EXTERNAL_ID_RE,
+    FIELD_NAME_RE,
+    MAX_CHAINED_SESSION_SECONDS,
+    MIN_SESSION_SECONDS,
+    REGION_RE,
+    SESSION_NAME_RE,
+    WorkerConfig,
+)
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$")
+API_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
+FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$")
+CLI_BEHAVIOURS = ("verbatim", "normalize")
+
+
+class SettingsError(ValueError):
+    """Every problem found in a settings file, reported together."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class AccountsSettings:
+    worker: str
+    api: str
+    region: str
+
+
+@dataclass(frozen=True)
+class MutatorRoleSettings:
+    name: str
+    session_name: str
+    external_id: str | None
+    session_seconds: int
+
+
+@dataclass(frozen=True)
+class AppSyncSettings:
+    api_id: str
+    url: str
+    custom_domain_host: str | None
+    allowed_mutations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AmplifySettings:
+    project_dir: Path
+    api_name: str
+    cli_behaviour: str
+    include_session_in_entry: bool
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    function_name: str
+    execution_role_name: str
+    queue_name: str
+    dead_letter_queue_name: str
+    fifo: bool
+    batch_size: int
+    batching_window_seconds: int
+    max_concurrency: int
+    max_function_concurrency: int
+    function_timeout_seconds: int
+    request_timeout_seconds: float
+    max_receive_count: int
+    memory_mb: int
+    log_retention_days: int
+    log_level: str
+    eventbridge_source: str
+    eventbridge_detail_type: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    accounts: AccountsSettings
+    mutator_role: MutatorRoleSettings
+    appsync: AppSyncSettings
+    amplify: AmplifySettings
+    worker: WorkerSettings
+    source: str = "<settings>"
+
+    # --- derived names: the only place these strings are assembled -------------------------------
+    @property
+    def mutator_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.accounts.api}:role/{self.mutator_role.name}"
+
+    @property
+    def assumed_role_arn(self) -> str:
+        """The caller ARN AppSync resolvers see for the worker (what custom-roles.json must admit)."""
+        return (
+            f"arn:aws:sts::{self.accounts.api}:assumed-role/"
+            f"{self.mutator_role.name}/{self.mutator_role.session_name}"
+        )
+
+    @property
+    def execution_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.accounts.worker}:role/{self.worker.execution_role_name}"
+
+    @property
+    def appsync_api_arn(self) -> str:
+        return f"arn:aws:appsync:{self.accounts.region}:{self.accounts.api}:apis/{self.appsync.api_id}"
+
+    def mutation_field_arns(self) -> list[str]:
+        """``appsync:GraphQL`` resources for the allowed mutation fields, and nothing else."""
+        return [f"{self.appsync_api_arn}/types/Mutation/fields/{f}" for f in self.appsync.allowed_mutations]
+
+    def queue_url(self, endpoint: str, name: str) -> str:
+        return f"{endpoint.rstrip('/')}/{self.accounts.worker}/{name}"
+
+    @property
+    def custom_roles_path(self) -> Path:
+        return self.amplify.project_dir / "amplify" / "backend" / "api" / self.amplify.api_name / "custom-roles.json"
+
+    def worker_config(self, **overrides: Any) -> WorkerConfig:
+        """The worker's configuration as the infra stack deploys it; overrides serve the sandbox."""
+        config = WorkerConfig(
+            appsync_url=self.appsync.url,
+            role_arn=self.mutator_role_arn,
+            session_name=self.mutator_role.session_name,
+            region=self.accounts.region,
+            host=self.appsync.custom_domain_host or _host_of(self.appsync.url),
+            allowed_mutations=frozenset(self.appsync.allowed_mutations),
+            external_id=self.mutator_role.external_id,
+            session_seconds=self.mutator_role.session_seconds,
+            request_timeout=self.worker.request_timeout_seconds,
+            max_concurrency=self.worker.max_concurrency,
+            max_receive_count=self.worker.max_receive_count,
+            log_level=self.worker.log_level,
+        )
+        return replace(config, **overrides) if overrides else config
+
+    def worker_environment(self, **overrides: Any) -> dict[str, str]:
+        """The Lambda environment variables for the worker, validated by the worker's own parser."""
+        env = self.worker_config(**overrides).to_environ()
+        WorkerConfig.from_environ(env)  # same validation the function runs at cold start
+        return env
+
+    def with_changes(self, **sections: Mapping[str, Any]) -> Settings:
+        """A copy with some fields changed, e.g. ``with_changes(mutator_role={"session_name": "x"})``."""
+        changed = {name: replace(getattr(self, name), **values) for name, values in sections.items()}
+        return replace(self, **changed)
+
+
+def _host_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or ""
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate a settings file (default: the project's ``settings.toml``)."""
+    file = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(str(file), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(str(file), [f"not valid TOML: {exc}"]) from None
+    return parse_settings(raw, source=str(file), base_dir=file.parent)
+
+
+def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_dir: Path | None = None) -> Settings:
+    problems: list[str] = []
+    reader = _Reader(raw, problems)
+
+    accounts = AccountsSettings(
+        worker=reader.text("accounts", "worker", pattern=ACCOUNT_RE, expect="a 12-digit account id"),
+        api=reader.text("accounts", "api", pattern=ACCOUNT_RE, expect="a 12-digit account id"),
+        region=reader.text("accounts", "region", pattern=REGION_RE, expect="an AWS region such as eu-west-1"),
+    )
+    if accounts.worker and accounts.worker == accounts.api:
+        problems.append("accounts.worker and accounts.api are the same account; this project is for two accounts")
+
+    session_seconds = reader.integer("mutator_role", "session_seconds", default=MAX_CHAINED_SESSION_SECONDS)
+    if not MIN_SESSION_SECONDS <= session_seconds <= MAX_CHAINED_SESSION_SECONDS:
+        problems.append(
+            f"mutator_role.session_seconds={session_seconds} must be {MIN_SESSION_SECONDS}-"
+            f"{MAX_CHAINED_SESSION_SECONDS}: assuming a role from the Lambda execution role is role chaining, "
+            "which AWS caps at one hour"
+        )
+    mutator_role = MutatorRoleSettings(
+        name=reader.text("mutator_role", "name", pattern=ROLE_NAME_RE, expect="an IAM role name"),
+        session_name=reader.text(
+            "mutator_role", "session_name", pattern=SESSION_NAME_RE, expect="2-64 characters of [A-Za-z0-9+=,.@_-]"
+        ),
+        external_id=reader.text(
+            "mutator_role", "external_id", pattern=EXTERNAL_ID_RE, expect="2-1224 characters", optional=True
+        )
+        or None,
+        session_seconds=session_seconds,
+    )
+
+    url = reader.text("appsync", "url")
+    custom_host = reader.text("appsync", "custom_domain_host", optional=True) or None
+    if url:
+        env = {"APPSYNC_URL": url, "MUTATOR_ROLE_ARN": "arn:aws:iam::000000000000:role/x",
+               "MUTATOR_SESSION_NAME": "xx", "ALLOWED_MUTATIONS": "x", "APPSYNC_REGION": accounts.region or "us-east-1"}
+        try:
+            WorkerConfig.from_environ(env)
+        except ValueError as exc:
+            problems.extend(f"appsync.url: {p}" for p in getattr(exc, "problems", [str(exc)]))
+        host = _host_of(url)
+        match = APPSYNC_HOST_RE.match(host)
+        if match and accounts.region and match["region"] != accounts.region:
+            problems.append(f"appsync.url is in region {match['region']} but accounts.region is {accounts.region}")
+    allowed = reader.strings("appsync", "allowed_mutations")
+    for name in allowed:
+        if not FIELD_NAME_RE.match(name):
+            problems.append(f"appsync.allowed_mutations: {name!r} is not a GraphQL field name")
+    if not allowed:
+        problems.append("appsync.allowed_mutations must list at least one mutation field")
+    appsync = AppSyncSettings(
+        api_id=reader.text("appsync", "api_id", pattern=re.compile(r"^[a-z0-9]{26}$"), expect="a 26-character API id"),
+        url=url,
+        custom_domain_host=custom_host,
+        allowed_mutations=tuple(allowed),
+    )
+
+    behaviour = reader.text("amplify", "cli_behaviour", default="verbatim")
+    if behaviour not in CLI_BEHAVIOURS:
+        problems.append(f"amplify.cli_behaviour={behaviour!r} must be one of {', '.join(CLI_BEHAVIOURS)}")
+    project_dir = Path(reader.text("amplify", "project_dir", default="."))
+    if not project_dir.is_absolute() and base_dir is not None:
+        project_dir = base_dir / project_dir
+    amplify = AmplifySettings(
+        project_dir=project_dir,
+        api_name=reader.text("amplify", "api_name", pattern=API_NAME_RE, expect="an Amplify API name (letters, digits)"),
+        cli_behaviour=behaviour,
+        include_session_in_entry=reader.boolean("amplify", "include_session_in_entry", default=True),
+    )
+
+    fifo = reader.boolean("worker", "fifo", default=False)
+    function_timeout = reader.integer("worker", "function_timeout_seconds", default=60, low=3, high=900)
+    request_timeout = reader.number("worker", "request_timeout_seconds", default=10.0)
+    if not 0 < request_timeout <= 30:
+        problems.append("worker.request_timeout_seconds must be above 0 and at most 30 (AppSync's request limit)")
+    elif request_timeout >= function_timeout:
+        problems.append("worker.request_timeout_seconds must be shorter than worker.function_timeout_seconds")
+    batch_size = reader.integer("worker", "batch_size", default=10, low=1, high=10 if fifo else 10000)
+    window = reader.integer("worker", "batching_window_seconds", default=0, low=0, high=300)
+    if batch_size > 10 and window < 1:
+        problems.append("worker.batch_size above 10 needs worker.batching_window_seconds of at least 1 (SQS rule)")
+    worker = WorkerSettings(
+        function_name=reader.text("worker", "function_name", pattern=FUNCTION_NAME_RE, expect="a Lambda function name"),
+        execution_role_name=reader.text("worker", "execution_role_name", pattern=ROLE_NAME_RE, expect="an IAM role name"),
+        queue_name=reader.text("worker", "queue_name", pattern=QUEUE_NAME_RE, expect="an SQS queue name"),
+        dead_letter_queue_name=reader.text(
+            "worker", "dead_letter_queue_name", pattern=QUEUE_NAME_RE, expect="an SQS queue name"
+        ),
+        fifo=fifo,
+        batch_size=batch_size,
+        batching_window_seconds=window,
+        max_concurrency=reader.integer("worker", "max_concurrency", default=10, low=1, high=1000),
+        max_function_concurrency=reader.integer("worker", "max_function_concurrency", default=5, low=2, high=1000),
+        function_timeout_seconds=function_timeout,
+        request_timeout_seconds=request_timeout,
+        max_receive_count=reader.integer("worker", "max_receive_count", default=5, low=1, high=1000),
+        memory_mb=reader.integer("worker", "memory_mb", default=512, low=128, high=10240),
+        log_retention_days=reader.integer("worker", "log_retention_days", default=30, low=1, high=3653),
+        log_level=reader.text("worker", "log_level", default="INFO").upper(),
+        eventbridge_source=reader.text("worker.eventbridge", "source", default="com.example.mutations"),
+        eventbridge_detail_type=reader.text("worker.eventbridge", "detail_type", default="AppSyncMutation"),
+    )
+    if worker.queue_name and fifo != worker.queue_name.endswith(".fifo"):
+        problems.append("worker.queue_name must end in .fifo exactly when worker.fifo is true")
+    if worker.dead_letter_queue_name and fifo != worker.dead_letter_queue_name.endswith(".fifo"):
+        problems.append("worker.dead_letter_queue_name must end in .fifo exactly when worker.fifo is true")
+    if worker.queue_name and worker.queue_name == worker.dead_letter_queue_name:
+        problems.append("worker.queue_name and worker.dead_letter_queue_name must differ")
+    problems.extend(reader.unknown_keys())
+
+    if problems:
+        raise SettingsError(source, problems)
+    return Settings(accounts, mutator_role, appsync, amplify, worker, source=source)
+
+
+_KNOWN: dict[str, set[str]] = {
+    "accounts": {"worker", "api", "region"},
+    "mutator_role": {"name", "session_name", "external_id", "session_seconds"},
+    "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations"},
+    "amplify": {"project_dir", "api_name", "cli_behaviour", "include_session_in_entry"},
+    "worker": {
+        "function_name", "execution_role_name", "queue_name", "dead_letter_queue_name", "fifo", "batch_size",
+        "batching_window_seconds", "max_concurrency", "max_function_concurrency", "function_timeout_seconds",
+        "request_timeout_seconds", "max_receive_count", "memory_mb", "log_retention_days", "log_level",
+        "eventbridge",
+    },
+    "worker.eventbridge": {"source", "detail_type"},
+}
+
+
+class _Reader:
+    """Typed access to nested TOML tables that records problems instead of stopping at the first."""
+
+    _MISSING = object()
+
+    def __init__(self, raw: Mapping[str, Any], problems: list[str]) -> None:
+        self.raw = raw
+        self.problems = problems
+
+    def _table(self, section: str) -> Mapping[str, Any]:
+        node: Any = self.raw
+        for part in section.split("."):
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+        if not isinstance(node, Mapping):
+            self.problems.append(f"[{section}] must be a table")
+            return {}
+        return node
+
+    def _get(self, section: str, key: str, default: Any) -> Any:
+        value = self._table(section).get(key, self._MISSING)
+        if value is self._MISSING:
+            if default is self._MISSING:
+                self.problems.append(f"{section}.{key} is required")
+            return default
+        return value
+
+    def text(
+        self,
+        section: str,
+        key: str,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        expect: str = "",
+        optional: bool = False,
+        default: Any = _MISSING,
+    ) -> str:
+        value = self._get(section, key, "" if optional else default)
+        if value is self._MISSING:
+            return ""
+        if not isinstance(value, str):
+            self.problems.append(f"{section}.{key} must be a string, not {type(value).__name__}")
+            return ""
+        value = value.strip()
+        if optional and not value:
+            return ""
+        if pattern is not None and not pattern.match(value):
+            self.problems.append(f"{section}.{key}={value!r} is not {expect}")
+        return value
+
+    def integer(self, section: str, key: str, *, default: int, low: int | None = None, high: int | None = None) -> int:
+        value = self._get(section, key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problems.append(f"{section}.{key} must be a whole number, not {value!r}")
+            return default
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.problems.append(f"{section}.{key}={value} must be between {low} and {high}")
+        return value
+
+    def number(self, section: str, key: str, *, default: float) -> float:
+        value = self._get(section, key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problems.append(f"{section}.{key} must be a number, not {value!r}")
+            return default
+        return float(value)
+
+    def boolean(self, section: str, key: str, *, default: bool) -> bool:
+        value = self._get(section, key, default)
+        if not isinstance(value, bool):
+            self.problems.append(f"{section}.{key} must be true or false, not {value!r}")
+            return default
+        return value
+
+    def strings(self, section: str, key: str) -> list[str]:
+        value = self._get(section, key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{section}.{key} must be a list of strings")
+            return []
+        return list(value)
+
+    def unknown_keys(self) -> list[str]:
+        found: list[str] = []
+        for section in self.raw:
+            if section not in _KNOWN:
+                found.append(f"unknown section [{section}]")
+        for section, known in _KNOWN.items():
+            for key in self._table(section):
+                if key not in known:
+                    found.append(f"unknown key {section}.{key} (known: {', '.join(sorted(known))})")
+        return found

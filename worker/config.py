@@ -1,0 +1,256 @@
+"""Worker settings, read once from the Lambda environment at cold start.
+
+Every problem is collected and reported in one ``ConfigError`` so a broken deployment is fixed in one go,
+not one redeploy per missing variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+# Environment variable names: the contract between infra/, the sandbox and the worker.
+ENV_APPSYNC_URL = "APPSYNC_URL"
+ENV_APPSYNC_HOST = "APPSYNC_HOST"
+ENV_APPSYNC_REGION = "APPSYNC_REGION"
+ENV_ROLE_ARN = "MUTATOR_ROLE_ARN"
+ENV_SESSION_NAME = "MUTATOR_SESSION_NAME"
+ENV_EXTERNAL_ID = "MUTATOR_EXTERNAL_ID"
+ENV_SESSION_SECONDS = "MUTATOR_SESSION_SECONDS"
+ENV_REQUEST_TIMEOUT = "REQUEST_TIMEOUT_SECONDS"
+ENV_MAX_CONCURRENCY = "MAX_CONCURRENCY"
+ENV_ALLOWED_MUTATIONS = "ALLOWED_MUTATIONS"
+ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
+ENV_MAX_RECEIVE_COUNT = "MAX_RECEIVE_COUNT"
+ENV_LOG_LEVEL = "LOG_LEVEL"
+
+#: A role chained from the Lambda execution role may live at most one hour (AWS hard limit).
+MAX_CHAINED_SESSION_SECONDS = 3600
+MIN_SESSION_SECONDS = 900
+
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$")
+# AWS: 2-64 characters of [\w+=,.@-].
+SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+APPSYNC_HOST_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class ConfigError(ValueError):
+    """Raised at cold start when the environment is incomplete or malformed; lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "worker configuration is invalid:\n" + "\n".join(f"  - {problem}" for problem in problems)
+        )
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    appsync_url: str
+    role_arn: str
+    session_name: str
+    region: str
+    host: str
+    allowed_mutations: frozenset[str]
+    external_id: str | None = None
+    session_seconds: int = MAX_CHAINED_SESSION_SECONDS
+    request_timeout: float = 10.0
+    max_concurrency: int = 10
+    dead_letter_queue_url: str | None = None
+    max_receive_count: int | None = None
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def role_account(self) -> str:
+        match = ROLE_ARN_RE.match(self.role_arn)
+        assert match is not None  # validated at construction
+        return match["account"]
+
+    @property
+    def role_name(self) -> str:
+        match = ROLE_ARN_RE.match(self.role_arn)
+        assert match is not None
+        return match["name"]
+
+    @property
+    def assumed_role_arn(self) -> str:
+        """The caller ARN AppSync will see: what custom-roles.json has to admit (no role path)."""
+        return f"arn:aws:sts::{self.role_account}:assumed-role/{self.role_name}/{self.session_name}"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def get(name: str, *, required: bool = False) -> str | None:
+            value = env.get(name, "").strip()
+            if not value:
+                if required:
+                    problems.append(f"{name} is required but not set")
+                return None
+            return value
+
+        def integer(name: str, default: int, low: int, high: int, why: str = "") -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a whole number")
+                return default
+            if not low <= value <= high:
+                problems.append(f"{name}={value} must be between {low} and {high}{why}")
+            return value
+
+        url = get(ENV_APPSYNC_URL, required=True)
+        host_override = get(ENV_APPSYNC_HOST)
+        region_override = get(ENV_APPSYNC_REGION)
+        region = region_override
+        host = host_override or ""
+        if url is not None:
+            url_problem, url_host = _check_url(url)
+            if url_problem:
+                problems.append(f"{ENV_APPSYNC_URL}={url!r}: {url_problem}")
+            host = host_override or url_host
+            match = APPSYNC_HOST_RE.match(url_host)
+            if region is None and match:
+                region = match["region"]
+            if region is None and not url_problem:
+                problems.append(
+                    f"{ENV_APPSYNC_REGION} is required: the region cannot be read from host {url_host!r} "
+                    "(custom domain or local endpoint)"
+                )
+        if region is not None and not REGION_RE.match(region):
+            problems.append(f"{ENV_APPSYNC_REGION}={region!r} is not an AWS region name (e.g. eu-west-1)")
+
+        role_arn = get(ENV_ROLE_ARN, required=True)
+        if role_arn is not None and not ROLE_ARN_RE.match(role_arn):
+            problems.append(
+                f"{ENV_ROLE_ARN}={role_arn!r} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
+            )
+        session_name = get(ENV_SESSION_NAME, required=True)
+        if session_name is not None and not SESSION_NAME_RE.match(session_name):
+            problems.append(
+                f"{ENV_SESSION_NAME}={session_name!r} must be 2-64 characters of letters, digits and +=,.@_-"
+            )
+        external_id = get(ENV_EXTERNAL_ID)
+        if external_id is not None and not EXTERNAL_ID_RE.match(external_id):
+            problems.append(f"{ENV_EXTERNAL_ID} must be 2-1224 characters of letters, digits and +=,.@:/_-")
+        session_seconds = integer(
+            ENV_SESSION_SECONDS,
+            MAX_CHAINED_SESSION_SECONDS,
+            MIN_SESSION_SECONDS,
+            MAX_CHAINED_SESSION_SECONDS,
+            " (the worker assumes the role from the Lambda execution role's session: that is role "
+            "chaining, which AWS caps at one hour)",
+        )
+        timeout_raw = get(ENV_REQUEST_TIMEOUT)
+        request_timeout = 10.0
+        if timeout_raw is not None:
+            try:
+                request_timeout = float(timeout_raw)
+                if not 0 < request_timeout <= 30:
+                    problems.append(
+                        f"{ENV_REQUEST_TIMEOUT}={timeout_raw} must be above 0 and at most 30 "
+                        "(AppSync's own request limit)"
+                    )
+            except ValueError:
+                problems.append(f"{ENV_REQUEST_TIMEOUT}={timeout_raw!r} is not a number of seconds")
+        max_concurrency = integer(ENV_MAX_CONCURRENCY, 10, 1, 1000)
+        allowed_raw = get(ENV_ALLOWED_MUTATIONS, required=True)
+        allowed: frozenset[str] = frozenset()
+        if allowed_raw is not None:
+            names = [name.strip() for name in allowed_raw.split(",") if name.strip()]
+            bad = [name for name in names if not FIELD_NAME_RE.match(name)]
+            if bad:
+                problems.append(f"{ENV_ALLOWED_MUTATIONS} has names that are not GraphQL field names: {bad}")
+            if not names:
+                problems.append(f"{ENV_ALLOWED_MUTATIONS} lists no mutation field")
+            allowed = frozenset(names)
+        dlq_url = get(ENV_DEAD_LETTER_QUEUE_URL)
+        max_receive = integer(ENV_MAX_RECEIVE_COUNT, 0, 1, 1000) if get(ENV_MAX_RECEIVE_COUNT) else None
+        log_level = (get(ENV_LOG_LEVEL) or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            problems.append(f"{ENV_LOG_LEVEL}={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+
+        if problems:
+            raise ConfigError(problems)
+        assert url and role_arn and session_name and region
+        return cls(
+            appsync_url=url,
+            role_arn=role_arn,
+            session_name=session_name,
+            region=region,
+            host=host,
+            allowed_mutations=allowed,
+            external_id=external_id,
+            session_seconds=session_seconds,
+            request_timeout=request_timeout,
+            max_concurrency=max_concurrency,
+            dead_letter_queue_url=dlq_url,
+            max_receive_count=max_receive,
+            log_level=log_level,
+        )
+
+    def to_environ(self) -> dict[str, str]:
+        """The Lambda environment that reproduces this config (used by infra/ and the sandbox)."""
+        env = {
+            ENV_APPSYNC_URL: self.appsync_url,
+            ENV_APPSYNC_REGION: self.region,
+            ENV_ROLE_ARN: self.role_arn,
+            ENV_SESSION_NAME: self.session_name,
+            ENV_SESSION_SECONDS: str(self.session_seconds),
+            ENV_REQUEST_TIMEOUT: _format_number(self.request_timeout),
+            ENV_MAX_CONCURRENCY: str(self.max_concurrency),
+            ENV_ALLOWED_MUTATIONS: ",".join(sorted(self.allowed_mutations)),
+            ENV_LOG_LEVEL: self.log_level,
+        }
+        if self.host and self.host != urlsplit(self.appsync_url).hostname:
+            env[ENV_APPSYNC_HOST] = self.host
+        if self.external_id:
+            env[ENV_EXTERNAL_ID] = self.external_id
+        if self.dead_letter_queue_url:
+            env[ENV_DEAD_LETTER_QUEUE_URL] = self.dead_letter_queue_url
+        if self.max_receive_count:
+            env[ENV_MAX_RECEIVE_COUNT] = str(self.max_receive_count)
+        return env
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _check_url(url: str) -> tuple[str | None, str]:
+    """Refuse anything but https, except plain http to a loopback address (the local sandbox)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        return "not a URL with a host name", host
+    if parts.scheme == "https":
+        return None, host
+    if parts.scheme == "http":
+        if _is_loopback(host):
+            return None, host
+        return (
+            "plain http is refused for non-loopback hosts: signed requests and session tokens must not "
+            "cross the network unencrypted; use https"
+        ), host
+    return f"scheme {parts.scheme!r} is not https", host
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
