@@ -133,12 +133,14 @@ class Settings:
 
     def worker_config(self, **overrides: Any) -> WorkerConfig:
         """The worker's configuration as the infra stack deploys it; overrides serve the sandbox."""
+        url = overrides.get("appsync_url", self.appsync.url)
+        custom_host = None if "appsync_url" in overrides else self.appsync.custom_domain_host
         config = WorkerConfig(
-            appsync_url=self.appsync.url,
+            appsync_url=url,
             role_arn=self.mutator_role_arn,
             session_name=self.mutator_role.session_name,
             region=self.accounts.region,
-            host=self.appsync.custom_domain_host or _host_of(self.appsync.url),
+            host=custom_host or _host_of(url),
             allowed_mutations=frozenset(self.appsync.allowed_mutations),
             external_id=self.mutator_role.external_id,
             session_seconds=self.mutator_role.session_seconds,
@@ -164,7 +166,7 @@ class Settings:
 def _host_of(url: str) -> str:
     from urllib.parse import urlsplit
 
-    return urlsplit(url).hostname or ""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -219,8 +221,7 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
             WorkerConfig.from_environ(env)
         except ValueError as exc:
             problems.extend(f"appsync.url: {p}" for p in getattr(exc, "problems", [str(exc)]))
-        host = _host_of(url)
-        match = APPSYNC_HOST_RE.match(host)
+        match = APPSYNC_HOST_RE.match(_host_of(url).partition(":")[0])
         if match and accounts.region and match["region"] != accounts.region:
             problems.append(f"appsync.url is in region {match['region']} but accounts.region is {accounts.region}")
     allowed = reader.strings("appsync", "allowed_mutations")

@@ -121,7 +121,7 @@ class WorkerConfig:
             if url_problem:
                 problems.append(f"{ENV_APPSYNC_URL}={url!r}: {url_problem}")
             host = host_override or url_host
-            match = APPSYNC_HOST_RE.match(url_host)
+            match = APPSYNC_HOST_RE.match(url_host.partition(":")[0])
             if region is None and match:
                 region = match["region"]
             if region is None and not url_problem:
@@ -214,7 +214,7 @@ class WorkerConfig:
             ENV_ALLOWED_MUTATIONS: ",".join(sorted(self.allowed_mutations)),
             ENV_LOG_LEVEL: self.log_level,
         }
-        if self.host and self.host != urlsplit(self.appsync_url).hostname:
+        if self.host and self.host != urlsplit(self.appsync_url).netloc.rpartition("@")[2]:
             env[ENV_APPSYNC_HOST] = self.host
         if self.external_id:
             env[ENV_EXTERNAL_ID] = self.external_id
@@ -232,13 +232,15 @@ def _format_number(value: float) -> str:
 def _check_url(url: str) -> tuple[str | None, str]:
     """Refuse anything but https, except plain http to a loopback address (the local sandbox)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if not host:
+    hostname = parts.hostname or ""
+    # The signed Host header must equal what the HTTP client sends: host[:port].
+    host = parts.netloc.rpartition("@")[2]
+    if not hostname:
         return "not a URL with a host name", host
     if parts.scheme == "https":
         return None, host
     if parts.scheme == "http":
-        if _is_loopback(host):
+        if _is_loopback(hostname):
             return None, host
         return (
             "plain http is refused for non-loopback hosts: signed requests and session tokens must not "
