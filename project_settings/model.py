@@ -129,7 +129,14 @@ class Settings:
 
     @property
     def custom_roles_path(self) -> Path:
-        return self.amplify.project_dir / "amplify" / "backend" / "api" / self.amplify.api_name / "custom-roles.json"
+        return (
+            self.amplify.project_dir
+            / "amplify"
+            / "backend"
+            / "api"
+            / self.amplify.api_name
+            / "custom-roles.json"
+        )
 
     def worker_config(self, **overrides: Any) -> WorkerConfig:
         """The worker's configuration as the infra stack deploys it; overrides serve the sandbox."""
@@ -181,7 +188,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     return parse_settings(raw, source=str(file), base_dir=file.parent)
 
 
-def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_dir: Path | None = None) -> Settings:
+def parse_settings(
+    raw: Mapping[str, Any], *, source: str = "<settings>", base_dir: Path | None = None
+) -> Settings:
     problems: list[str] = []
     reader = _Reader(raw, problems)
 
@@ -191,7 +200,9 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
         region=reader.text("accounts", "region", pattern=REGION_RE, expect="an AWS region such as eu-west-1"),
     )
     if accounts.worker and accounts.worker == accounts.api:
-        problems.append("accounts.worker and accounts.api are the same account; this project is for two accounts")
+        problems.append(
+            "accounts.worker and accounts.api are the same account; this project is for two accounts"
+        )
 
     session_seconds = reader.integer("mutator_role", "session_seconds", default=MAX_CHAINED_SESSION_SECONDS)
     if not MIN_SESSION_SECONDS <= session_seconds <= MAX_CHAINED_SESSION_SECONDS:
@@ -203,7 +214,10 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
     mutator_role = MutatorRoleSettings(
         name=reader.text("mutator_role", "name", pattern=ROLE_NAME_RE, expect="an IAM role name"),
         session_name=reader.text(
-            "mutator_role", "session_name", pattern=SESSION_NAME_RE, expect="2-64 characters of [A-Za-z0-9+=,.@_-]"
+            "mutator_role",
+            "session_name",
+            pattern=SESSION_NAME_RE,
+            expect="2-64 characters of [A-Za-z0-9+=,.@_-]",
         ),
         external_id=reader.text(
             "mutator_role", "external_id", pattern=EXTERNAL_ID_RE, expect="2-1224 characters", optional=True
@@ -215,15 +229,22 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
     url = reader.text("appsync", "url")
     custom_host = reader.text("appsync", "custom_domain_host", optional=True) or None
     if url:
-        env = {"APPSYNC_URL": url, "MUTATOR_ROLE_ARN": "arn:aws:iam::000000000000:role/x",
-               "MUTATOR_SESSION_NAME": "xx", "ALLOWED_MUTATIONS": "x", "APPSYNC_REGION": accounts.region or "us-east-1"}
+        env = {
+            "APPSYNC_URL": url,
+            "MUTATOR_ROLE_ARN": "arn:aws:iam::000000000000:role/x",
+            "MUTATOR_SESSION_NAME": "xx",
+            "ALLOWED_MUTATIONS": "x",
+            "APPSYNC_REGION": accounts.region or "us-east-1",
+        }
         try:
             WorkerConfig.from_environ(env)
         except ValueError as exc:
             problems.extend(f"appsync.url: {p}" for p in getattr(exc, "problems", [str(exc)]))
         match = APPSYNC_HOST_RE.match(_host_of(url).partition(":")[0])
         if match and accounts.region and match["region"] != accounts.region:
-            problems.append(f"appsync.url is in region {match['region']} but accounts.region is {accounts.region}")
+            problems.append(
+                f"appsync.url is in region {match['region']} but accounts.region is {accounts.region}"
+            )
     allowed = reader.strings("appsync", "allowed_mutations")
     for name in allowed:
         if not FIELD_NAME_RE.match(name):
@@ -231,7 +252,9 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
     if not allowed:
         problems.append("appsync.allowed_mutations must list at least one mutation field")
     appsync = AppSyncSettings(
-        api_id=reader.text("appsync", "api_id", pattern=re.compile(r"^[a-z0-9]{26}$"), expect="a 26-character API id"),
+        api_id=reader.text(
+            "appsync", "api_id", pattern=re.compile(r"^[a-z0-9]{26}$"), expect="a 26-character API id"
+        ),
         url=url,
         custom_domain_host=custom_host,
         allowed_mutations=tuple(allowed),
@@ -245,7 +268,9 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
         project_dir = base_dir / project_dir
     amplify = AmplifySettings(
         project_dir=project_dir,
-        api_name=reader.text("amplify", "api_name", pattern=API_NAME_RE, expect="an Amplify API name (letters, digits)"),
+        api_name=reader.text(
+            "amplify", "api_name", pattern=API_NAME_RE, expect="an Amplify API name (letters, digits)"
+        ),
         cli_behaviour=behaviour,
         include_session_in_entry=reader.boolean("amplify", "include_session_in_entry", default=True),
     )
@@ -254,16 +279,24 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
     function_timeout = reader.integer("worker", "function_timeout_seconds", default=60, low=3, high=900)
     request_timeout = reader.number("worker", "request_timeout_seconds", default=10.0)
     if not 0 < request_timeout <= 30:
-        problems.append("worker.request_timeout_seconds must be above 0 and at most 30 (AppSync's request limit)")
+        problems.append(
+            "worker.request_timeout_seconds must be above 0 and at most 30 (AppSync's request limit)"
+        )
     elif request_timeout >= function_timeout:
         problems.append("worker.request_timeout_seconds must be shorter than worker.function_timeout_seconds")
     batch_size = reader.integer("worker", "batch_size", default=10, low=1, high=10 if fifo else 10000)
     window = reader.integer("worker", "batching_window_seconds", default=0, low=0, high=300)
     if batch_size > 10 and window < 1:
-        problems.append("worker.batch_size above 10 needs worker.batching_window_seconds of at least 1 (SQS rule)")
+        problems.append(
+            "worker.batch_size above 10 needs worker.batching_window_seconds of at least 1 (SQS rule)"
+        )
     worker = WorkerSettings(
-        function_name=reader.text("worker", "function_name", pattern=FUNCTION_NAME_RE, expect="a Lambda function name"),
-        execution_role_name=reader.text("worker", "execution_role_name", pattern=ROLE_NAME_RE, expect="an IAM role name"),
+        function_name=reader.text(
+            "worker", "function_name", pattern=FUNCTION_NAME_RE, expect="a Lambda function name"
+        ),
+        execution_role_name=reader.text(
+            "worker", "execution_role_name", pattern=ROLE_NAME_RE, expect="an IAM role name"
+        ),
         queue_name=reader.text("worker", "queue_name", pattern=QUEUE_NAME_RE, expect="an SQS queue name"),
         dead_letter_queue_name=reader.text(
             "worker", "dead_letter_queue_name", pattern=QUEUE_NAME_RE, expect="an SQS queue name"
@@ -272,7 +305,9 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<settings>", base_d
         batch_size=batch_size,
         batching_window_seconds=window,
         max_concurrency=reader.integer("worker", "max_concurrency", default=10, low=1, high=1000),
-        max_function_concurrency=reader.integer("worker", "max_function_concurrency", default=5, low=2, high=1000),
+        max_function_concurrency=reader.integer(
+            "worker", "max_function_concurrency", default=5, low=2, high=1000
+        ),
         function_timeout_seconds=function_timeout,
         request_timeout_seconds=request_timeout,
         max_receive_count=reader.integer("worker", "max_receive_count", default=5, low=1, high=1000),
@@ -301,9 +336,21 @@ _KNOWN: dict[str, set[str]] = {
     "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations"},
     "amplify": {"project_dir", "api_name", "cli_behaviour", "include_session_in_entry"},
     "worker": {
-        "function_name", "execution_role_name", "queue_name", "dead_letter_queue_name", "fifo", "batch_size",
-        "batching_window_seconds", "max_concurrency", "max_function_concurrency", "function_timeout_seconds",
-        "request_timeout_seconds", "max_receive_count", "memory_mb", "log_retention_days", "log_level",
+        "function_name",
+        "execution_role_name",
+        "queue_name",
+        "dead_letter_queue_name",
+        "fifo",
+        "batch_size",
+        "batching_window_seconds",
+        "max_concurrency",
+        "max_function_concurrency",
+        "function_timeout_seconds",
+        "request_timeout_seconds",
+        "max_receive_count",
+        "memory_mb",
+        "log_retention_days",
+        "log_level",
         "eventbridge",
     },
     "worker.eventbridge": {"source", "detail_type"},
@@ -359,7 +406,9 @@ class _Reader:
             self.problems.append(f"{section}.{key}={value!r} is not {expect}")
         return value
 
-    def integer(self, section: str, key: str, *, default: int, low: int | None = None, high: int | None = None) -> int:
+    def integer(
+        self, section: str, key: str, *, default: int, low: int | None = None, high: int | None = None
+    ) -> int:
         value = self._get(section, key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self.problems.append(f"{section}.{key} must be a whole number, not {value!r}")

@@ -1,0 +1,32 @@
+"""The cross-account AppSync mutation worker (Lambda function in account A).
+
+Layers, top-down; nothing lower imports anything higher:
+``handler`` (event shapes, partial batch response) -> ``batch`` (concurrency, FIFO order, dead letters) ->
+``client`` (envelope, signing, send, classify, retry) -> ``credentials`` (assume, cache, refresh).
+
+Public API for tools and the sandbox: ``lambda_handler``, ``WorkerRuntime``, ``WorkerConfig``,
+``parse_envelope``, the error types in ``worker.errors`` and ``worker.dead_letters.read_failure``. Imports are
+lazy so that ``import worker`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["WorkerConfig", "WorkerRuntime", "lambda_handler", "parse_envelope"]
+
+_LAZY = {
+    "WorkerConfig": "worker.config",
+    "WorkerRuntime": "worker.runtime",
+    "lambda_handler": "worker.handler",
+    "parse_envelope": "worker.envelope",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'worker' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

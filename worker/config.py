@@ -32,7 +32,9 @@ ENV_LOG_LEVEL = "LOG_LEVEL"
 MAX_CHAINED_SESSION_SECONDS = 3600
 MIN_SESSION_SECONDS = 900
 
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$")
+ROLE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$"
+)
 # AWS: 2-64 characters of [\w+=,.@-].
 SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")

@@ -1,0 +1,144 @@
+"""Classify every way a send can end into one ``MutationError`` type: transient, or permanent with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+
+from worker.errors import (
+    ConditionalCheckFailedError,
+    ConnectionFault,
+    ExpiredCredentialsError,
+    GraphQLValidationError,
+    IAMDeniedError,
+    MutationError,
+    PermanentError,
+    RequestTimeout,
+    ResolverError,
+    ResolverUnauthorizedError,
+    ServerError,
+    SigningError,
+    ThrottledError,
+    TransientError,
+)
+from worker.transport import AppSyncHTTPError
+
+#: Resolver error types worth another attempt (DynamoDB and AppSync capacity, internal faults).
+TRANSIENT_ERROR_TYPES = frozenset(
+    {
+        "DynamoDB:ProvisionedThroughputExceededException",
+        "DynamoDB:ThrottlingException",
+        "DynamoDB:RequestLimitExceeded",
+        "DynamoDB:InternalServerError",
+        "DynamoDB:TransactionConflictException",
+        "DynamoDB:AmazonDynamoDBException",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "RateLimitExceeded",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "Lambda:TooManyRequestsException",
+        "Lambda:ServiceException",
+    }
+)
+_EXPIRED_HINTS = ("expired", "ExpiredToken")
+
+
+def classify_exception(exc: BaseException) -> MutationError:
+    """Map a transport-level exception (HTTP status, network, timeout) onto the error types."""
+    if isinstance(exc, MutationError):
+        return exc
+    if isinstance(exc, AppSyncHTTPError):
+        return _classify_http(exc)
+    if isinstance(exc, TransportQueryError):
+        return classify_graphql_errors(exc.errors or [{"message": str(exc)}])
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return RequestTimeout(
+            "no response within the request timeout; the mutation may or may not have been applied"
+        )
+    if isinstance(exc, TransportConnectionFailed):
+        cause = exc.__cause__
+        if isinstance(cause, asyncio.TimeoutError | TimeoutError):
+            return RequestTimeout(
+                "no response within the request timeout; it may or may not have been applied"
+            )
+        return ConnectionFault(f"connection failed: {exc}")
+    if isinstance(exc, TransportServerError):
+        code = exc.code or 0
+        if code == 429:
+            return ThrottledError(f"HTTP 429: {exc}")
+        if code >= 500:
+            return ServerError(f"HTTP {code}: {exc}")
+        return PermanentError(f"HTTP {code}: {exc}", error_type=f"HTTP{code}")
+    if isinstance(exc, TransportProtocolError):
+        return ServerError(f"AppSync sent a response that is not GraphQL: {exc}", error_type="ProtocolError")
+    if isinstance(exc, OSError):
+        return ConnectionFault(f"network error: {exc}")
+    return PermanentError(f"unexpected {type(exc).__name__}: {exc}", error_type="UnexpectedError")
+
+
+def classify_graphql_errors(errors: list[Any]) -> MutationError:
+    """HTTP 200 with ``errors``: resolver refusals, conditional checks, validation, capacity."""
+    first: Mapping[str, Any] = next((e for e in errors if isinstance(e, Mapping)), {"message": str(errors)})
+    error_type = str(first.get("errorType") or "")
+    message = str(first.get("message") or "")
+    if error_type == "Unauthorized":
+        return ResolverUnauthorizedError(message)
+    if error_type == "DynamoDB:ConditionalCheckFailedException":
+        return ConditionalCheckFailedError(message)
+    if error_type in TRANSIENT_ERROR_TYPES or "Throttl" in error_type:
+        return ThrottledError(f"{error_type}: {message}", error_type=error_type)
+    if error_type == "UnauthorizedException":
+        return _classify_unauthorized(401, message)
+    if not error_type and message.startswith("Validation error"):
+        return GraphQLValidationError(message)
+    if not error_type:
+        return GraphQLValidationError(message, error_type="GraphQLError")
+    return ResolverError(message, error_type=error_type)
+
+
+def _classify_http(exc: AppSyncHTTPError) -> MutationError:
+    status, error_type, message = exc.status, exc.error_type, exc.message
+    if status == 429 or "Throttl" in error_type or error_type in TRANSIENT_ERROR_TYPES:
+        return ThrottledError(
+            f"HTTP {status} {error_type}: {message}".strip(), error_type=error_type or "Throttled"
+        )
+    if status >= 500:
+        return ServerError(f"HTTP {status} {error_type}: {message}".strip())
+    if status in (401, 403):
+        return _classify_unauthorized(status, message, error_type)
+    return PermanentError(
+        f"HTTP {status} {error_type}: {message}".strip(), error_type=error_type or f"HTTP{status}"
+    )
+
+
+def _classify_unauthorized(
+    status: int, message: str, error_type: str = "UnauthorizedException"
+) -> MutationError:
+    if error_type == "ExpiredTokenException" or any(h in message for h in _EXPIRED_HINTS):
+        return ExpiredCredentialsError(f"HTTP {status} {error_type}: {message}")
+    if error_type in (
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+        "IncompleteSignatureException",
+    ):
+        return SigningError(f"HTTP {status} {error_type}: {message}", error_type=error_type)
+    if "Valid authorization header not provided" in message:
+        return SigningError(f"HTTP {status}: {message}", error_type="MissingAuthorization")
+    if "not authorized" in message.lower():
+        return IAMDeniedError(f"HTTP {status} {error_type}: {message}")
+    return SigningError(f"HTTP {status} {error_type}: {message}", error_type=error_type or f"HTTP{status}")
+
+
+def is_transient(error: MutationError) -> bool:
+    return isinstance(error, TransientError)

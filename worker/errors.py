@@ -1,0 +1,122 @@
+"""Failure types: one class per cause, each knowing whether a retry can help.
+
+The batch layer only asks two questions of an error: is it worth retrying (``retryable``), and what to tell an
+operator (``reason``, ``error_type``, ``diagnosis``). Everything else is detail for the logs.
+"""
+
+from __future__ import annotations
+
+
+class MutationError(Exception):
+    """Base of every failure the worker reports for one message."""
+
+    retryable: bool = False
+    error_type: str = "MutationError"
+
+    def __init__(self, reason: str, *, error_type: str | None = None, diagnosis: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if error_type is not None:
+            self.error_type = error_type
+        self.diagnosis = diagnosis
+        self.attempts = 0  # how many sends were made before giving up (set by the client)
+
+    def __str__(self) -> str:
+        return f"{self.error_type}: {self.reason}" + (f" | {self.diagnosis}" if self.diagnosis else "")
+
+
+# --- permanent: retrying cannot change the answer --------------------------------------------------------
+class PermanentError(MutationError):
+    error_type = "Permanent"
+
+
+class EnvelopeError(PermanentError):
+    """The message is not a valid mutation envelope (which field, what was expected)."""
+
+    error_type = "InvalidEnvelope"
+
+
+class NotAllowedError(PermanentError):
+    """The message asks for a mutation field outside the worker's allow-list; refused before any network call."""
+
+    error_type = "MutationNotAllowed"
+
+
+class GraphQLValidationError(PermanentError):
+    error_type = "ValidationError"
+
+
+class ResolverUnauthorizedError(PermanentError):
+    """Amplify's resolver refused the caller (HTTP 200, errorType Unauthorized): custom-roles.json."""
+
+    error_type = "Unauthorized"
+
+
+class IAMDeniedError(PermanentError):
+    """AppSync's IAM check refused the request: the role's identity policy lacks appsync:GraphQL on the field."""
+
+    error_type = "IAMDenied"
+
+
+class SigningError(PermanentError):
+    """AppSync refused the signature or the credentials themselves (not expiry)."""
+
+    error_type = "SignatureRejected"
+
+
+class AssumeRoleDeniedError(PermanentError):
+    """STS refused AssumeRole: trust policy, session name, external id or the execution role's own policy."""
+
+    error_type = "AssumeRoleDenied"
+
+
+class ConditionalCheckFailedError(PermanentError):
+    """DynamoDB's condition failed: a duplicate create, or an update/delete of a missing item."""
+
+    error_type = "DynamoDB:ConditionalCheckFailedException"
+
+
+class ResolverError(PermanentError):
+    """Any other error a resolver returned."""
+
+
+# --- transient: another attempt may succeed ---------------------------------------------------------------
+class TransientError(MutationError):
+    retryable = True
+    error_type = "Transient"
+
+
+class ThrottledError(TransientError):
+    error_type = "Throttled"
+
+
+class ServerError(TransientError):
+    error_type = "ServerError"
+
+
+class ConnectionFault(TransientError):
+    error_type = "ConnectionFailed"
+
+
+class RequestTimeout(TransientError):
+    """No answer in time. The mutation may have been applied: idempotency keys make the retry safe."""
+
+    error_type = "Timeout"
+
+
+class ExpiredCredentialsError(TransientError):
+    """AppSync saw an expired or no-longer-valid token: refresh the credentials and retry once."""
+
+    error_type = "ExpiredToken"
+
+
+class CredentialsUnavailableError(TransientError):
+    """AssumeRole failed for a reason that may pass (throttling, network) and no valid credentials are left."""
+
+    error_type = "CredentialsUnavailable"
+
+
+class OutOfTimeError(TransientError):
+    """The Lambda's remaining time does not allow another attempt: leave the message for redelivery."""
+
+    error_type = "OutOfTime"

@@ -1,0 +1,160 @@
+"""Lambda entry point: ``worker.handler.lambda_handler``.
+
+Event shapes:
+- SQS (``Records`` with ``eventSource`` ``aws:sqs``): returns the partial batch response
+  ``{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}`` listing only records left for redelivery
+  (requires ``ReportBatchItemFailures`` on the event source mapping).
+- EventBridge (``detail-type``/``source``/``detail``): one event, one mutation; a transient failure raises so
+  Lambda's asynchronous retries and on-failure destination take over; a permanent one goes to the DLQ with
+  its reason instead of being retried in vain.
+- Direct invocation with an envelope: returns the outcome as a dict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from worker.batch import FAILED, NOT_ATTEMPTED, RecordOutcome, WorkItem, sqs_work_item
+from worker.errors import MutationError
+from worker.runtime import WorkerRuntime
+
+_runtime: WorkerRuntime | None = None
+
+
+class EventShapeError(ValueError):
+    """The invocation is neither SQS, EventBridge nor an envelope: nothing can be reported per record."""
+
+
+class MutationFailed(RuntimeError):
+    """Raised for an EventBridge event left for Lambda's retry (transient, or the DLQ send failed)."""
+
+    def __init__(self, error: MutationError | None) -> None:
+        super().__init__(str(error) if error else "mutation failed")
+        self.error = error
+
+
+def get_runtime() -> WorkerRuntime:
+    """The container's runtime, built on first use (the cold start)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = WorkerRuntime.from_environment()
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Drop the container state (what a new Lambda container would have); for tests and tools."""
+    global _runtime
+    if _runtime is not None:
+        _runtime.close()
+    _runtime = None
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    runtime = get_runtime()
+    return runtime.run(handle_event(runtime, event, context))
+
+
+async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
+    runtime.invocations += 1
+    started = time.monotonic()
+    deadline = _deadline(context, started)
+    log = runtime.log.bind(
+        request_id=getattr(context, "aws_request_id", None), invocation=runtime.invocations
+    )
+    if not isinstance(event, Mapping):
+        raise EventShapeError(f"expected a JSON object event, got {type(event).__name__}")
+    await _prefetch_credentials(runtime, log)
+
+    if _is_sqs(event):
+        records = event["Records"]
+        items = [sqs_work_item(record) for record in records]
+        fifo = any(str(r.get("eventSourceARN", "")).endswith(".fifo") for r in records)
+        outcomes = await runtime.batch.process(items, fifo=fifo, deadline=deadline, log=log)
+        _log_summary(log, "sqs", outcomes, started)
+        return {"batchItemFailures": [{"itemIdentifier": o.record_id} for o in outcomes if o.reported_failed]}
+
+    if _is_eventbridge(event):
+        item = WorkItem(
+            record_id=str(event.get("id", "")),
+            body=event["detail"] if isinstance(event["detail"], Mapping | str) else {},
+            source=f"eventbridge:{event.get('source', '')}",
+            first_received_at=event.get("time"),
+        )
+        outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
+        _log_summary(log, "eventbridge", [outcome], started)
+        if outcome.status in (FAILED, NOT_ATTEMPTED):
+            raise MutationFailed(outcome.error)
+        return _outcome_dict(outcome)
+
+    if "mutation" in event or "query" in event:
+        item = WorkItem(
+            record_id=getattr(context, "aws_request_id", None) or "direct", body=event, source="direct"
+        )
+        outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
+        _log_summary(log, "direct", [outcome], started)
+        return _outcome_dict(outcome)
+
+    raise EventShapeError(
+        "unrecognised event: expected SQS records, an EventBridge event (detail-type, source, detail) "
+        f"or a mutation envelope; got keys {sorted(event)[:10]}"
+    )
+
+
+def _is_sqs(event: Mapping[str, Any]) -> bool:
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(
+            isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" and "messageId" in r for r in records
+        )
+    )
+
+
+def _is_eventbridge(event: Mapping[str, Any]) -> bool:
+    return "detail-type" in event and "source" in event and "detail" in event
+
+
+async def _prefetch_credentials(runtime: WorkerRuntime, log: Any) -> None:
+    """Assume or refresh off the event loop, so concurrent sends do not wait behind a blocking STS call."""
+    import asyncio
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, runtime.credentials.get_frozen_credentials)
+    except MutationError as error:  # each record meets it again and is classified with its own outcome
+        log.error(
+            "credentials_unavailable",
+            error_type=error.error_type,
+            reason=error.reason,
+            diagnosis=error.diagnosis,
+        )
+
+
+def _deadline(context: Any, now: float) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return now + remaining() / 1000.0
+
+
+def _outcome_dict(outcome: RecordOutcome) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": outcome.status, "operation": outcome.operation}
+    if outcome.error is not None:
+        result.update(
+            errorType=outcome.error.error_type, reason=outcome.error.reason, diagnosis=outcome.error.diagnosis
+        )
+    return result
+
+
+def _log_summary(log: Any, kind: str, outcomes: list[RecordOutcome], started: float) -> None:
+    counts = Counter(o.status for o in outcomes)
+    log.info(
+        "invocation_done",
+        event_kind=kind,
+        records=len(outcomes),
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        **{f"n_{status}": n for status, n in counts.items()},
+    )

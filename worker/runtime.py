@@ -1,0 +1,103 @@
+"""Per-container state: built once at cold start, reused by every warm invocation.
+
+One event loop for the container's whole life: aiohttp sessions are bound to the loop that created them, so a
+fresh ``asyncio.run`` per invocation would break the pooled connections ("Event loop is closed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Mapping
+from typing import Any, TypeVar
+
+import structlog
+
+from worker.batch import BatchProcessor
+from worker.client import MutationClient, RetryPolicy
+from worker.config import WorkerConfig
+from worker.credentials import AssumedRoleCredentials, inspect_base_credentials
+from worker.dead_letters import DeadLetterPublisher
+from worker.logs import configure_logging
+
+T = TypeVar("T")
+
+
+class WorkerRuntime:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        *,
+        base_session: Any = None,
+        retry_policy: RetryPolicy | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        import botocore.config
+        import botocore.session
+
+        self.config = config
+        self.log = structlog.get_logger("worker")
+        self.base_session = base_session or botocore.session.get_session()
+        report = inspect_base_credentials(self.base_session, dict(environ) if environ is not None else None)
+        log_method = self.log.warning if report.warning else self.log.info
+        log_method("base_credentials", **report.as_log())
+        client_config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 3})
+        # Built from the base (execution role) credentials, once: every AssumeRole goes through this client.
+        sts = self.base_session.create_client("sts", region_name=config.region, config=client_config)
+        self.credentials = AssumedRoleCredentials(
+            sts,
+            role_arn=config.role_arn,
+            session_name=config.session_name,
+            duration_seconds=config.session_seconds,
+            external_id=config.external_id,
+        )
+        self.client = MutationClient(config, self.credentials, retry_policy=retry_policy)
+        dead_letters = None
+        if config.dead_letter_queue_url:
+            region = _queue_region(config.dead_letter_queue_url) or config.region
+            dead_letters = DeadLetterPublisher(
+                config.dead_letter_queue_url,
+                lambda: self.base_session.create_client("sqs", region_name=region, config=client_config),
+            )
+        self.batch = BatchProcessor(
+            self.client,
+            allowed_fields=config.allowed_mutations,
+            max_concurrency=config.max_concurrency,
+            dead_letters=dead_letters,
+            max_receive_count=config.max_receive_count,
+        )
+        self.loop = asyncio.new_event_loop()
+        self.invocations = 0
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> WorkerRuntime:
+        """Cold start: validate the environment (one error listing every problem), configure logs, build clients."""
+        config = WorkerConfig.from_environ(environ)
+        configure_logging(config.log_level)
+        return cls(config, environ=environ, **kwargs)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def warm_up(self) -> None:
+        """Assume the role and open the connection pool ahead of the first message (optional)."""
+        self.run(self._warm_up())
+
+    async def _warm_up(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.credentials.get_frozen_credentials)
+        await self.client.connect()
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.run(self.client.close())
+        self.loop.close()
+
+
+def _queue_region(queue_url: str) -> str | None:
+    """``https://sqs.<region>.amazonaws.com/<account>/<name>``: the DLQ may not be in the API's region."""
+    from urllib.parse import urlsplit
+
+    parts = (urlsplit(queue_url).hostname or "").split(".")
+    if len(parts) >= 4 and parts[0] == "sqs":
+        return parts[1]
+    return None
