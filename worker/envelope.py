@@ -206,7 +206,8 @@ def _document(data: Mapping[str, Any]) -> tuple[DocumentNode, dict[str, Any], st
     query = data["query"]
     if not isinstance(query, str) or not query.strip():
         raise EnvelopeError(f"query: expected a GraphQL document string, got {_json_type(query)}")
-    variables = _object("variables", data.get("variables") or {})
+    raw_variables = data.get("variables")
+    variables = _object("variables", {} if raw_variables is None else raw_variables)
     operation_name = data.get("operationName")
     if operation_name is not None and (
         not isinstance(operation_name, str) or not _NAME.match(operation_name)

@@ -1,0 +1,140 @@
+"""The envelope parser: every malformed message gets a precise, permanent reason before any network call."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from worker.envelope import MAX_ENVELOPE_BYTES, parse_envelope
+from worker.errors import EnvelopeError, NotAllowedError
+
+ALLOWED = frozenset({"createTodo", "updateTodo", "deleteTodo"})
+
+
+def test_named_create_builds_amplify_mutation_and_binds_key_to_id() -> None:
+    request = parse_envelope(
+        json.dumps(
+            {
+                "mutation": "createTodo",
+                "input": {"name": "a"},
+                "idempotencyKey": "k-1",
+                "fields": ["id", "name"],
+            }
+        ),
+        ALLOWED,
+    )
+    assert request.field == "createTodo"
+    assert request.variables == {"input": {"name": "a", "id": "k-1"}}
+    assert request.idempotency_key == "k-1" and request.record_id == "k-1"
+    from graphql import print_ast
+
+    text = print_ast(request.document)
+    assert "mutation CreateTodo($input: CreateTodoInput!)" in text
+    assert "createTodo(input: $input)" in text and "name" in text
+
+
+def test_named_update_with_condition() -> None:
+    request = parse_envelope(
+        {"mutation": "updateTodo", "input": {"id": "1", "done": True}, "condition": {"done": {"eq": False}}},
+        ALLOWED,
+    )
+    from graphql import print_ast
+
+    assert "$condition: ModelTodoConditionInput" in print_ast(request.document)
+    assert request.variables["condition"] == {"done": {"eq": False}}
+    assert request.idempotency_key is None
+
+
+def test_document_form_with_id_becomes_the_key() -> None:
+    request = parse_envelope(
+        {
+            "query": "mutation M($input: CreateTodoInput!) { createTodo(input: $input) { id } }",
+            "variables": {"input": {"id": "abc", "name": "x"}},
+            "operationName": "M",
+        },
+        ALLOWED,
+    )
+    assert request.idempotency_key == "abc"
+    assert request.operation_name == "M"
+
+
+def test_operation_name_selects_among_several() -> None:
+    doc = 'mutation A { createTodo(input: {name: "a"}) { id } } mutation B { deleteTodo(input: {id: "1"}) { id } }'
+    assert parse_envelope({"query": doc, "operationName": "B"}, ALLOWED).field == "deleteTodo"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"\xff\xfe", "not valid UTF-8"),
+        ("", "empty"),
+        ("[1, 2]", "must be a JSON object, got an array"),
+        ("{not json", "not JSON"),
+        ("[" * 100000 + "]" * 100000, "nests JSON too deeply"),
+        ({"mutation": "createTodo"}, "input: required"),
+        ({"mutation": "createTodo", "input": [1]}, "input: expected a JSON object, got an array"),
+        ({"mutation": "doThing", "input": {}}, "Amplify model mutation name"),
+        ({"mutation": "createTodo", "input": {}, "query": "mutation { x }"}, "exactly one of"),
+        ({}, "exactly one of"),
+        ({"mutation": "createTodo", "input": {}, "varibles": {}}, "unknown envelope key(s) 'varibles'"),
+        ({"mutation": "createTodo", "input": {}, "variables": {}}, "'variables' belongs to the 'query' form"),
+        (
+            {"query": "mutation { createTodo(input: {}) { id } }", "input": {}},
+            "'input' belongs to the 'mutation' form",
+        ),
+        ({"query": 5}, "query: expected a GraphQL document string, got a number"),
+        ({"query": "mutation {"}, "not a valid GraphQL document"),
+        ({"query": 'query { getTodo(id: "1") { id } }'}, "is a query; this worker only sends mutations"),
+        ({"query": "subscription { onCreateTodo { id } }"}, "is a subscription"),
+        (
+            {
+                "query": "mutation A { createTodo(input: {}) { id } } mutation B { deleteTodo(input: {}) { id } }"
+            },
+            "2 operations",
+        ),
+        (
+            {"query": "mutation { createTodo(input: {}) { id } deleteTodo(input: {}) { id } }"},
+            "exactly one mutation field per message, found 2",
+        ),
+        (
+            {"query": "mutation { ...F } fragment F on Mutation { createTodo(input: {}) { id } }"},
+            "fragments at the mutation's top level",
+        ),
+        (
+            {"query": "mutation { createTodo(input: {}) { id } }", "operationName": "Nope"},
+            "no operation named 'Nope'",
+        ),
+        (
+            {"query": "mutation { createTodo(input: {}) { id } }", "variables": []},
+            "variables: expected a JSON object",
+        ),
+        ({"mutation": "createTodo", "input": {}, "idempotencyKey": 7}, "idempotencyKey: expected a string"),
+        ({"mutation": "createTodo", "input": {}, "idempotencyKey": "a\nb"}, "idempotencyKey"),
+        ({"mutation": "createTodo", "input": {"id": "x"}, "idempotencyKey": "y"}, "differs from input.id"),
+        (
+            {"query": 'mutation { createTodo(input: {name: "a"}) { id } }', "idempotencyKey": "y"},
+            "needs the input passed as a variable",
+        ),
+        ({"mutation": "createTodo", "input": {}, "fields": []}, "fields: expected a non-empty list"),
+        ({"mutation": "createTodo", "input": {}, "version": 2}, "version: expected 1"),
+    ],
+)
+def test_invalid_envelopes_name_the_problem(raw: object, fragment: str) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        parse_envelope(raw, ALLOWED)  # type: ignore[arg-type]
+    assert fragment in str(caught.value)
+    assert not caught.value.retryable
+
+
+def test_field_outside_allow_list_is_refused() -> None:
+    with pytest.raises(NotAllowedError, match="'deleteEverything' is not on this worker's allow-list"):
+        parse_envelope({"query": "mutation { deleteEverything { ok } }"}, ALLOWED)
+    with pytest.raises(NotAllowedError):
+        parse_envelope({"mutation": "createSecret", "input": {}}, ALLOWED)
+
+
+def test_oversized_message_is_refused() -> None:
+    body = json.dumps({"mutation": "createTodo", "input": {"name": "x" * MAX_ENVELOPE_BYTES}})
+    with pytest.raises(EnvelopeError, match="envelope limit"):
+        parse_envelope(body, ALLOWED)
