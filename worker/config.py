@@ -27,6 +27,7 @@ ENV_ALLOWED_MUTATIONS = "ALLOWED_MUTATIONS"
 ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
 ENV_MAX_RECEIVE_COUNT = "MAX_RECEIVE_COUNT"
 ENV_LOG_LEVEL = "LOG_LEVEL"
+ENV_MAX_ATTEMPTS = "MAX_ATTEMPTS"
 
 #: A role chained from the Lambda execution role may live at most one hour (AWS hard limit).
 MAX_CHAINED_SESSION_SECONDS = 3600
@@ -68,6 +69,7 @@ class WorkerConfig:
     dead_letter_queue_url: str | None = None
     max_receive_count: int | None = None
     log_level: str = "INFO"
+    max_attempts: int = 6
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -168,6 +170,7 @@ class WorkerConfig:
             except ValueError:
                 problems.append(f"{ENV_REQUEST_TIMEOUT}={timeout_raw!r} is not a number of seconds")
         max_concurrency = integer(ENV_MAX_CONCURRENCY, 10, 1, 1000)
+        max_attempts = integer(ENV_MAX_ATTEMPTS, 6, 1, 20)
         allowed_raw = get(ENV_ALLOWED_MUTATIONS, required=True)
         allowed: frozenset[str] = frozenset()
         if allowed_raw is not None:
@@ -201,6 +204,7 @@ class WorkerConfig:
             dead_letter_queue_url=dlq_url,
             max_receive_count=max_receive,
             log_level=log_level,
+            max_attempts=max_attempts,
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -215,6 +219,7 @@ class WorkerConfig:
             ENV_MAX_CONCURRENCY: str(self.max_concurrency),
             ENV_ALLOWED_MUTATIONS: ",".join(sorted(self.allowed_mutations)),
             ENV_LOG_LEVEL: self.log_level,
+            ENV_MAX_ATTEMPTS: str(self.max_attempts),
         }
         if self.host and self.host != urlsplit(self.appsync_url).netloc.rpartition("@")[2]:
             env[ENV_APPSYNC_HOST] = self.host

@@ -50,7 +50,9 @@ class WorkerRuntime:
             duration_seconds=config.session_seconds,
             external_id=config.external_id,
         )
-        self.client = MutationClient(config, self.credentials, retry_policy=retry_policy)
+        self.client = MutationClient(
+            config, self.credentials, retry_policy=retry_policy or RetryPolicy(max_attempts=config.max_attempts)
+        )
         dead_letters = None
         if config.dead_letter_queue_url:
             region = _queue_region(config.dead_letter_queue_url) or config.region
