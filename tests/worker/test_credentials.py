@@ -1,0 +1,167 @@
+"""Refresh timing of the account-B credentials, driven by a controllable clock.
+
+STS here is a small scripted stand-in so the clock can be moved freely; the end-to-end refresh (real STS in the
+sandbox, real signatures) is covered in test_worker_sandbox.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from worker.credentials import AssumedRoleCredentials
+from worker.errors import AssumeRoleDeniedError, CredentialsUnavailableError
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedSTS:
+    """Answers AssumeRole with numbered credentials, or with the next scripted error."""
+
+    def __init__(self, clock: Clock, lifetime: float = 3600) -> None:
+        self.clock, self.lifetime = clock, lifetime
+        self.calls: list[dict[str, Any]] = []
+        self.errors: list[ClientError] = []
+
+    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if self.errors:
+            raise self.errors.pop(0)
+        n = len(self.calls)
+        return {
+            "Credentials": {
+                "AccessKeyId": f"ASIAKEY{n:013d}",
+                "SecretAccessKey": f"secret-{n}",
+                "SessionToken": f"token-{n}",
+                "Expiration": datetime.fromtimestamp(self.clock.now + self.lifetime, UTC),
+            },
+            "AssumedRoleUser": {
+                "Arn": f"arn:aws:sts::222222222222:assumed-role/R/{kwargs['RoleSessionName']}"
+            },
+        }
+
+
+def error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "AssumeRole")
+
+
+def make(lifetime: float = 3600) -> tuple[AssumedRoleCredentials, ScriptedSTS, Clock]:
+    clock = Clock()
+    sts = ScriptedSTS(clock, lifetime)
+    creds = AssumedRoleCredentials(
+        sts,
+        role_arn="arn:aws:iam::222222222222:role/R",
+        session_name="pinned",
+        duration_seconds=3600,
+        clock=clock,
+    )
+    return creds, sts, clock
+
+
+def test_one_assume_per_lifetime_and_refresh_in_the_last_quarter() -> None:
+    creds, sts, clock = make(3600)
+    first = creds.get_frozen_credentials()
+    for _ in range(1000):
+        assert creds.get_frozen_credentials() is first
+    assert len(sts.calls) == 1
+    assert sts.calls[0] == {
+        "RoleArn": "arn:aws:iam::222222222222:role/R",
+        "RoleSessionName": "pinned",
+        "DurationSeconds": 3600,
+    }
+    clock.now += 3600 - 901  # still outside the 15-minute window
+    assert creds.get_frozen_credentials() is first
+    clock.now += 2  # inside it
+    second = creds.get_frozen_credentials()
+    assert second.access_key != first.access_key and len(sts.calls) == 2
+    assert creds.caller_arn == "arn:aws:sts::222222222222:assumed-role/R/pinned"
+
+
+def test_short_sessions_are_not_refreshed_on_every_read() -> None:
+    """botocore's fixed 15-minute window would refresh a 15-minute session every time."""
+    creds, sts, clock = make(900)
+    creds.get_frozen_credentials()
+    for _ in range(100):
+        clock.now += 6  # 600 s in total: still more than a quarter of 900 s left
+        creds.get_frozen_credentials()
+    assert len(sts.calls) == 1
+
+
+def test_failed_refresh_is_survived_while_the_old_credentials_are_valid() -> None:
+    creds, sts, clock = make(3600)
+    first = creds.get_frozen_credentials()
+    clock.now += 3000  # 600 s left: refresh due
+    sts.errors.append(error("Throttling", "Rate exceeded"))
+    assert creds.get_frozen_credentials() is first  # survived
+    assert len(sts.calls) == 2
+    assert creds.get_frozen_credentials() is first  # not retried at once
+    assert len(sts.calls) == 2
+    clock.now += 120
+    assert creds.get_frozen_credentials() is not first  # retried later and succeeded
+    assert len(sts.calls) == 3
+
+
+def test_failure_without_usable_credentials_raises() -> None:
+    creds, sts, clock = make(3600)
+    sts.errors.append(error("Throttling", "Rate exceeded"))
+    with pytest.raises(CredentialsUnavailableError, match="Throttling"):
+        creds.get_frozen_credentials()
+    creds.get_frozen_credentials()
+    clock.now += 3599  # one second left: below the usable floor
+    sts.errors.append(error("Throttling", "Rate exceeded"))
+    with pytest.raises(CredentialsUnavailableError):
+        creds.get_frozen_credentials()
+
+
+def test_denial_is_explained_and_remembered_briefly() -> None:
+    creds, sts, clock = make()
+    message = (
+        "User: arn:aws:sts::111111111111:assumed-role/exec/fn is not authorized to perform: sts:AssumeRole "
+        "on resource: arn:aws:iam::222222222222:role/R"
+    )
+    sts.errors.append(error("AccessDenied", message))
+    with pytest.raises(AssumeRoleDeniedError) as caught:
+        creds.get_frozen_credentials()
+    assert "sts:RoleSessionName to exactly 'pinned'" in str(caught.value.diagnosis)
+    with pytest.raises(AssumeRoleDeniedError):
+        creds.get_frozen_credentials()
+    assert len(sts.calls) == 1  # the second caller got the remembered answer
+    clock.now += 3
+    creds.get_frozen_credentials()
+    assert len(sts.calls) == 2
+
+
+def test_reassuming_with_the_assumed_credentials_is_diagnosed() -> None:
+    creds, sts, _ = make()
+    sts.errors.append(
+        error(
+            "AccessDenied",
+            "User: arn:aws:sts::222222222222:assumed-role/R/pinned is not authorized to perform: sts:AssumeRole "
+            "on resource: arn:aws:iam::222222222222:role/R",
+        )
+    )
+    with pytest.raises(AssumeRoleDeniedError) as caught:
+        creds.get_frozen_credentials()
+    assert "account-B role's own credentials" in str(caught.value.diagnosis)
+
+
+def test_role_chaining_limit_is_explained() -> None:
+    creds, sts, _ = make()
+    sts.errors.append(
+        error(
+            "ValidationError",
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        )
+    )
+    with pytest.raises(AssumeRoleDeniedError) as caught:
+        creds.get_frozen_credentials()
+    assert "MUTATOR_SESSION_SECONDS to 3600 or less" in str(caught.value.diagnosis)
