@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from worker.errors import (
     ThrottledError,
     TransientError,
 )
-from worker.transport import AppSyncHTTPError
+from worker.transport import AppSyncHTTPError, errors_of
 
 #: Resolver error types worth another attempt (DynamoDB and AppSync capacity, internal faults).
 TRANSIENT_ERROR_TYPES = frozenset(
@@ -105,6 +106,24 @@ def classify_graphql_errors(errors: list[Any]) -> MutationError:
     if not error_type:
         return GraphQLValidationError(message, error_type="GraphQLError")
     return ResolverError(message, error_type=error_type)
+
+
+def classify_response(status: int, body: str) -> MutationError | None:
+    """Any transport's view of one HTTP answer: None for success, else the classified error.
+
+    The worker's aiohttp transport and the operator's ``send`` (requests) both come through here, so a
+    response means the same thing whichever path sent it.
+    """
+    if status >= 400:
+        return _classify_http(AppSyncHTTPError(status, errors_of(body), body))
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ServerError(f"HTTP {status}: AppSync sent a response that is not JSON", error_type="ProtocolError")
+    if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
+        return ServerError(f"HTTP {status}: no data or errors in the response", error_type="ProtocolError")
+    errors = payload.get("errors")
+    return classify_graphql_errors(errors) if errors else None
 
 
 def _classify_http(exc: AppSyncHTTPError) -> MutationError:

@@ -81,11 +81,11 @@ class AppSyncTransport(AIOHTTPTransport):
     async def _prepare_result(self, response: aiohttp.ClientResponse) -> ExecutionResult:
         if response.status >= 400:
             body = await response.text()
-            raise AppSyncHTTPError(response.status, _errors_of(body), body)
+            raise AppSyncHTTPError(response.status, errors_of(body), body)
         return await super()._prepare_result(response)
 
 
-def _errors_of(body: str) -> list[dict[str, Any]]:
+def errors_of(body: str) -> list[dict[str, Any]]:
     try:
         payload = json.loads(body)
     except ValueError:
