@@ -1,0 +1,57 @@
+"""Which worker configuration an operator command uses: the Lambda's environment, else ``settings.toml``.
+
+``APPSYNC_URL`` in the environment means "exactly what the Lambda sees" (e.g. copied from the function's
+configuration); without it the configuration is derived from the settings file, as the infra stack deploys
+it. The settings file is still read when available: it names the queues, the execution role, the API id and
+``custom-roles.json``, which the Lambda environment does not carry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mutation_cli.errors import UsageError
+from project_settings import Settings, SettingsError, load_settings
+from worker.config import ENV_APPSYNC_URL, ConfigError, WorkerConfig
+
+
+@dataclass(frozen=True)
+class CliContext:
+    config: WorkerConfig
+    settings: Settings | None
+    source: str  # "environment" or the settings file's path
+
+    @property
+    def deployment_settings(self) -> Settings | None:
+        """The settings, only when they describe the deployment the configuration points at."""
+        if self.settings is not None and self.settings.mutator_role_arn == self.config.role_arn:
+            return self.settings
+        return None
+
+
+def load_context(settings_path: str | None = None, environ: Mapping[str, str] | None = None) -> CliContext:
+    env = os.environ if environ is None else environ
+    settings = _settings(settings_path, required=ENV_APPSYNC_URL not in env or settings_path is not None)
+    if env.get(ENV_APPSYNC_URL, "").strip():
+        try:
+            return CliContext(WorkerConfig.from_environ(env), settings, "environment")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+    assert settings is not None
+    try:
+        config = settings.worker_config()
+    except (ConfigError, ValueError) as exc:
+        raise UsageError(f"{settings.source}: {exc}") from None
+    return CliContext(config, settings, settings.source)
+
+
+def _settings(path: str | None, *, required: bool) -> Settings | None:
+    try:
+        return load_settings(Path(path) if path else None)
+    except SettingsError as exc:
+        if required:
+            raise UsageError(str(exc)) from None
+        return None

@@ -1,0 +1,382 @@
+"""``doctor``: walk the chain from the operator's credentials to a signed AppSync answer; name the first
+broken link and its fix. Sends no mutation: the last link is a ``query { __typename }``.
+
+Links, in order: configuration -> base credentials (which provider won; environment keys shadowing the role)
+-> base identity (is it the execution role the trust policy admits?) -> AssumeRole with the pinned session name
+-> the caller ARN AppSync will see -> custom-roles.json admits it (verbatim and normalize CLI behaviours) ->
+the role's IAM policy allows appsync:GraphQL on each allowed Mutation field (iam:SimulatePrincipalPolicy, when
+permitted) -> a signed request through the ``send`` path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amplify_custom_roles.admin_rule import CLI_BEHAVIOURS, NORMALIZE, VERBATIM, admin_roles, is_admitted
+from mutation_cli.config import CliContext
+from mutation_cli.diagnose import diagnose
+from mutation_cli.session import ViaRoleError, base_session
+from worker.config import APPSYNC_HOST_RE, WorkerConfig
+from worker.credentials import inspect_base_credentials
+from worker.errors import IAMDeniedError, MutationError
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+_ASSUMED = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+$"
+)
+_CHECK_NAMES = (
+    "configuration",
+    "base credentials",
+    "base identity",
+    "assume account-B role",
+    "caller identity",
+    "custom-roles.json",
+    "IAM policy",
+    "signed request",
+)
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "fix": self.fix,
+            "notes": self.notes,
+        }
+
+
+class Broken(Exception):
+    """Raised by a link that is broken: the walk stops there."""
+
+    def __init__(self, detail: str, fix: str) -> None:
+        super().__init__(detail)
+        self.detail, self.fix = detail, fix
+
+
+@dataclass
+class DoctorOptions:
+    via_role_arn: str | None = None
+    via_session_name: str | None = None
+    custom_roles: str | None = None
+    cli_behaviour: str | None = None
+    verbose: bool = False
+
+
+class Doctor:
+    def __init__(self, ctx: CliContext, options: DoctorOptions) -> None:
+        self.ctx, self.config, self.options = ctx, ctx.config, options
+        self.checks: list[Check] = []
+        self.session: Any = None
+        self.runtime: Any = None
+        self.caller_arn: str | None = None
+
+    def run(self) -> list[Check]:
+        self.checks.append(Check("configuration", OK, _describe(self.ctx)))
+        links: list[tuple[str, Callable[[], Check]]] = [
+            ("base credentials", self.base_credentials),
+            ("base identity", self.base_identity),
+            ("assume account-B role", self.assume_role),
+            ("caller identity", self.caller_identity),
+            ("custom-roles.json", self.custom_roles),
+            ("IAM policy", self.iam_policy),
+            ("signed request", self.signed_request),
+        ]
+        try:
+            for index, (name, link) in enumerate(links):
+                try:
+                    self.checks.append(link())
+                except Broken as broken:
+                    self.checks.append(Check(name, FAILED, broken.detail, broken.fix))
+                    self.checks.extend(
+                        Check(later, SKIPPED, "not checked: an earlier link is broken")
+                        for later, _ in links[index + 1 :]
+                    )
+                    break
+        finally:
+            if self.runtime is not None:
+                self.runtime.close()
+        return self.checks
+
+    # --- links ---------------------------------------------------------------------------------------------
+    def base_credentials(self) -> Check:
+        try:
+            self.session = base_session(self.options.via_role_arn, self.options.via_session_name)
+        except ViaRoleError as exc:
+            raise Broken(
+                str(exc), "run with credentials the intermediate role's trust policy admits"
+            ) from None
+        report = inspect_base_credentials(self.session)
+        detail = f"provider {report.provider!r}, {report.access_key_kind} key"
+        if report.provider is None:
+            raise Broken(
+                "no base credentials found (environment, profile, SSO, container or instance role)",
+                "present a session of the worker's execution role (or use --via-role-arn with credentials "
+                "that may assume it)",
+            )
+        if (
+            report.access_key_kind.startswith("long-term")
+            and report.provider == "env"
+            and not self.options.via_role_arn
+        ):
+            raise Broken(
+                f"{detail}: long-term IAM user keys in AWS_ACCESS_KEY_ID shadow any role session; the "
+                "account-B trust policy admits only the worker's execution role",
+                "unset AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or keep them and pass "
+                "--via-role-arn <execution role ARN> to assume that role first",
+            )
+        check = Check("base credentials", OK, detail)
+        if report.warning:
+            check.notes.append(report.warning)
+        return check
+
+    def base_identity(self) -> Check:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        sts = self.session.create_client("sts", region_name=self.config.region)
+        try:
+            arn = str(sts.get_caller_identity()["Arn"])
+        except (ClientError, BotoCoreError) as exc:
+            raise Broken(
+                f"sts:GetCallerIdentity failed with the base credentials: {exc}",
+                "the base credentials are invalid or expired: refresh them (e.g. aws sso login) and retry",
+            ) from None
+        settings = self.ctx.deployment_settings
+        if settings is None:
+            return Check(
+                "base identity",
+                OK,
+                arn,
+                notes=["no settings for this deployment: the trust policy's principal is not compared"],
+            )
+        expected = settings.execution_role_arn
+        match = _ASSUMED.match(arn)
+        principal = f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}" if match else arn
+        if principal != expected:
+            raise Broken(
+                f"you are {arn}; the account-B trust policy admits only sessions of {expected} "
+                "(ArnEquals aws:PrincipalArn)",
+                f"run with a session of {expected}, or pass --via-role-arn {expected} if its trust policy "
+                "admits you",
+            )
+        return Check("base identity", OK, f"{arn} (a session of the execution role the trust policy admits)")
+
+    def assume_role(self) -> Check:
+        from mutation_cli.runtime import worker_runtime
+
+        self.runtime = worker_runtime(self.config, self.session, verbose=self.options.verbose)
+        credentials = self.runtime.credentials
+        try:
+            credentials.get_frozen_credentials()
+        except MutationError as exc:
+            raise Broken(
+                f"AssumeRole {self.config.role_arn} with session name {self.config.session_name!r}: {exc.reason}",
+                exc.diagnosis or "check the role's trust policy against settings.toml",
+            ) from None
+        self.caller_arn = credentials.caller_arn
+        return Check(
+            "assume account-B role",
+            OK,
+            f"{self.config.role_arn} as session {self.config.session_name!r} "
+            f"({self.config.session_seconds} s, expires in {int(credentials.seconds_left())} s)",
+        )
+
+    def caller_identity(self) -> Check:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        frozen = self.runtime.credentials.get_frozen_credentials()
+        notes = []
+        try:
+            sts = self.session.create_client(
+                "sts",
+                region_name=self.config.region,
+                aws_access_key_id=frozen.access_key,
+                aws_secret_access_key=frozen.secret_key,
+                aws_session_token=frozen.token,
+            )
+            self.caller_arn = str(sts.get_caller_identity()["Arn"])
+        except (ClientError, BotoCoreError) as exc:
+            notes.append(
+                f"sts:GetCallerIdentity with the account-B credentials failed ({exc}); using AssumeRole's answer"
+            )
+        expected = self.config.assumed_role_arn
+        if self.caller_arn != expected:
+            raise Broken(
+                f"AppSync will see {self.caller_arn}, not {expected}",
+                "MUTATOR_ROLE_ARN / MUTATOR_SESSION_NAME and settings.toml disagree with what STS returned; "
+                "custom-roles.json is generated for the expected ARN",
+            )
+        return Check("caller identity", OK, f"AppSync will see {expected}", notes=notes)
+
+    def custom_roles(self) -> Check:
+        settings = self.ctx.deployment_settings
+        path = (
+            Path(self.options.custom_roles)
+            if self.options.custom_roles
+            else (settings.custom_roles_path if settings is not None else None)
+        )
+        if path is None:
+            return Check(
+                "custom-roles.json", SKIPPED, "no settings for this deployment and no --custom-roles PATH"
+            )
+        caller = self.caller_arn or self.config.assumed_role_arn
+        entry = self.config.assumed_role_arn
+        fix = (
+            f"adminRoleNames in {path} must list {entry!r} (an arn:aws:iam::...:role/... entry never matches): "
+            "run `make custom-roles`, then `amplify push`"
+        )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise Broken(f"{path} does not exist: Amplify's resolvers admit no IAM admin role", fix) from None
+        except (OSError, ValueError) as exc:
+            raise Broken(f"{path} cannot be read as JSON: {exc}", fix) from None
+        names = data.get("adminRoleNames") if isinstance(data, dict) else None
+        entries = [names] if isinstance(names, str) else names
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise Broken(f"{path} has no adminRoleNames list", fix)
+        behaviour = self.options.cli_behaviour or (settings.amplify.cli_behaviour if settings else VERBATIM)
+        admitted = {b: is_admitted(caller, admin_roles(entries, b)) for b in CLI_BEHAVIOURS}
+        label = {VERBATIM: "verbatim (Amplify CLI <= 5.15.3)", NORMALIZE: "normalize (5.15.7+)"}
+        if not admitted[behaviour]:
+            raise Broken(f"{path} does not admit {caller} under CLI behaviour {label[behaviour]}", fix)
+        check = Check("custom-roles.json", OK, f"{path} admits {caller} under {label[behaviour]}")
+        other = NORMALIZE if behaviour == VERBATIM else VERBATIM
+        if not admitted[other]:
+            check.notes.append(
+                f"not admitted under {label[other]}: it breaks when the Amplify CLI changes; {fix}"
+            )
+        exact = f"{self.config.role_name}/{self.config.session_name}"
+        if not any(role.endswith(exact) for role in admin_roles(entries, behaviour) if role in caller):
+            check.notes.append(
+                "admitted by an entry without the session name: it also admits other sessions (and longer "
+                f"role names); the exact entry is {entry!r}"
+            )
+        if any("${env}" in e for e in entries):
+            check.notes.append(
+                "entries with ${env} are compared before the CLI substitutes the environment name"
+            )
+        return check
+
+    def iam_policy(self) -> Check:
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+
+        api_arn = self._api_arn()
+        if api_arn is None:
+            return Check(
+                "IAM policy", SKIPPED, "API id unknown (no settings for this deployment, custom domain URL)"
+            )
+        fields = sorted(self.config.allowed_mutations)
+        resources = [f"{api_arn}/types/Mutation/fields/{name}" for name in fields]
+        frozen = self.runtime.credentials.get_frozen_credentials()
+        iam = self.session.create_client(
+            "iam",
+            region_name=self.config.region,
+            config=Config(retries={"total_max_attempts": 1}),
+            aws_access_key_id=frozen.access_key,
+            aws_secret_access_key=frozen.secret_key,
+            aws_session_token=frozen.token,
+        )
+        try:
+            results = iam.simulate_principal_policy(
+                PolicySourceArn=self.config.role_arn, ActionNames=["appsync:GraphQL"], ResourceArns=resources
+            )["EvaluationResults"]
+        except (
+            Exception
+        ) as exc:  # AccessDenied (least privilege), or not implemented (moto): a note, not a fault
+            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+            return Check(
+                "IAM policy",
+                SKIPPED,
+                "iam:SimulatePrincipalPolicy is not available with the account-B credentials "
+                f"({code or type(exc).__name__})",
+                notes=[
+                    "a least-privilege role may not simulate; the signed request below still proves signing"
+                ],
+            )
+        denied = [
+            r.get("EvalResourceName", "?").rsplit("/", 1)[-1]
+            for r in results
+            if r.get("EvalDecision") != "allowed"
+        ]
+        if denied:
+            raise Broken(
+                f"the identity policy of {self.config.role_arn} does not allow appsync:GraphQL on {', '.join(denied)}",
+                "derive the policy from settings.toml (appsync.allowed_mutations) and re-deploy the account-B stack",
+            )
+        return Check("IAM policy", OK, f"appsync:GraphQL allowed on {', '.join(fields)}")
+
+    def signed_request(self) -> Check:
+        from mutation_cli.signed_http import SignedGraphQL
+
+        http = SignedGraphQL(self.config, self.runtime.credentials)
+        try:
+            answer = http.post({"query": "query { __typename }"})
+        finally:
+            http.close()
+        where = f"{self.config.appsync_url} (signed for host {self.config.host}, region {self.config.region})"
+        if answer.error is None:
+            return Check("signed request", OK, f"HTTP {answer.status} from {where}")
+        error = answer.error
+        if isinstance(error, IAMDeniedError):
+            return Check(
+                "signed request",
+                OK,
+                f"HTTP {answer.status} from {where}: signature accepted",
+                notes=[
+                    f"AppSync's IAM check refused the probe query (the role may only call mutations): {error.reason}"
+                ],
+            )
+        if answer.status == 200:
+            return Check(
+                "signed request",
+                OK,
+                f"HTTP 200 from {where}: signature accepted",
+                notes=[f"the API answered: {error.reason}"],
+            )
+        diagnose(error, self.config, "__typename", self.caller_arn)
+        raise Broken(
+            f"{error.error_type}: {error.reason} ({where})",
+            error.diagnosis
+            or ("check the URL and the network path to it" if answer.status == 0 else "see the reason"),
+        )
+
+    def _api_arn(self) -> str | None:
+        settings = self.ctx.deployment_settings
+        if settings is not None:
+            return settings.appsync_api_arn
+        match = APPSYNC_HOST_RE.match(self.config.host.partition(":")[0])
+        if match is None:
+            return None
+        api_id = self.config.host.split(".", 1)[0]
+        return f"arn:aws:appsync:{self.config.region}:{self.config.role_account}:apis/{api_id}"
+
+
+def config_failure(message: str) -> list[Check]:
+    checks = [
+        Check("configuration", FAILED, message, "fix the listed settings (environment or settings.toml)")
+    ]
+    checks.extend(Check(name, SKIPPED, "not checked: an earlier link is broken") for name in _CHECK_NAMES[1:])
+    return checks
+
+
+def _describe(ctx: CliContext) -> str:
+    config: WorkerConfig = ctx.config
+    return (
+        f"from {ctx.source}: {config.appsync_url}, role {config.role_arn}, session {config.session_name!r}, "
+        f"mutations {', '.join(sorted(config.allowed_mutations))}"
+    )

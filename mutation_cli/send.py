@@ -1,0 +1,150 @@
+"""``send``: one mutation by hand, validated like a queued message, signed and sent synchronously.
+
+Same settings, credentials, allow-list and classification as the worker; only the transport (requests)
+differs. One attempt, no retry: an operator sees exactly what AppSync answered.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+
+from graphql import print_ast
+
+from mutation_cli.diagnose import diagnose
+from mutation_cli.errors import UsageError
+from mutation_cli.signed_http import SignedGraphQL
+from worker.envelope import MutationRequest, parse_envelope
+from worker.errors import ConditionalCheckFailedError, MutationError
+
+APPLIED = "applied"
+ALREADY_APPLIED = "already_applied"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str
+    field: str
+    data: Any = None
+    http_status: int = 0
+    error: MutationError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "status": self.status,
+            "operation": self.field,
+            "httpStatus": self.http_status,
+        }
+        if self.error is None:
+            result["data"] = self.data
+        else:
+            result.update(
+                errorType=self.error.error_type,
+                reason=self.error.reason,
+                diagnosis=self.error.diagnosis,
+                transient=self.error.retryable,
+            )
+        return result
+
+
+def read_envelope(
+    file: str | None,
+    query: str | None,
+    variables: str | None,
+    operation_name: str | None,
+    idempotency_key: str | None,
+    stdin: IO[str] | None = None,
+) -> dict[str, Any]:
+    """The envelope from ``--file`` (``-``: stdin) or from ``--query``/``--variables``/``--operation-name``."""
+    if file is not None and query is not None:
+        raise UsageError("give either an envelope (--file / stdin) or --query, not both")
+    if query is not None:
+        envelope: dict[str, Any] = {"query": query}
+        if variables is not None:
+            try:
+                envelope["variables"] = json.loads(variables)
+            except ValueError as exc:
+                raise UsageError(f"--variables is not JSON: {exc}") from None
+        if operation_name:
+            envelope["operationName"] = operation_name
+    else:
+        if variables is not None or operation_name is not None:
+            raise UsageError("--variables and --operation-name go with --query")
+        text = _read(file, stdin)
+        try:
+            envelope = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"the envelope is not JSON: {exc}") from None
+        if not isinstance(envelope, dict):
+            raise UsageError("the envelope must be a JSON object")
+    if idempotency_key is not None:
+        envelope["idempotencyKey"] = idempotency_key
+    return envelope
+
+
+def validate(envelope: dict[str, Any], allowed: frozenset[str]) -> MutationRequest:
+    try:
+        return parse_envelope(envelope, allowed)
+    except MutationError as exc:  # EnvelopeError or NotAllowedError: invalid input, nothing sent
+        raise UsageError(f"{exc.error_type}: {exc.reason}") from None
+
+
+def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any = None) -> SendOutcome:
+    payload: dict[str, Any] = {"query": print_ast(request.document), "variables": request.variables}
+    if request.operation_name:
+        payload["operationName"] = request.operation_name
+    answer = http.post(payload)
+    error = answer.error
+    if error is None:
+        data = (answer.payload or {}).get("data") or {}
+        return SendOutcome(APPLIED, request.field, data.get(request.field), answer.status)
+    if isinstance(error, ConditionalCheckFailedError) and _create_exists(request):
+        return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status)
+    caller = caller_arn() if callable(caller_arn) else caller_arn
+    return SendOutcome(
+        FAILED, request.field, None, answer.status, diagnose(error, http.config, request.field, caller)
+    )
+
+
+def print_outcome(outcome: SendOutcome, as_json: bool, out: IO[str], err: IO[str]) -> None:
+    if as_json:
+        print(json.dumps(outcome.to_json(), indent=2, default=str), file=out)
+        return
+    if outcome.status == APPLIED:
+        print(json.dumps({outcome.field: outcome.data}, indent=2, default=str), file=out)
+    elif outcome.status == ALREADY_APPLIED:
+        print(
+            f"already applied: {outcome.field} with this idempotency key exists (nothing changed)", file=out
+        )
+    else:
+        error = outcome.error
+        assert error is not None
+        kind = "transient, retry later" if error.retryable else "permanent"
+        print(f"failed ({kind}): {error.error_type}: {error.reason}", file=err)
+        if error.diagnosis:
+            print(f"fix: {error.diagnosis}", file=err)
+
+
+def _create_exists(request: MutationRequest) -> bool:
+    """A create whose idempotency key is its record id met the existing record: the effect is there."""
+    return (
+        request.is_create
+        and request.idempotency_key is not None
+        and request.idempotency_key == request.record_id
+    )
+
+
+def _read(file: str | None, stdin: IO[str] | None) -> str:
+    if file is None or file == "-":
+        source = stdin or sys.stdin
+        if file is None and getattr(source, "isatty", lambda: False)():
+            raise UsageError("no envelope: give --file F.json, pipe one on stdin, or use --query")
+        return source.read()
+    try:
+        with open(file, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
