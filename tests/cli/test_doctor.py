@@ -1,0 +1,147 @@
+"""``doctor`` names the first broken link, with its fix, for each way the chain breaks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def roles_file(tmp_path: Path, kit: Any) -> Any:
+    def write(entries: Any) -> str:
+        path = tmp_path / "custom-roles.json"
+        path.write_text(json.dumps({"adminRoleNames": entries}), encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def checks_of(result: Any) -> dict[str, dict[str, Any]]:
+    return {check["name"]: check for check in result.json()["checks"]}
+
+
+def test_healthy_chain_is_all_green(cli: Any, kit: Any, roles_file: Any) -> None:
+    items_before = kit.table_ids()
+    result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    assert result.code == 0, result.out
+    checks = checks_of(result)
+    assert result.json()["firstBroken"] is None
+    assert {c["status"] for c in checks.values()} <= {"ok", "skipped"}
+    for name in (
+        "base credentials",
+        "base identity",
+        "assume account-B role",
+        "caller identity",
+        "custom-roles.json",
+        "signed request",
+    ):
+        assert checks[name]["status"] == "ok", checks[name]
+    assert kit.assumed_arn in checks["caller identity"]["detail"]
+    # moto has no iam:SimulatePrincipalPolicy: the link is skipped with a note, not failed.
+    assert checks["IAM policy"]["status"] in ("ok", "skipped")
+    assert kit.table_ids() == items_before  # doctor sends no mutation
+
+
+def test_human_checklist_marks_each_link(cli: Any, kit: Any, roles_file: Any) -> None:
+    result = cli("doctor", "--custom-roles", roles_file([kit.assumed_arn]))
+    assert result.code == 0
+    assert "✓ assume account-B role" in result.out
+    assert "✓ signed request" in result.out
+
+
+def test_long_term_keys_in_the_environment_shadowing_the_role(cli: Any, kit: Any, operator: Any) -> None:
+    iam = kit.sb.client("iam", account="A")
+    iam.create_user(UserName="someone")
+    access_key = iam.create_access_key(UserName="someone")["AccessKey"]
+    operator.setenv("AWS_ACCESS_KEY_ID", access_key["AccessKeyId"])
+    operator.setenv("AWS_SECRET_ACCESS_KEY", access_key["SecretAccessKey"])
+    operator.delenv("AWS_SESSION_TOKEN", raising=False)
+
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "base credentials"
+    broken = checks_of(result)["base credentials"]
+    assert "shadow" in broken["detail"] and "AWS_ACCESS_KEY_ID" in broken["fix"]
+    assert checks_of(result)["signed request"]["status"] == "skipped"
+    assert access_key["SecretAccessKey"] not in result.out + result.err
+
+
+def test_session_name_the_trust_policy_does_not_pin(cli: Any, kit: Any, operator: Any) -> None:
+    operator.setenv("MUTATOR_SESSION_NAME", "someone-else")
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "assume account-B role"
+    broken = checks_of(result)["assume account-B role"]
+    assert "AccessDenied" in broken["detail"]
+    assert "sts:RoleSessionName" in broken["fix"] and "'someone-else'" in broken["fix"]
+
+
+def test_custom_roles_file_missing(cli: Any, kit: Any, tmp_path: Path) -> None:
+    result = cli("doctor", "--json", "--custom-roles", str(tmp_path / "absent" / "custom-roles.json"))
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "custom-roles.json"
+    fix = checks_of(result)["custom-roles.json"]["fix"]
+    assert kit.assumed_arn in fix and "make custom-roles" in fix and "amplify push" in fix
+
+
+def test_custom_roles_with_the_iam_role_arn_never_matches(cli: Any, kit: Any, roles_file: Any) -> None:
+    result = cli("doctor", "--json", "--custom-roles", roles_file([kit.iam_role_arn]))
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "custom-roles.json"
+    broken = checks_of(result)["custom-roles.json"]
+    assert "does not admit" in broken["detail"] and "arn:aws:iam::...:role/..." in broken["fix"]
+
+
+def test_custom_roles_entry_without_session_is_admitted_with_a_note(
+    cli: Any, kit: Any, roles_file: Any
+) -> None:
+    broad = kit.assumed_arn.rsplit("/", 1)[0]  # arn:aws:sts::B:assumed-role/Role
+    result = cli("doctor", "--json", "--custom-roles", roles_file([broad]))
+    check = checks_of(result)["custom-roles.json"]
+    assert check["status"] == "ok"
+    assert any("other sessions" in note for note in check["notes"])
+
+
+def test_custom_roles_admitted_under_one_cli_behaviour_only(cli: Any, kit: Any, roles_file: Any) -> None:
+    # A substring of the caller ARN that is not an assumed-role ARN: kept verbatim, dropped by "normalize".
+    path = roles_file([f"arn:aws:sts::{kit.settings.accounts.api}:"])
+    verbatim = cli("doctor", "--json", "--cli-behaviour", "verbatim", "--custom-roles", path)
+    check = checks_of(verbatim)["custom-roles.json"]
+    assert check["status"] == "ok"
+    assert any("not admitted under normalize" in note for note in check["notes"])
+
+    normalize = cli("doctor", "--json", "--cli-behaviour", "normalize", "--custom-roles", path)
+    assert normalize.code == 1
+    assert normalize.json()["firstBroken"] == "custom-roles.json"
+    assert "normalize (5.15.7+)" in checks_of(normalize)["custom-roles.json"]["detail"]
+
+
+def test_signed_for_another_host(cli: Any, kit: Any, operator: Any, roles_file: Any) -> None:
+    operator.setenv("APPSYNC_HOST", "wrong.example.com")
+    result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "signed request"
+    broken = checks_of(result)["signed request"]
+    assert "SignatureRejected" in broken["detail"] or "InvalidSignature" in broken["detail"]
+    assert "wrong.example.com" in broken["fix"] and "APPSYNC_HOST" in broken["fix"]
+
+
+def test_signed_for_another_region(cli: Any, kit: Any, operator: Any, roles_file: Any) -> None:
+    operator.setenv("APPSYNC_REGION", "eu-west-3")
+    result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "signed request"
+    broken = checks_of(result)["signed request"]
+    assert "SignatureRejected" in broken["detail"] or "InvalidSignature" in broken["detail"]
+    assert "APPSYNC_REGION" in broken["fix"]
+
+
+def test_invalid_configuration_is_the_first_broken_link(cli: Any, kit: Any, operator: Any) -> None:
+    operator.setenv("APPSYNC_URL", "http://appsync.example.com/graphql")
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "configuration"
+    assert "plain http" in checks_of(result)["configuration"]["detail"]
