@@ -99,11 +99,7 @@ def print_summary(
             console.print(detail)
         return
     head = "interrupted: partial summary" if interrupted else "summary"
-    parts = [
-        f"{status}={counts[status]}"
-        for status in SUMMARY_ORDER
-        if counts[status] or status == FAILED
-    ]
+    parts = [f"{status}={counts[status]}" for status in SUMMARY_ORDER if counts[status] or status == FAILED]
     print(f"{head}: " + " ".join(parts), file=out)
     for o in failures:
         print(f"  failed {o.record.message_id} {o.operation or '-'} {o.error_type}: {o.reason}", file=out)

@@ -145,3 +145,21 @@ def test_invalid_configuration_is_the_first_broken_link(cli: Any, kit: Any, oper
     assert result.code == 1
     assert result.json()["firstBroken"] == "configuration"
     assert "plain http" in checks_of(result)["configuration"]["detail"]
+
+
+def test_via_role_arn_assumes_the_execution_role_first(cli: Any, kit: Any, roles_file: Any) -> None:
+    exec_role = kit.settings.execution_role_arn
+    result = cli(
+        "doctor",
+        "--json",
+        "--via-role-arn",
+        exec_role,
+        "--via-session-name",
+        "operator-test",
+        "--custom-roles",
+        roles_file([kit.assumed_arn]),
+    )
+    assert result.code == 0, result.out
+    checks = checks_of(result)
+    assert "assume-role" in checks["base credentials"]["detail"]
+    assert "/operator-test" in checks["base identity"]["detail"]
