@@ -1,7 +1,8 @@
 """Build the worker's own runtime for an operator command: same credentials, client, retry, classification.
 
-The worker's structured logs go to stderr (WARNING and up unless ``--verbose``) so that stdout stays the
-command's own output; they are the worker's redacted JSON lines and never carry secrets.
+The worker's structured logs go to stderr, ERROR only unless ``--verbose`` (INFO): the command reports
+outcomes itself, and the worker's cold-start warning about environment keys is the normal case for an operator
+(``doctor`` reports the provider). They are the worker's redacted JSON lines and never carry secrets.
 """
 
 from __future__ import annotations
@@ -15,5 +16,5 @@ from worker.runtime import WorkerRuntime
 
 
 def worker_runtime(config: WorkerConfig, base_session: Any, *, verbose: bool = False) -> WorkerRuntime:
-    configure_logging("INFO" if verbose else "WARNING", stream=sys.stderr)
+    configure_logging("INFO" if verbose else "ERROR", stream=sys.stderr)
     return WorkerRuntime(config, base_session=base_session)

@@ -199,3 +199,28 @@ def test_redrive_moves_messages_back_for_the_lambda(cli: Any, kit: Any) -> None:
         reset_runtime()
     assert {e["idempotencyKey"] for e in envelopes} <= kit.table_ids()
     assert kit.count(kit.sb.queue_url) == 0
+
+
+def test_dead_letters_written_by_the_worker_are_listed_and_replayed(cli: Any, kit: Any) -> None:
+    """The whole story: the worker dead-letters a refused create with its reason; fixed, a replay applies it."""
+    from worker.handler import lambda_handler, reset_runtime
+
+    kit.sb.write_custom_roles([kit.iam_role_arn])  # the classic mistake
+    envelope = kit.create("dead-lettered by the worker")
+    kit.sb.send_messages([json.dumps(envelope)])
+    reset_runtime()
+    try:
+        kit.sb.drain_queue(lambda_handler)
+    finally:
+        reset_runtime()
+
+    rows = cli("replay", "list", "--json").json_lines()
+    assert len(rows) == 1
+    assert rows[0]["errorType"] == "Unauthorized" and rows[0]["operation"] == "createTodo"
+    assert kit.assumed_arn in rows[0]["diagnosis"]
+
+    kit.sb.write_custom_roles([kit.assumed_arn])  # fixed
+    result = cli("replay", "replay", "--json")
+    assert result.code == 0 and result.json()["counts"]["replayed"] == 1
+    assert envelope["idempotencyKey"] in kit.table_ids()
+    assert kit.count(kit.sb.dlq_url) == 0

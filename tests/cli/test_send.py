@@ -79,3 +79,13 @@ def test_no_secret_reaches_the_output(cli: Any, kit: Any, monkeypatch: pytest.Mo
     assert result.code == 0
     for secret in kit.sb.issued_secrets():
         assert secret not in result.out and secret not in result.err
+
+
+def test_assume_role_refused_is_reported_with_the_diagnosis(
+    cli: Any, kit: Any, operator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operator.setenv("MUTATOR_SESSION_NAME", "someone-else")
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(kit.create("not assumed"))))
+    result = cli("send")
+    assert result.code == 1
+    assert "AssumeRoleDenied" in result.err and "sts:RoleSessionName" in result.err
