@@ -52,7 +52,7 @@ TRANSIENT_ERROR_TYPES = frozenset(
         "Lambda:ServiceException",
     }
 )
-_EXPIRED_HINTS = ("expired", "ExpiredToken")
+_EXPIRED_HINTS = ("security token included in the request is expired", "ExpiredToken", "token has expired")
 
 
 def classify_exception(exc: BaseException) -> MutationError:
@@ -134,7 +134,7 @@ def _classify_http(exc: AppSyncHTTPError) -> MutationError:
         )
     if status >= 500:
         return ServerError(f"HTTP {status} {error_type}: {message}".strip())
-    if status in (401, 403):
+    if status in (401, 403) or "Signature" in message:
         return _classify_unauthorized(status, message, error_type)
     return PermanentError(
         f"HTTP {status} {error_type}: {message}".strip(), error_type=error_type or f"HTTP{status}"
@@ -154,7 +154,7 @@ def _classify_unauthorized(
         return SigningError(f"HTTP {status} {error_type}: {message}", error_type=error_type)
     if "Valid authorization header not provided" in message:
         return SigningError(f"HTTP {status}: {message}", error_type="MissingAuthorization")
-    if "not authorized" in message.lower():
+    if "not authorized" in message.lower() or "permission denied" in message.lower():
         return IAMDeniedError(f"HTTP {status} {error_type}: {message}")
     return SigningError(f"HTTP {status} {error_type}: {message}", error_type=error_type or f"HTTP{status}")
 
