@@ -40,6 +40,16 @@ def scrub(text: str) -> str:
     return text
 
 
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the time (test harnesses swap it); Lambda: CloudWatch."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Configure structlog for the container; ``stream`` defaults to stdout (CloudWatch on Lambda)."""
     structlog.configure(
@@ -52,6 +62,6 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStdout()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

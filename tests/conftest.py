@@ -1,0 +1,75 @@
+"""Suite-wide guard: no secret the sandbox issued may appear in anything a test printed or logged.
+
+Every test's captured stdout, stderr and log records are kept (in a temporary file, not in memory); every
+sandbox records the secret keys, session tokens and signatures it issued or verified before it stops. At the
+end of the session the two are compared; a single hit fails the run and names the test.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_SECRETS: set[str] = set()
+_CAPTURE = tempfile.NamedTemporaryFile("w+", prefix="captured-output-", suffix=".jsonl", delete=False)  # noqa: SIM115
+_STATS = {"tests": 0, "bytes": 0}
+
+
+def remember_secrets(secrets: set[str]) -> None:
+    """Called with each sandbox's issued secrets (see the ``_record_sandbox_secrets`` hook below)."""
+    _SECRETS.update(s for s in secrets if s and len(s) >= 16)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    try:
+        from sandbox.fixture import Sandbox
+    except ImportError:  # the sandbox is not importable: nothing issues secrets
+        return
+    original_stop = Sandbox.stop
+
+    def stop_and_record(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            remember_secrets(set(self.issued_secrets()))
+        finally:
+            return original_stop(self, *args, **kwargs)  # noqa: B012
+
+    Sandbox.stop = stop_and_record  # type: ignore[method-assign]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    text = "".join(content for _title, content in report.sections)
+    if report.when == "call":
+        _STATS["tests"] += 1
+    if text:
+        _STATS["bytes"] += len(text)
+        _CAPTURE.write(json.dumps({"test": report.nodeid, "text": text}) + "\n")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _CAPTURE.flush()
+    _CAPTURE.seek(0)
+    hits: list[str] = []
+    for line in _CAPTURE:
+        entry = json.loads(line)
+        for secret in _SECRETS:
+            if secret in entry["text"]:
+                hits.append(f"{entry['test']}: a secret of {len(secret)} characters starting {secret[:4]!r}")
+    _CAPTURE.close()
+    Path(_CAPTURE.name).unlink(missing_ok=True)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"secret scan: {len(_SECRETS)} sandbox secrets checked against {_STATS['bytes']} bytes of captured "
+        f"output from {_STATS['tests']} tests: {len(hits)} hits"
+    )
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(summary)
+        for hit in hits[:20]:
+            reporter.write_line(f"  LEAK {hit}", red=True)
+    if hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
