@@ -50,6 +50,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _CAPTURE.write(json.dumps({"test": report.nodeid, "text": text}) + "\n")
 
 
+_RESULT: dict[str, Any] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _CAPTURE.flush()
     _CAPTURE.seek(0)
@@ -61,15 +65,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 hits.append(f"{entry['test']}: a secret of {len(secret)} characters starting {secret[:4]!r}")
     _CAPTURE.close()
     Path(_CAPTURE.name).unlink(missing_ok=True)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    summary = (
+    _RESULT["hits"] = hits
+    if hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    hits = _RESULT.get("hits", [])
+    terminalreporter.write_line(
         f"secret scan: {len(_SECRETS)} sandbox secrets checked against {_STATS['bytes']} bytes of captured "
         f"output from {_STATS['tests']} tests: {len(hits)} hits"
     )
-    if reporter is not None:
-        reporter.ensure_newline()
-        reporter.write_line(summary)
-        for hit in hits[:20]:
-            reporter.write_line(f"  LEAK {hit}", red=True)
-    if hits:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    for hit in hits[:20]:
+        terminalreporter.write_line(f"  LEAK {hit}", red=True)
