@@ -1,0 +1,284 @@
+"""The local AppSync endpoint: an aiohttp server on 127.0.0.1 (port 0) in a thread with its own event loop.
+
+One request goes: injected faults -> SigV4 (``sigv4``) -> JSON body -> cached, validated document
+(``documents``) -> IAM ``appsync:GraphQL`` per top-level field -> Amplify's admin-role rule and the DynamoDB
+resolvers (``execution``) -> optional stall -> answer. Blocking boto3 calls run in a small thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from amplify_custom_roles import admin_rule
+from sandbox.appsync import documents, responses
+from sandbox.appsync.custom_roles import CustomRoles
+from sandbox.appsync.execution import CallContext, Executor
+from sandbox.appsync.faults import Faults, Plan
+from sandbox.appsync.resolvers import TodoTable
+from sandbox.appsync.sigv4 import ReceivedRequest, SigV4Verifier
+from sandbox.appsync.stats import Stats
+from sandbox.identity import CallerIdentity, IdentityResolver
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class AppSyncStandIn:
+    """A local AppSync API for the Amplify ``Todo`` model, IAM-only, with fault injection and stats.
+
+    ``cli_behaviour`` ("verbatim" or "normalize") and ``clock_offset`` (shifts the server's clock, for
+    date-skew tests) may be changed at any time from any thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        identities: IdentityResolver,
+        dynamodb_client: Any,
+        table_name: str,
+        api_id: str,
+        region: str,
+        account_id: str,
+        custom_roles_path: Path,
+        cli_behaviour: str,
+        env_name: str = "sandbox",
+    ) -> None:
+        if cli_behaviour not in admin_rule.CLI_BEHAVIOURS:
+            raise ValueError(
+                f"cli_behaviour must be one of {admin_rule.CLI_BEHAVIOURS}, not {cli_behaviour!r}"
+            )
+        self.identities = identities
+        self.api_id = api_id
+        self.region = region
+        self.account_id = account_id
+        self.cli_behaviour = cli_behaviour
+        self.env_name = env_name
+        self.clock_offset = timedelta(0)
+        self.faults = Faults()
+        self.stats = Stats()
+        self.custom_roles = CustomRoles(Path(custom_roles_path), env_name)
+        self.table = TodoTable(dynamodb_client, table_name)
+        self._verifier = SigV4Verifier(identities, region, clock=self.now)
+        self._schema = documents.load_schema()
+        self._documents = documents.DocumentCache(self._schema)
+        self._pool: ThreadPoolExecutor | None = None
+        self._executor: Executor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopping: asyncio.Event | None = None
+        self.url: str | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+    def start(self) -> str:
+        """Serve on 127.0.0.1 with a free port; returns ``http://127.0.0.1:<port>/graphql``."""
+        if self.url is not None:
+            return self.url
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="appsync-stand-in-ddb")
+        self._executor = Executor(self._schema, self.table, self._run_blocking, self.stats)
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                port = loop.run_until_complete(self._serve())
+                self.url = f"http://127.0.0.1:{port}/graphql"
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=serve, name="appsync-stand-in", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            loop.close()
+            self._pool.shutdown()
+            raise failure[0]
+        assert self.url is not None
+        return self.url
+
+    def stop(self) -> None:
+        """Close the listener and every connection, end the thread and the pool; safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._loop = self._thread = None
+        self._pool = None
+        self.url = None
+
+    def __enter__(self) -> AppSyncStandIn:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+    async def _serve(self) -> int:
+        self._stopping = asyncio.Event()
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/graphql", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, reuse_address=False)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1])
+
+    async def _shutdown(self) -> None:
+        assert self._stopping is not None
+        self._stopping.set()  # wakes every injected delay and stall
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _run_blocking(self, call: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, call)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when the server stops (tests never wait out a stall on teardown)."""
+        if seconds <= 0:
+            return
+        assert self._stopping is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    # --- one request --------------------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        plan = self.faults.draw()
+        if not plan.is_clean:
+            await self._sleep(plan.latency)
+            if plan.reset:
+                _reset(request)
+                self.stats.record(None, "reset")
+                raise ConnectionResetError("injected connection reset")
+            if plan.status is not None:
+                return self._respond(responses.fault(plan.status), None)
+            await self._sleep(plan.delay)
+        if self._stopping is not None and self._stopping.is_set():
+            _reset(request)  # shutting down: a delayed request is dropped, not applied
+            raise ConnectionResetError("stand-in stopping")
+        caller: CallerIdentity | None = None
+        try:
+            body = await request.read()
+            caller = self._verifier.verify(_received(request, body))
+            answer = await self._graphql(body, caller, plan)
+        except responses.Refusal as refusal:
+            answer = refusal.answer()
+        return self._respond(answer, caller)
+
+    def _respond(self, answer: responses.Answer, caller: CallerIdentity | None) -> web.Response:
+        self.stats.record(answer.status, answer.outcome, caller.arn if caller else None)
+        headers = {"content-type": responses.JSON_TYPE, "x-amzn-RequestId": responses.request_id()}
+        headers.update(answer.headers)
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+    async def _graphql(self, body: bytes, caller: CallerIdentity, plan: Plan) -> responses.Answer:
+        if not body.strip():
+            raise responses.empty_body()
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise responses.unparseable_body() from None
+        query = payload.get("query") if isinstance(payload, dict) else None
+        if not isinstance(query, str) or not query.strip():
+            raise responses.unparseable_body()
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise responses.unparseable_body()
+        prepared = self._documents.get(query)
+        if prepared.errors:
+            return _graphql_answer({"data": None, "errors": list(prepared.errors)}, "validation")
+        operation = documents.select_operation(prepared, payload.get("operationName"))
+        if operation == "ambiguous":
+            raise responses.missing_operation_name()
+        if operation is None or isinstance(operation, str):
+            name = payload.get("operationName")
+            message = f"Unknown operation named '{name}'." if name else "No operation found in the document."
+            return _graphql_answer(
+                {"data": None, "errors": [{"path": None, "locations": None, "message": message}]},
+                "validation",
+            )
+        kind = documents.type_name(operation)
+        if kind == "Subscription":
+            # assumed shape: subscriptions are served over the real-time WebSocket endpoint only
+            error = {
+                "path": None,
+                "locations": None,
+                "errorType": "UnsupportedOperation",
+                "message": "Subscriptions are not supported over HTTP POST; use the real-time endpoint.",
+            }
+            return _graphql_answer({"data": None, "errors": [error]}, "unsupported")
+        self._check_iam(caller, kind, operation)
+        roles = self.custom_roles.admin_roles(self.cli_behaviour)
+        context = CallContext(caller.arn, admin_rule.is_admitted(caller.arn, roles))
+        assert prepared.document is not None and self._executor is not None
+        result = await self._executor.run(prepared.document, operation, variables, context)
+        await self._sleep(plan.stall)
+        outcome = "graphql_error" if result.get("errors") else "ok"
+        if any(e.get("errorType") == "Unauthorized" for e in result.get("errors", ())):
+            outcome = "unauthorized"
+        return _graphql_answer(result, outcome)
+
+    def _check_iam(self, caller: CallerIdentity, kind: str, operation: Any) -> None:
+        base = f"arn:aws:appsync:{self.region}:{self.account_id}:apis/{self.api_id}/types/{kind}/fields/"
+        for field in documents.top_level_fields(operation):
+            name = field.name.value
+            if name.startswith("__"):
+                continue
+            if not self.identities.is_allowed(caller, "appsync:GraphQL", base + name):
+                raise responses.iam_denied()
+
+
+def _graphql_answer(body: dict[str, Any], outcome: str) -> responses.Answer:
+    return responses.Answer(200, responses.dumps(body), {}, outcome)
+
+
+def _received(request: web.Request, body: bytes) -> ReceivedRequest:
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    return ReceivedRequest(request.method, request.raw_path, headers, body)
+
+
+def _reset(request: web.Request) -> None:
+    """Drop the connection with a TCP RST and no response (what a client sees as "connection reset")."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
