@@ -180,15 +180,12 @@ class AppSyncStandIn:
         if not plan.is_clean:
             await self._sleep(plan.latency)
             if plan.reset:
-                _reset(request)
-                self.stats.record(None, "reset")
-                raise ConnectionResetError("injected connection reset")
+                return self._reset(request)
             if plan.status is not None:
                 return self._respond(responses.fault(plan.status), None)
             await self._sleep(plan.delay)
         if self._stopping is not None and self._stopping.is_set():
-            _reset(request)  # shutting down: a delayed request is dropped, not applied
-            raise ConnectionResetError("stand-in stopping")
+            return self._reset(request)  # shutting down: a delayed request is dropped, not applied
         caller: CallerIdentity | None = None
         try:
             body = await request.read()
@@ -197,6 +194,12 @@ class AppSyncStandIn:
         except responses.Refusal as refusal:
             answer = refusal.answer()
         return self._respond(answer, caller)
+
+    def _reset(self, request: web.Request) -> web.Response:
+        """Drop the connection with no answer; aiohttp then fails quietly to write the placeholder."""
+        _reset(request)
+        self.stats.record(None, "reset")
+        return web.Response(status=500)
 
     def _respond(self, answer: responses.Answer, caller: CallerIdentity | None) -> web.Response:
         self.stats.record(answer.status, answer.outcome, caller.arn if caller else None)
