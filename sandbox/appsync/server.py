@@ -176,6 +176,13 @@ class AppSyncStandIn:
 
     # --- one request --------------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.stats.begin()
+        try:
+            return await self._handle_counted(request)
+        finally:
+            self.stats.end()
+
+    async def _handle_counted(self, request: web.Request) -> web.StreamResponse:
         plan = self.faults.draw()
         if not plan.is_clean:
             await self._sleep(plan.latency)

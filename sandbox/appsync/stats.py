@@ -24,6 +24,7 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._in_flight = 0  # not cleared by reset(): those requests are still being handled
         self.reset()
 
     def reset(self) -> None:
@@ -33,6 +34,20 @@ class Stats:
             self._by_outcome: Counter[str] = Counter()
             self._by_caller: Counter[str] = Counter()
             self._mutations: list[ExecutedMutation] = []
+
+    def begin(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not yet answered (or dropped)."""
+        with self._lock:
+            return self._in_flight
 
     def record(self, status: int | None, outcome: str, caller_arn: str | None = None) -> None:
         """One request's end (``status`` None: the connection was reset without an answer)."""
