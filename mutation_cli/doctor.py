@@ -73,6 +73,7 @@ class DoctorOptions:
     via_session_name: str | None = None
     custom_roles: str | None = None
     cli_behaviour: str | None = None
+    amplify_env: str | None = None  # replaces ${env} in entries, as the Amplify CLI does
     verbose: bool = False
 
 
@@ -249,7 +250,8 @@ class Doctor:
         if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
             raise Broken(f"{path} has no adminRoleNames list", fix)
         behaviour = self.options.cli_behaviour or (settings.amplify.cli_behaviour if settings else VERBATIM)
-        admitted = {b: is_admitted(caller, admin_roles(entries, b)) for b in CLI_BEHAVIOURS}
+        env = self.options.amplify_env
+        admitted = {b: is_admitted(caller, admin_roles(entries, b, env)) for b in CLI_BEHAVIOURS}
         label = {VERBATIM: "verbatim (Amplify CLI <= 5.15.3)", NORMALIZE: "normalize (5.15.7+)"}
         if not admitted[behaviour]:
             raise Broken(f"{path} does not admit {caller} under CLI behaviour {label[behaviour]}", fix)
@@ -260,7 +262,7 @@ class Doctor:
                 f"not admitted under {label[other]}: it breaks when the Amplify CLI changes; {fix}"
             )
         exact = f"{self.config.role_name}/{self.config.session_name}"
-        if not any(role.endswith(exact) for role in admin_roles(entries, behaviour) if role in caller):
+        if not any(role.endswith(exact) for role in admin_roles(entries, behaviour, env) if role in caller):
             check.notes.append(
                 "admitted by an entry without the session name: it also admits other sessions (and longer "
                 f"role names); the exact entry is {entry!r}"

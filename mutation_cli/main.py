@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--cli-behaviour", choices=("verbatim", "normalize"), help="Amplify CLI behaviour (default: settings)"
     )
+    doctor.add_argument(
+        "--amplify-env", metavar="NAME", help="Amplify environment name, for ${env} in entries"
+    )
     doctor.add_argument("--json", action="store_true", help="machine-readable result on stdout")
 
     send = commands.add_parser(
@@ -209,6 +212,7 @@ def _doctor(args: argparse.Namespace) -> int:
             via_session_name=args.via_session_name,
             custom_roles=args.custom_roles,
             cli_behaviour=args.cli_behaviour,
+            amplify_env=args.amplify_env,
             verbose=args.verbose,
         )
         checks = Doctor(ctx, options).run()
