@@ -1,0 +1,64 @@
+"""Cold start of the worker: fresh interpreter -> import the handler module -> build its clients.
+
+Each sample is a new process (what a new Lambda container pays). Reports the median wall time of the import
+alone and of import + ``WorkerRuntime`` construction (config, logging, botocore session, STS client, gql client
+objects; no network), peak RSS, and which heavy CLI-only modules the handler pulled in (there must be none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from typing import Any
+
+PROBE = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+import worker.handler
+t1 = time.perf_counter()
+from worker.runtime import WorkerRuntime
+runtime = WorkerRuntime.from_environment()
+t2 = time.perf_counter()
+heavy = sorted(m for m in ("requests", "requests_aws4auth", "rich", "mutation_cli", "sandbox", "moto", "boto3")
+               if m in sys.modules)
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "ready_ms": (t2 - t0) * 1000,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy": heavy}))
+"""
+
+ENVIRONMENT = {
+    "APPSYNC_URL": "https://abcdefghijklmnopqrstuvwxyz.appsync-api.us-east-1.amazonaws.com/graphql",
+    "MUTATOR_ROLE_ARN": "arn:aws:iam::222222222222:role/AppSyncMutationWorker",
+    "MUTATOR_SESSION_NAME": "appsync-mutation-worker",
+    "ALLOWED_MUTATIONS": "createTodo,updateTodo,deleteTodo",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE00",
+    "AWS_SECRET_ACCESS_KEY": "not-a-real-secret-used-only-for-the-cold-start-probe",
+    "AWS_SESSION_TOKEN": "not-a-real-token",
+    "AWS_LAMBDA_FUNCTION_NAME": "cold-start-probe",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def measure(samples: int = 7, python: str = sys.executable, path: str | None = None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(ENVIRONMENT)
+    if path:
+        env["PYTHONPATH"] = path
+    runs = []
+    for _ in range(samples):
+        out = subprocess.run([python, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    return {
+        "samples": samples,
+        "import_ms_median": round(statistics.median(r["import_ms"] for r in runs), 1),
+        "ready_ms_median": round(statistics.median(r["ready_ms"] for r in runs), 1),
+        "peak_rss_mb_max": round(max(r["peak_rss_mb"] for r in runs), 1),
+        "heavy_modules_imported": runs[0]["heavy"],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))
