@@ -1,0 +1,41 @@
+"""moto in server mode, in this process, on 127.0.0.1 and a free port, behind the STS gate."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sandbox.aws.identities import SandboxIdentities
+from sandbox.aws.sts_gate import StsGate
+
+
+class MotoServer:
+    def __init__(self, identities: SandboxIdentities) -> None:
+        self.identities = identities
+        self.gate: StsGate | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        from moto.moto_server.threaded_moto_server import MotoRequestHandler
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per call drowns the output
+                pass
+
+        self.gate = StsGate(DomainDispatcherApplication(create_backend_app), self.identities)
+        self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-moto", daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None

@@ -1,0 +1,215 @@
+"""WSGI middleware in front of moto that makes ``sts:AssumeRole`` behave like AWS where it matters to us.
+
+moto assumes any role for anyone. The gate refuses, with AWS's status, XML shape and wording, unless the role's
+trust policy admits the caller (principal and conditions) and the caller's own identity policies allow
+``sts:AssumeRole`` on the role; it enforces the role-chaining one-hour cap and the role's MaxSessionDuration.
+It also records every AssumeRole, can inject throttling, and can shorten credential lifetimes for tests.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from sandbox.aws.identities import LAMBDA_SERVICE_KEY, OPERATOR_KEY, SandboxIdentities
+from sandbox.aws.policy import Decision, Principal, RequestContext, trust_allows
+
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
+CHAINING_LIMIT = 3600
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class AssumeRoleCall:
+    caller_arn: str
+    role_arn: str
+    session_name: str
+    duration: int
+    allowed: bool
+    error: str | None
+    at: float
+    by_sandbox: bool = False  # the operator's bootstrap or the Lambda service starting a session
+
+
+class StsGate:
+    def __init__(self, app: Callable[..., Iterable[bytes]], identities: SandboxIdentities) -> None:
+        self.app = app
+        self.identities = identities
+        self._lock = threading.Lock()
+        self._calls: list[AssumeRoleCall] = []
+        self._throttle_next = 0
+        self._lifetime: int | None = None
+        self._lifetime_role: str | None = None
+
+    # --- controls for tests ------------------------------------------------------------------------
+    @property
+    def assume_role_calls(self) -> list[AssumeRoleCall]:
+        """Successful AssumeRole calls, excluding the sandbox's own bootstrap and Lambda-service sessions."""
+        with self._lock:
+            return [c for c in self._calls if c.allowed and not c.by_sandbox]
+
+    @property
+    def all_calls(self) -> list[AssumeRoleCall]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def refused_calls(self) -> list[AssumeRoleCall]:
+        with self._lock:
+            return [c for c in self._calls if not c.allowed and not c.by_sandbox]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._throttle_next = 0
+
+    def throttle_next(self, count: int) -> None:
+        with self._lock:
+            self._throttle_next += count
+
+    def set_credential_lifetime(self, seconds: int | None, role_arn: str | None = None) -> None:
+        """Issue credentials that expire after ``seconds`` (for ``role_arn`` only, or every non-service session)."""
+        with self._lock:
+            self._lifetime, self._lifetime_role = seconds, role_arn
+
+    def expire_all(self, keep_role_arns: Iterable[str] = ()) -> int:
+        """Make every credential issued so far expire now, except sessions of ``keep_role_arns``."""
+        past = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+        keep = set(keep_role_arns)
+        count = 0
+        for role in self.identities.all_assumed_roles():
+            if role.role_arn not in keep:
+                role.expiration = past
+                count += 1
+        return count
+
+    # --- WSGI ------------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not match or match.group(2) != "sts" or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        access_key = match.group(1)
+        refusal = self._check_caller(access_key, environ)
+        if refusal is None and form.get("Action") == "AssumeRole":
+            refusal, body = self._check_assume_role(access_key, form, body)
+        if refusal is not None:
+            status, code, message = refusal
+            return _error(start_response, status, code, message)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+    def _check_caller(self, access_key: str, environ: dict[str, Any]) -> tuple[int, str, str] | None:
+        if access_key in (OPERATOR_KEY, LAMBDA_SERVICE_KEY):
+            return None
+        identity = self.identities.lookup(access_key)
+        if identity is None:
+            return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+        if identity.session_token is not None:
+            if environ.get("HTTP_X_AMZ_SECURITY_TOKEN") != identity.session_token:
+                return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+            if identity.expiration is not None and identity.expiration <= datetime.now(UTC):
+                return 400, "ExpiredToken", "The security token included in the request is expired"
+        return None
+
+    def _check_assume_role(
+        self, access_key: str, form: dict[str, str], body: bytes
+    ) -> tuple[tuple[int, str, str] | None, bytes]:
+        role_arn = form.get("RoleArn", "")
+        session = form.get("RoleSessionName", "")
+        duration = int(form.get("DurationSeconds", "3600") or 3600)
+        principal = self.identities.principal(access_key)
+        assert principal is not None  # _check_caller passed
+        refusal = self._decide(principal, role_arn, session, duration, form)
+        with self._lock:
+            self._calls.append(
+                AssumeRoleCall(
+                    principal.arn,
+                    role_arn,
+                    session,
+                    duration,
+                    refusal is None,
+                    refusal[2] if refusal else None,
+                    time.time(),
+                    by_sandbox=principal.service is not None or access_key == OPERATOR_KEY,
+                )
+            )
+            lifetime = self._lifetime if self._lifetime_role in (None, role_arn) else None
+        if refusal is None and lifetime is not None and principal.service is None and not principal.is_root:
+            body = re.sub(rb"DurationSeconds=\d+", f"DurationSeconds={lifetime}".encode(), body)
+            if b"DurationSeconds=" not in body:
+                body += f"&DurationSeconds={lifetime}".encode()
+        return refusal, body
+
+    def _decide(
+        self, principal: Principal, role_arn: str, session: str, duration: int, form: dict[str, str]
+    ) -> tuple[int, str, str] | None:
+        with self._lock:
+            if self._throttle_next > 0:
+                self._throttle_next -= 1
+                return 400, "Throttling", "Rate exceeded"
+        denied = (
+            403,
+            "AccessDenied",
+            f"User: {principal.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+        )
+        role = self.identities.role(role_arn)
+        if role is None:
+            return denied
+        keys = {"sts:RoleSessionName": session, "aws:PrincipalAccount": principal.account_id or ""}
+        if principal.principal_arn:
+            keys["aws:PrincipalArn"] = principal.principal_arn
+        if principal.service:
+            keys.pop("aws:PrincipalAccount")
+        if "ExternalId" in form:
+            keys["sts:ExternalId"] = form["ExternalId"]
+        context = RequestContext("sts:AssumeRole", role_arn, keys)
+        if trust_allows(role.assume_role_policy_document, principal, context) is not Decision.ALLOW:
+            return denied
+        if (
+            principal.service is None
+            and self.identities.decide(principal, "sts:AssumeRole", role_arn, keys) is not Decision.ALLOW
+        ):
+            return denied
+        chained = principal.principal_arn is not None and ":role/" in principal.principal_arn
+        if chained and duration > CHAINING_LIMIT:
+            return (
+                400,
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            )
+        if duration > int(getattr(role, "max_session_duration", 3600) or 3600):
+            return (
+                400,
+                "ValidationError",
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            )
+        return None
+
+
+def _error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:
+    kind = "Receiver" if status >= 500 else "Sender"
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>{kind}</Type><Code>{code}</Code><Message>{_escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Error")
+    start_response(f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,120 @@
+"""What AWS Lambda gives the worker: a context, SQS and EventBridge events, and the event source mapping's
+treatment of a partial batch response.
+
+Difference from the real event source mapping, on purpose: a failed record is made visible again at once
+(``ChangeMessageVisibility`` to 0) instead of after the queue's visibility timeout, so tests and the demo do
+not wait; receive counts, redrive to the DLQ after maxReceiveCount and deletes behave as on AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "appsync-mutation-worker"
+    timeout_ms: int = 60_000
+    memory_limit_in_mb: int = 512
+    region: str = "us-east-1"
+    account_id: str = "111111111111"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.timeout_ms - (time.monotonic() - self.started) * 1000))
+
+
+def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """A Lambda SQS record from a ``ReceiveMessage`` message (AttributeNames and MessageAttributeNames All)."""
+    attributes = dict(message.get("Attributes", {}))
+    wanted = (
+        "ApproximateReceiveCount",
+        "SentTimestamp",
+        "SenderId",
+        "ApproximateFirstReceiveTimestamp",
+        "MessageGroupId",
+        "MessageDeduplicationId",
+        "SequenceNumber",
+    )
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {k: attributes[k] for k in wanted if k in attributes},
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value.get("DataType", "String"),
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def eventbridge_event(
+    detail: Any, *, source: str, detail_type: str, account: str, region: str
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+@dataclass
+class DrainStats:
+    invocations: int = 0
+    records: int = 0
+    failures_reported: int = 0
+    whole_batch_failures: int = 0
+    seconds: float = 0.0
+
+
+def failed_ids(event: Mapping[str, Any], response: Any) -> set[str]:
+    """Which records the event source mapping treats as failed, given the handler's answer."""
+    ids = {r["messageId"] for r in event["Records"]}
+    if isinstance(response, BaseException) or not isinstance(response, Mapping):
+        return ids
+    items = response.get("batchItemFailures")
+    if items is None:
+        return set()  # no partial batch response: the whole batch succeeded
+    if not isinstance(items, list):
+        return ids
+    reported = set()
+    for item in items:
+        identifier = item.get("itemIdentifier") if isinstance(item, Mapping) else None
+        if not identifier or identifier not in ids:
+            return ids  # an unknown or empty id fails the whole batch, as Lambda does
+        reported.add(identifier)
+    return reported
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def json_body(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
