@@ -464,8 +464,19 @@ class Sandbox:
             sqs.change_message_visibility(QueueUrl=self.dlq_url, ReceiptHandle=handle, VisibilityTimeout=0)
         return list(seen.values())
 
-    def purge_dlq(self) -> None:
-        self.client("sqs", "A").purge_queue(QueueUrl=self.dlq_url)
+    def purge_dlq(self) -> int:
+        """Delete every DLQ message (receive + delete: PurgeQueue is limited to once a minute)."""
+        sqs = self.client("sqs", "A")
+        deleted = 0
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+            ).get("Messages", [])
+            if not batch:
+                return deleted
+            for message in batch:
+                sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+                deleted += 1
 
     def eventbridge_event(self, detail: Any) -> dict[str, Any]:
         eventbridge = self.settings.worker
