@@ -20,11 +20,11 @@ def diagnose(error: MutationError, config: WorkerConfig, field: str, caller_arn:
     elif isinstance(error, IAMDeniedError):
         error.diagnosis = explain_iam_denied(field, caller_arn, config.role_arn)
     elif isinstance(error, SigningError):
-        error.diagnosis = signing_hint(config) or explain_signature_rejected(error.reason)
+        error.diagnosis = signing_hint(config, error.reason) or explain_signature_rejected(error.reason)
     return error
 
 
-def signing_hint(config: WorkerConfig) -> str | None:
+def signing_hint(config: WorkerConfig, reason: str = "") -> str | None:
     """A concrete mismatch between the URL and the signed host/region, when one is visible."""
     sent_host = urlsplit(config.appsync_url).netloc.rpartition("@")[2]
     if config.host != sent_host:
@@ -37,5 +37,10 @@ def signing_hint(config: WorkerConfig) -> str | None:
         return (
             f"the request is signed for region {config.region!r} (APPSYNC_REGION) but the endpoint is in "
             f"{match['region']!r}: unset APPSYNC_REGION or set it to {match['region']}"
+        )
+    if "scoped to a valid region" in reason:
+        return (
+            f"AppSync refused the credential scope's region {config.region!r}: the request must be signed for "
+            "the API's own region; set APPSYNC_REGION (custom domains) or accounts.region to it"
         )
     return None

@@ -183,9 +183,18 @@ class Doctor:
         try:
             credentials.get_frozen_credentials()
         except MutationError as exc:
+            fix = exc.diagnosis or "check the role's trust policy against settings.toml"
+            settings = self.ctx.deployment_settings
+            pinned = settings.mutator_role.session_name if settings is not None else None
+            if pinned is not None and pinned != self.config.session_name:
+                fix = (
+                    f"settings.toml pins session name {pinned!r} in the trust policy, but this configuration "
+                    f"uses {self.config.session_name!r}: set MUTATOR_SESSION_NAME={pinned} (or re-deploy both "
+                    f"stacks from one settings file). Otherwise, {fix}"
+                )
             raise Broken(
                 f"AssumeRole {self.config.role_arn} with session name {self.config.session_name!r}: {exc.reason}",
-                exc.diagnosis or "check the role's trust policy against settings.toml",
+                fix,
             ) from None
         self.caller_arn = credentials.caller_arn
         return Check(

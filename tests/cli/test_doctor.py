@@ -10,11 +10,11 @@ import pytest
 
 
 @pytest.fixture
-def roles_file(tmp_path: Path, kit: Any) -> Any:
+def roles_file(kit: Any) -> Any:
+    """Write the sandbox's custom-roles.json (the one its AppSync stand-in reads); returns its path."""
+
     def write(entries: Any) -> str:
-        path = tmp_path / "custom-roles.json"
-        path.write_text(json.dumps({"adminRoleNames": entries}), encoding="utf-8")
-        return str(path)
+        return str(kit.sb.write_custom_roles(entries))
 
     return write
 
@@ -53,11 +53,9 @@ def test_human_checklist_marks_each_link(cli: Any, kit: Any, roles_file: Any) ->
 
 
 def test_long_term_keys_in_the_environment_shadowing_the_role(cli: Any, kit: Any, operator: Any) -> None:
-    iam = kit.sb.client("iam", account="A")
-    iam.create_user(UserName="someone")
-    access_key = iam.create_access_key(UserName="someone")["AccessKey"]
-    operator.setenv("AWS_ACCESS_KEY_ID", access_key["AccessKeyId"])
-    operator.setenv("AWS_SECRET_ACCESS_KEY", access_key["SecretAccessKey"])
+    keys = kit.sb.create_user_keys("shadowing-developer")
+    for name, value in keys.items():
+        operator.setenv(name, value)
     operator.delenv("AWS_SESSION_TOKEN", raising=False)
 
     result = cli("doctor", "--json")
@@ -66,7 +64,7 @@ def test_long_term_keys_in_the_environment_shadowing_the_role(cli: Any, kit: Any
     broken = checks_of(result)["base credentials"]
     assert "shadow" in broken["detail"] and "AWS_ACCESS_KEY_ID" in broken["fix"]
     assert checks_of(result)["signed request"]["status"] == "skipped"
-    assert access_key["SecretAccessKey"] not in result.out + result.err
+    assert keys["AWS_SECRET_ACCESS_KEY"] not in result.out + result.err
 
 
 def test_session_name_the_trust_policy_does_not_pin(cli: Any, kit: Any, operator: Any) -> None:
@@ -77,6 +75,7 @@ def test_session_name_the_trust_policy_does_not_pin(cli: Any, kit: Any, operator
     broken = checks_of(result)["assume account-B role"]
     assert "AccessDenied" in broken["detail"]
     assert "sts:RoleSessionName" in broken["fix"] and "'someone-else'" in broken["fix"]
+    assert f"MUTATOR_SESSION_NAME={kit.settings.mutator_role.session_name}" in broken["fix"]
 
 
 def test_custom_roles_file_missing(cli: Any, kit: Any, tmp_path: Path) -> None:
@@ -136,7 +135,7 @@ def test_signed_for_another_region(cli: Any, kit: Any, operator: Any, roles_file
     assert result.json()["firstBroken"] == "signed request"
     broken = checks_of(result)["signed request"]
     assert "SignatureRejected" in broken["detail"] or "InvalidSignature" in broken["detail"]
-    assert "APPSYNC_REGION" in broken["fix"]
+    assert "APPSYNC_REGION" in broken["fix"] and "'eu-west-3'" in broken["fix"]
 
 
 def test_invalid_configuration_is_the_first_broken_link(cli: Any, kit: Any, operator: Any) -> None:
@@ -147,8 +146,34 @@ def test_invalid_configuration_is_the_first_broken_link(cli: Any, kit: Any, oper
     assert "plain http" in checks_of(result)["configuration"]["detail"]
 
 
-def test_via_role_arn_assumes_the_execution_role_first(cli: Any, kit: Any, roles_file: Any) -> None:
+def test_via_role_arn_assumes_the_execution_role_first(
+    cli: Any, kit: Any, operator: Any, roles_file: Any
+) -> None:
+    """An operator's own IAM user keys, admitted by the execution role's trust policy, then the usual chain."""
     exec_role = kit.settings.execution_role_arn
+    keys = kit.sb.create_user_keys("operator-alice")
+    user_arn = f"arn:aws:iam::{kit.settings.accounts.worker}:user/operator-alice"
+    iam = kit.sb.client("iam", "A")
+    allow_assume = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": exec_role}
+    iam.put_user_policy(
+        UserName="operator-alice",
+        PolicyName="assume-exec",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow_assume]}),
+    )
+    role = iam.get_role(RoleName=kit.settings.worker.execution_role_name)["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    trust["Statement"].append({"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"})
+    iam.update_assume_role_policy(
+        RoleName=kit.settings.worker.execution_role_name, PolicyDocument=json.dumps(trust)
+    )
+    for name, value in keys.items():
+        operator.setenv(name, value)
+    operator.delenv("AWS_SESSION_TOKEN", raising=False)
+
+    without = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    assert without.json()["firstBroken"] == "base credentials"  # the user's keys alone are not admitted
+
     result = cli(
         "doctor",
         "--json",
@@ -162,4 +187,6 @@ def test_via_role_arn_assumes_the_execution_role_first(cli: Any, kit: Any, roles
     assert result.code == 0, result.out
     checks = checks_of(result)
     assert "assume-role" in checks["base credentials"]["detail"]
-    assert "/operator-test" in checks["base identity"]["detail"]
+    assert checks["base identity"]["detail"].startswith(
+        f"arn:aws:sts::{kit.settings.accounts.worker}:assumed-role/{kit.settings.worker.execution_role_name}/operator-test"
+    )
