@@ -24,7 +24,8 @@ def checks_of(result: Any) -> dict[str, dict[str, Any]]:
 
 
 def test_healthy_chain_is_all_green(cli: Any, kit: Any, roles_file: Any) -> None:
-    items_before = kit.table_ids()
+    stats = kit.sb.appsync.stats
+    requests_before, mutations_before = stats.requests, len(stats.mutations)
     result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
     assert result.code == 0, result.out
     checks = checks_of(result)
@@ -42,7 +43,8 @@ def test_healthy_chain_is_all_green(cli: Any, kit: Any, roles_file: Any) -> None
     assert kit.assumed_arn in checks["caller identity"]["detail"]
     # moto has no iam:SimulatePrincipalPolicy: the link is skipped with a note, not failed.
     assert checks["IAM policy"]["status"] in ("ok", "skipped")
-    assert kit.table_ids() == items_before  # doctor sends no mutation
+    assert stats.requests == requests_before + 1  # the signed `query { __typename }` probe
+    assert len(stats.mutations) == mutations_before  # and no mutation
 
 
 def test_human_checklist_marks_each_link(cli: Any, kit: Any, roles_file: Any) -> None:
@@ -76,6 +78,26 @@ def test_session_name_the_trust_policy_does_not_pin(cli: Any, kit: Any, operator
     assert "AccessDenied" in broken["detail"]
     assert "sts:RoleSessionName" in broken["fix"] and "'someone-else'" in broken["fix"]
     assert f"MUTATOR_SESSION_NAME={kit.settings.mutator_role.session_name}" in broken["fix"]
+
+
+def test_trust_policy_pinning_another_session_name(cli: Any, kit: Any, roles_file: Any) -> None:
+    """The deployed trust policy drifted from settings.toml: it pins another session name."""
+    from project_settings.policies import mutator_trust_policy
+
+    drifted = kit.settings.with_changes(mutator_role={"session_name": "another-session"})
+    kit.sb.set_trust_policy(mutator_trust_policy(drifted))
+    try:
+        refused_before = len(kit.sb.sts.refused_calls)
+        result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    finally:
+        kit.sb.set_trust_policy(mutator_trust_policy(kit.settings))
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "assume account-B role"
+    broken = checks_of(result)["assume account-B role"]
+    assert "AccessDenied" in broken["detail"]
+    assert f"sts:RoleSessionName to exactly {kit.settings.mutator_role.session_name!r}" in broken["fix"]
+    refused = kit.sb.sts.refused_calls[refused_before:]
+    assert [call.session_name for call in refused] == [kit.settings.mutator_role.session_name]
 
 
 def test_custom_roles_file_missing(cli: Any, kit: Any, tmp_path: Path) -> None:

@@ -85,8 +85,10 @@ def test_failures_stay_in_the_dlq_with_their_new_reason(cli: Any, kit: Any) -> N
 def test_dry_run_sends_and_deletes_nothing(cli: Any, kit: Any) -> None:
     envelope = kit.create("dry")
     kit.put_dead_letter(envelope)
+    requests_before = kit.sb.appsync.stats.requests
     result = cli("replay", "replay", "--dry-run")
     assert result.code == 0
+    assert kit.sb.appsync.stats.requests == requests_before
     assert "would_replay" in result.out
     assert kit.visible(kit.sb.dlq_url) == 1
     assert envelope["idempotencyKey"] not in kit.table_ids()
