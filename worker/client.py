@@ -138,6 +138,7 @@ class MutationClient:
                     attempts = attempt.retry_state.attempt_number
                     if deadline is not None and time.monotonic() + policy.safety_margin >= deadline:
                         raise OutOfTimeError("no time left in this invocation to send; left for redelivery")
+                    generation = self.credentials.generation
                     try:
                         data = await self._execute_once(request, log, attempts)
                     except ConditionalCheckFailedError as exc:
@@ -156,7 +157,9 @@ class MutationClient:
                                 diagnosis="check the host clock and that STS and AppSync see the same time",
                             ) from None
                         refreshed_for_expiry = True
-                        await asyncio.get_running_loop().run_in_executor(None, self.credentials.force_refresh)
+                        await asyncio.get_running_loop().run_in_executor(
+                            None, self.credentials.force_refresh, generation
+                        )
                         raise
                     return SendResult(APPLIED, request.field, data, attempts)
         except MutationError as exc:

@@ -148,10 +148,15 @@ class AssumedRoleCredentials:
             assert self._frozen is not None
             return self._frozen
 
-    def force_refresh(self) -> ReadOnlyCredentials:
-        """Replace the credentials now (AppSync said the token expired): unless another task just did."""
+    @property
+    def generation(self) -> int:
+        """Increases with every new credential set; lets a caller say which set was rejected."""
+        return self.assume_role_calls
+
+    def force_refresh(self, rejected_generation: int | None = None) -> ReadOnlyCredentials:
+        """Replace the credentials AppSync rejected as expired, unless another task already replaced them."""
         with self._lock:
-            if self._frozen is None or self._clock() - (self._expiry - self._lifetime) > 1.0:
+            if self._frozen is None or rejected_generation is None or rejected_generation == self.generation:
                 self._assume()
             assert self._frozen is not None
             return self._frozen
