@@ -100,7 +100,8 @@ class Doctor:
             for index, (name, link) in enumerate(links):
                 try:
                     self.checks.append(link())
-                except Broken as broken:
+                except Exception as exc:  # a diagnostic tool reports, it does not crash mid-list
+                    broken = exc if isinstance(exc, Broken) else _unexpected(exc)
                     self.checks.append(Check(name, FAILED, broken.detail, broken.fix))
                     self.checks.extend(
                         Check(later, SKIPPED, "not checked: an earlier link is broken")
@@ -375,6 +376,13 @@ class Doctor:
             return None
         api_id = self.config.host.split(".", 1)[0]
         return f"arn:aws:appsync:{self.config.region}:{self.config.role_account}:apis/{api_id}"
+
+
+def _unexpected(exc: Exception) -> Broken:
+    return Broken(
+        f"{type(exc).__name__}: {exc}",
+        "an unexpected error (a broken AWS profile, network, or a bug): run again with --verbose",
+    )
 
 
 def config_failure(message: str) -> list[Check]:

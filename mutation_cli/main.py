@@ -11,6 +11,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from mutation_cli import errors as exits
 from mutation_cli.errors import UsageError
 
@@ -173,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("appsync-mutations: interrupted; nothing unconfirmed was removed", file=sys.stderr)
         return exits.INTERRUPTED
+    except (BotoCoreError, ClientError) as exc:  # profile, credentials, network, or an AWS refusal
+        print(f"appsync-mutations: failed: {exc}", file=sys.stderr)
+        return exits.FAILED
 
 
 def _dispatch(args: argparse.Namespace) -> int:
