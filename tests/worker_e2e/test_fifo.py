@@ -48,7 +48,7 @@ def test_failed_record_blocks_the_rest_of_its_group(
     ids = sb.send_messages([kit.create(key=f"g-{i}") for i in range(4)], group_id="G")
     sb.appsync.stats.reset()
     sb.appsync.faults.fail_next(1, status=503)  # hits g-0's only attempt
-    event, response = kit.invoke(sb)
+    _event, response = kit.invoke(sb)
     assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
     assert sb.appsync.stats.mutations == []  # g-1..g-3 were never sent
     _, response = kit.invoke(sb)  # redelivered in order, now healthy
