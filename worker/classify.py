@@ -119,7 +119,9 @@ def classify_response(status: int, body: str) -> MutationError | None:
     try:
         payload = json.loads(body)
     except ValueError:
-        return ServerError(f"HTTP {status}: AppSync sent a response that is not JSON", error_type="ProtocolError")
+        return ServerError(
+            f"HTTP {status}: AppSync sent a response that is not JSON", error_type="ProtocolError"
+        )
     if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
         return ServerError(f"HTTP {status}: no data or errors in the response", error_type="ProtocolError")
     errors = payload.get("errors")

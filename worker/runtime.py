@@ -51,7 +51,9 @@ class WorkerRuntime:
             external_id=config.external_id,
         )
         self.client = MutationClient(
-            config, self.credentials, retry_policy=retry_policy or RetryPolicy(max_attempts=config.max_attempts)
+            config,
+            self.credentials,
+            retry_policy=retry_policy or RetryPolicy(max_attempts=config.max_attempts),
         )
         dead_letters = None
         if config.dead_letter_queue_url:
