@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SETTINGS ?= settings.toml
 
-.PHONY: install test lint demo custom-roles synth deploy bench soak clean
+.PHONY: install test lint demo custom-roles package synth deploy bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -27,11 +27,29 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy worker amplify_custom_roles project_settings sandbox infra
+	$(VENV)/bin/mypy worker amplify_custom_roles project_settings sandbox infra mutation_cli benchmarks
 
 ## Write amplify/backend/api/<api>/custom-roles.json from settings.toml (run before `amplify push`).
 custom-roles: $(STAMP)
 	$(PY) -m amplify_custom_roles --settings $(SETTINGS)
+
+## Build the Lambda package into build/lambda: Lambda-platform wheels of [project.dependencies] + worker/.
+## The one infra step that downloads (from the package index); synth uses build/lambda when present.
+package: $(STAMP)
+	$(PY) -m infra.packaging --out build/lambda
+
+## Write both accounts' CloudFormation templates to cdk.out/ (offline; cdk-nag runs and must pass).
+synth: $(STAMP)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m infra.app --settings $(SETTINGS) --outdir cdk.out
+
+## Deploy both stacks (needs the cdk CLI: npm i -g aws-cdk; not run in CI). See infra/README.md.
+## PROFILE_B: credentials for the Amplify account (B), PROFILE_A: for the worker account (A, bootstrapped).
+deploy: $(STAMP)
+	@test -n "$(PROFILE_A)" -a -n "$(PROFILE_B)" || { echo "set PROFILE_A=<account A profile> PROFILE_B=<account B profile>"; exit 2; }
+	$(MAKE) package
+	$(MAKE) synth
+	cdk deploy --app cdk.out --profile $(PROFILE_B) AccountBMutatorRole
+	cdk deploy --app cdk.out --profile $(PROFILE_A) AccountAWorker
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out bench-results.json

@@ -5,23 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from worker.config import APPSYNC_HOST_RE, WorkerConfig
-from worker.diagnostics import explain_iam_denied, explain_resolver_unauthorized, explain_signature_rejected
-from worker.errors import IAMDeniedError, MutationError, ResolverUnauthorizedError, SigningError
+from worker.diagnostics import diagnose as worker_diagnose
+from worker.errors import MutationError, SigningError
 
 
 def diagnose(error: MutationError, config: WorkerConfig, field: str, caller_arn: str | None) -> MutationError:
-    """Fill ``error.diagnosis`` the way the worker's client does, for the same error types."""
-    if error.diagnosis:
-        return error
-    if isinstance(error, ResolverUnauthorizedError):
-        error.diagnosis = explain_resolver_unauthorized(
-            field, caller_arn, config.role_arn, config.session_name
-        )
-    elif isinstance(error, IAMDeniedError):
-        error.diagnosis = explain_iam_denied(field, caller_arn, config.role_arn)
-    elif isinstance(error, SigningError):
-        error.diagnosis = signing_hint(config, error.reason) or explain_signature_rejected(error.reason)
-    return error
+    """The worker's own diagnosis, with a sharper signing hint where the operator's config shows the mismatch."""
+    if isinstance(error, SigningError) and not error.diagnosis:
+        error.diagnosis = signing_hint(config, error.reason)
+    return worker_diagnose(error, field, caller_arn, config.role_arn, config.session_name)
 
 
 def signing_hint(config: WorkerConfig, reason: str = "") -> str | None:

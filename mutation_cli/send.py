@@ -16,6 +16,7 @@ from graphql import print_ast
 from mutation_cli.diagnose import diagnose
 from mutation_cli.errors import UsageError
 from mutation_cli.signed_http import SignedGraphQL
+from worker.client import counts_as_applied
 from worker.envelope import MutationRequest, parse_envelope
 from worker.errors import ConditionalCheckFailedError, MutationError
 
@@ -101,7 +102,7 @@ def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any 
     if error is None:
         data = (answer.payload or {}).get("data") or {}
         return SendOutcome(APPLIED, request.field, data.get(request.field), answer.status)
-    if isinstance(error, ConditionalCheckFailedError) and _create_exists(request):
+    if isinstance(error, ConditionalCheckFailedError) and counts_as_applied(request):
         return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status)
     caller = caller_arn() if callable(caller_arn) else caller_arn
     return SendOutcome(
@@ -126,15 +127,6 @@ def print_outcome(outcome: SendOutcome, as_json: bool, out: IO[str], err: IO[str
         print(f"failed ({kind}): {error.error_type}: {error.reason}", file=err)
         if error.diagnosis:
             print(f"fix: {error.diagnosis}", file=err)
-
-
-def _create_exists(request: MutationRequest) -> bool:
-    """A create whose idempotency key is its record id met the existing record: the effect is there."""
-    return (
-        request.is_create
-        and request.idempotency_key is not None
-        and request.idempotency_key == request.record_id
-    )
 
 
 def _read(file: str | None, stdin: IO[str] | None) -> str:

@@ -26,15 +26,13 @@ from tenacity.stop import stop_base
 from worker.classify import classify_exception
 from worker.config import WorkerConfig
 from worker.credentials import AssumedRoleCredentials
-from worker.diagnostics import explain_iam_denied, explain_resolver_unauthorized, explain_signature_rejected
+from worker.diagnostics import diagnose
 from worker.envelope import MutationRequest
 from worker.errors import (
     ConditionalCheckFailedError,
     ExpiredCredentialsError,
-    IAMDeniedError,
     MutationError,
     OutOfTimeError,
-    ResolverUnauthorizedError,
     SigningError,
     TransientError,
 )
@@ -59,6 +57,16 @@ class SendResult:
     field: str
     data: Any
     attempts: int
+
+
+def counts_as_applied(request: MutationRequest, attempt: int = 1, redelivered: bool = False) -> bool:
+    """Whether a conditional-check failure means "already done": the same effect was asked for before."""
+    if request.is_create:
+        # The idempotency key is the record id: the record with this key exists, so this effect happened.
+        return request.idempotency_key is not None and request.idempotency_key == request.record_id
+    if request.is_delete:
+        return attempt > 1 or redelivered  # our earlier attempt (or delivery) already removed it
+    return False
 
 
 class _StopBeforeDeadline(stop_base):
@@ -142,7 +150,7 @@ class MutationClient:
                     try:
                         data = await self._execute_once(request, log, attempts)
                     except ConditionalCheckFailedError as exc:
-                        if self._counts_as_applied(request, attempts, redelivered):
+                        if counts_as_applied(request, attempts, redelivered):
                             log.info(
                                 "mutation_already_applied",
                                 attempt=attempts,
@@ -164,7 +172,13 @@ class MutationClient:
                     return SendResult(APPLIED, request.field, data, attempts)
         except MutationError as exc:
             exc.attempts = attempts
-            self._diagnose(exc, request)
+            diagnose(
+                exc,
+                request.field,
+                self.credentials.caller_arn,
+                self.credentials.role_arn,
+                self.credentials.session_name,
+            )
             raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
@@ -197,26 +211,3 @@ class MutationClient:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return result.get(request.field) if isinstance(result, dict) else result
-
-    @staticmethod
-    def _counts_as_applied(request: MutationRequest, attempt: int, redelivered: bool) -> bool:
-        """A conditional-check failure means "already done" when the same effect was asked for before."""
-        if request.is_create:
-            # The idempotency key is the record id: the record with this key exists, so this effect happened.
-            return request.idempotency_key is not None and request.idempotency_key == request.record_id
-        if request.is_delete:
-            return attempt > 1 or redelivered  # our earlier attempt (or delivery) already removed it
-        return False
-
-    def _diagnose(self, exc: MutationError, request: MutationRequest) -> None:
-        if exc.diagnosis:
-            return
-        caller = self.credentials.caller_arn
-        if isinstance(exc, ResolverUnauthorizedError):
-            exc.diagnosis = explain_resolver_unauthorized(
-                request.field, caller, self.credentials.role_arn, self.credentials.session_name
-            )
-        elif isinstance(exc, IAMDeniedError):
-            exc.diagnosis = explain_iam_denied(request.field, caller, self.credentials.role_arn)
-        elif isinstance(exc, SigningError):
-            exc.diagnosis = explain_signature_rejected(exc.reason)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from worker.errors import MutationError
 
 _DENIED_USER = re.compile(r"User: (?P<caller>\S+) is not authorized to perform: sts:AssumeRole")
 _ASSUMED = re.compile(
@@ -84,3 +87,20 @@ def explain_signature_rejected(message: str) -> str:
         "AppSync computed a different signature: check APPSYNC_HOST/APPSYNC_REGION for custom domains "
         "(the signed host and region must match the endpoint)"
     )
+
+
+def diagnose(
+    error: MutationError, field: str, caller_arn: str | None, role_arn: str, session_name: str
+) -> MutationError:
+    """Attach the likely cause and fix to an authorization or signing failure (whatever transport sent it)."""
+    from worker.errors import IAMDeniedError, ResolverUnauthorizedError, SigningError
+
+    if error.diagnosis:
+        return error
+    if isinstance(error, ResolverUnauthorizedError):
+        error.diagnosis = explain_resolver_unauthorized(field, caller_arn, role_arn, session_name)
+    elif isinstance(error, IAMDeniedError):
+        error.diagnosis = explain_iam_denied(field, caller_arn, role_arn)
+    elif isinstance(error, SigningError):
+        error.diagnosis = explain_signature_rejected(error.reason)
+    return error
