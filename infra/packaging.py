@@ -1,0 +1,113 @@
+"""The Lambda package: built from ``worker/`` and the pinned runtime dependencies only.
+
+``make package`` runs :func:`build_package`, which pip-installs ``[project.dependencies]`` from
+``pyproject.toml`` for the Lambda platform into ``build/lambda`` and copies ``worker/`` next to them. Synth
+uses that directory when it exists; otherwise it stages a directory holding ``worker/`` alone, so offline synth
+never downloads anything (and a CI synth still proves the package excludes the sandbox, tests and dev tools).
+A stack synthesized from the staged directory deploys a function that cannot import its dependencies: deploy
+always runs ``make package`` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PACKAGE_DIR = PROJECT_ROOT / "build" / "lambda"
+#: The only source package shipped; everything else in the repository stays out of the function.
+SHIPPED_PACKAGES = ("worker",)
+#: Matches the stack's runtime and architecture (Python 3.12 on x86_64).
+LAMBDA_PYTHON_VERSION = "3.12"
+LAMBDA_PLATFORM = "manylinux2014_x86_64"
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+
+
+def runtime_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> list[str]:
+    """The pinned ``[project.dependencies]``: exactly what the worker imports at run time."""
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return list(data["project"]["dependencies"])
+
+
+def copy_sources(target: Path, root: Path = PROJECT_ROOT) -> None:
+    """Copy the shipped source packages (``worker/``) into ``target``, without bytecode."""
+    for name in SHIPPED_PACKAGES:
+        destination = target / name
+        if destination.exists():
+            shutil.rmtree(destination)
+        shutil.copytree(root / name, destination, ignore=_IGNORED)
+
+
+def build_package(target: Path = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT) -> Path:
+    """Build the deployable package: Lambda-platform wheels of the runtime deps plus ``worker/``.
+
+    Needs the package index (it is the one step that downloads); synth and tests never call it.
+    """
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--target",
+            str(target),
+            "--implementation",
+            "cp",
+            "--python-version",
+            LAMBDA_PYTHON_VERSION,
+            "--platform",
+            LAMBDA_PLATFORM,
+            "--only-binary=:all:",
+            *runtime_requirements(root / "pyproject.toml"),
+        ],
+        check=True,
+    )
+    copy_sources(target, root)
+    return target
+
+
+def is_built(package_dir: Path = DEFAULT_PACKAGE_DIR) -> bool:
+    return all((package_dir / name / "__init__.py").is_file() for name in SHIPPED_PACKAGES)
+
+
+@contextmanager
+def lambda_source(
+    package_dir: Path | None = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT
+) -> Iterator[Path]:
+    """The directory the function's code asset is made from, for the duration of a synth.
+
+    ``package_dir`` when it holds a built package; else a temporary directory with ``worker/`` only.
+    """
+    if package_dir is not None and is_built(package_dir):
+        yield package_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="lambda-source-") as staged:
+        copy_sources(Path(staged), root)
+        yield Path(staged)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Build the worker's Lambda package (needs the package index)."
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_PACKAGE_DIR)
+    args = parser.parse_args(argv)
+    path = build_package(args.out)
+    print(f"Lambda package built in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
