@@ -8,12 +8,12 @@ as AWS documents.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 Document = Mapping[str, Any]
@@ -156,7 +156,7 @@ def _condition(operator: str, actual: str | None, expected: list[Any]) -> bool:
     elif positive == "StringEqualsIgnoreCase":
         result = actual.lower() in (v.lower() for v in values)
     elif positive in ("StringLike", "ArnLike"):
-        result = any(fnmatch.fnmatchcase(actual, v) for v in values)
+        result = any(_wildcard_match(actual, v) for v in values)
     elif positive == "Bool":
         result = actual.lower() in (v.lower() for v in values)
     else:
@@ -166,20 +166,29 @@ def _condition(operator: str, actual: str | None, expected: list[Any]) -> bool:
 
 def _matches_action(statement: Mapping[str, Any], action: str) -> bool:
     if "Action" in statement:
-        return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in _as_list(statement["Action"]))
+        return any(_wildcard_match(action.lower(), p.lower()) for p in _as_list(statement["Action"]))
     if "NotAction" in statement:
-        return not any(
-            fnmatch.fnmatchcase(action.lower(), p.lower()) for p in _as_list(statement["NotAction"])
-        )
+        return not any(_wildcard_match(action.lower(), p.lower()) for p in _as_list(statement["NotAction"]))
     return False
 
 
 def _matches_resource(statement: Mapping[str, Any], resource: str) -> bool:
     if "Resource" in statement:
-        return any(fnmatch.fnmatchcase(resource, p) for p in _as_list(statement["Resource"]))
+        return any(_wildcard_match(resource, p) for p in _as_list(statement["Resource"]))
     if "NotResource" in statement:
-        return not any(fnmatch.fnmatchcase(resource, p) for p in _as_list(statement["NotResource"]))
+        return not any(_wildcard_match(resource, p) for p in _as_list(statement["NotResource"]))
     return False
+
+
+def _wildcard_match(value: str, pattern: str) -> bool:
+    """IAM wildcards: ``*`` (any run of characters) and ``?`` (one character); everything else is literal."""
+    return _wildcard_regex(pattern).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=1024)
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def _statements(document: Document) -> list[Mapping[str, Any]]:
