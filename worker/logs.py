@@ -34,6 +34,13 @@ def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> 
     return event_dict
 
 
+def drop_none(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``"diagnosis": null`` on every line is noise; absent means none."""
+    for key in [k for k, v in event_dict.items() if v is None]:
+        del event_dict[key]
+    return event_dict
+
+
 def scrub(text: str) -> str:
     for pattern, replacement in _SCRUB:
         text = pattern.sub(replacement, text)
@@ -58,6 +65,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            drop_none,
             redact,
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
