@@ -6,7 +6,9 @@ so a sandbox role created from them is the deployed role, not a re-derivation fr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from infra.intrinsics import Resolver
@@ -104,3 +106,13 @@ def execution_role_trust_policy_from(account_a_template: Template) -> PolicyDocu
     return dict(
         only_resource(account_a_template, "AWS::IAM::Role")[1]["Properties"]["AssumeRolePolicyDocument"]
     )
+
+
+def function_code_asset(assembly_dir: Path, account_a_template: Template) -> Path:
+    """The staged directory in the cloud assembly that becomes the function's zip (matched by S3 key)."""
+    key = worker_function_properties(account_a_template)["Code"]["S3Key"]
+    for manifest in assembly_dir.glob("*.assets.json"):
+        for entry in json.loads(manifest.read_text(encoding="utf-8")).get("files", {}).values():
+            if any(d.get("objectKey") == key for d in entry.get("destinations", {}).values()):
+                return assembly_dir / entry["source"]["path"]
+    raise LookupError(f"no asset in {assembly_dir} is uploaded as {key}")

@@ -190,9 +190,22 @@ class WorkerStack(cdk.Stack):
             ("EventsDeadLetterQueue", self.events_dead_letter_queue),
         ):
             self._dead_letter_alarms(construct_id, queue)
+        self._drop_redundant_role_dependency()
         cdk.CfnOutput(self, "QueueUrl", value=self.queue.queue_url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letter_queue.queue_url)
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.role.role_arn)
+
+    def _drop_redundant_role_dependency(self) -> None:
+        """Keep only DependsOn the role's default policy: the role itself is ordered by ``Role: GetAtt``.
+
+        CDK lists both; cfn-lint flags the redundant one (W3005).
+        """
+        function_resource = self.function.node.default_child
+        default_policy = self.role.node.try_find_child("DefaultPolicy")
+        assert isinstance(function_resource, cdk.CfnResource) and isinstance(default_policy, iam.Policy)
+        policy_resource = default_policy.node.default_child
+        assert isinstance(policy_resource, cdk.CfnResource)
+        function_resource.add_override("DependsOn", [self.get_logical_id(policy_resource)])
 
     def _queue(self, construct_id: str, name: str, *, fifo: bool, **props: Any) -> sqs.Queue:
         queue = sqs.Queue(
