@@ -106,11 +106,16 @@ class SandboxIdentities:
             entity = backend.users.get(name)
         if entity is None:
             return []
-        documents: list[Any] = list(entity.policies.values())
-        for policy in entity.managed_policies.values():
-            version = next((v for v in policy.versions if v.is_default), None)
-            if version is not None:
-                documents.append(version.document)
+        holders = [entity]
+        if ":user/" in principal_arn:  # a user's identity policies include those of its groups
+            holders += [g for g in backend.groups.values() if any(u is entity for u in g.users)]
+        documents: list[Any] = []
+        for holder in holders:
+            documents.extend(holder.policies.values())
+            for policy in holder.managed_policies.values():
+                version = next((v for v in policy.versions if v.is_default), None)
+                if version is not None:
+                    documents.append(version.document)
         return [json.loads(d) if isinstance(d, str) else d for d in documents]
 
     def role(self, role_arn: str) -> Any:
