@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -159,7 +160,7 @@ def test_wrong_session_name_is_refused(sb: Sandbox, settings: Settings, exec_sts
         settings.mutator_role.session_name + "x",
     ):
         assert_access_denied(
-            lambda name=name: exec_sts.assume_role(RoleArn=settings.mutator_role_arn, RoleSessionName=name),
+            partial(exec_sts.assume_role, RoleArn=settings.mutator_role_arn, RoleSessionName=name),
             sb.execution_role_session_arn,
             settings.mutator_role_arn,
         )
@@ -218,8 +219,8 @@ def test_external_id_required(sb: Sandbox, settings: Settings, exec_sts: Any) ->
     session = settings.mutator_role.session_name
     for extra in ({}, {"ExternalId": "xid-wrong"}, {"ExternalId": "XID-0123456789"}):
         assert_access_denied(
-            lambda extra=extra: exec_sts.assume_role(
-                RoleArn=settings.mutator_role_arn, RoleSessionName=session, **extra
+            partial(
+                exec_sts.assume_role, RoleArn=settings.mutator_role_arn, RoleSessionName=session, **extra
             ),
             sb.execution_role_session_arn,
             settings.mutator_role_arn,
@@ -430,8 +431,10 @@ def test_wrong_or_missing_session_token(sb: Sandbox, settings: Settings, sts_for
     for token in (env["AWS_SESSION_TOKEN"][:-4] + "AAAA", None):
         sts = sts_for({**env, "AWS_SESSION_TOKEN": token})
         status, error = refusal(
-            lambda sts=sts: sts.assume_role(
-                RoleArn=settings.mutator_role_arn, RoleSessionName=settings.mutator_role.session_name
+            partial(
+                sts.assume_role,
+                RoleArn=settings.mutator_role_arn,
+                RoleSessionName=settings.mutator_role.session_name,
             )
         )
         assert (status, error["Code"]) == (403, "InvalidClientTokenId")
