@@ -74,6 +74,7 @@ def build_package(target: Path = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT)
         ],
         check=True,
     )
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts of the deps: never run in Lambda
     copy_sources(target, root)
     return target
 
