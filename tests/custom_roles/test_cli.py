@@ -65,7 +65,7 @@ def test_invalid_input_exits_2_untouched(cli: Any) -> None:
     cli.roles.write_text('{"adminRoleNames": "x", "other": []}')
     before = cli.roles.read_bytes()
     for mode in ((), ("--check",), ("--dry-run",), ("--stdout",)):
-        code, out, err = cli(*mode)
+        code, _, err = cli(*mode)
         assert code == 2 and "unknown key 'other'" in err and "nothing was written" in err
     assert cli.roles.read_bytes() == before
 
