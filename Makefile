@@ -24,6 +24,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m sandbox.demo
 
+## Throughput, overhead and cold start vs the naive baseline (issue 7): table + bench-results.json.
+## LATENCY_MS sets the stand-in's added latency; BENCH_ARGS passes more options (python -m benchmarks --help).
+LATENCY_MS ?= 25
+bench: $(STAMP)
+	$(PY) -m benchmarks --latency-ms $(LATENCY_MS) $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -22,10 +22,11 @@ t1 = time.perf_counter()
 from worker.runtime import WorkerRuntime
 runtime = WorkerRuntime.from_environment()
 t2 = time.perf_counter()
-heavy = sorted(m for m in ("requests", "requests_aws4auth", "rich", "mutation_cli", "sandbox", "moto", "boto3")
-               if m in sys.modules)
+heavy = sorted(m for m in ("requests", "requests_aws4auth", "rich", "mutation_cli", "sandbox") if m in sys.modules)
+other = sorted(m for m in ("boto3", "moto", "aiohttp", "gql", "tenacity", "structlog", "yaml") if m in sys.modules)
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "ready_ms": (t2 - t0) * 1000,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy": heavy}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy": heavy,
+                  "other": other, "modules": len(sys.modules), "where": worker.handler.__file__}))
 """
 
 ENVIRONMENT = {
@@ -42,21 +43,46 @@ ENVIRONMENT = {
 }
 
 
-def measure(samples: int = 7, python: str = sys.executable, path: str | None = None) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+#: Heavy modules only the operator CLI (or the sandbox) needs: the handler must import none of them.
+CLI_ONLY_MODULES = ("requests", "requests_aws4auth", "rich", "mutation_cli", "sandbox")
+
+
+def measure(
+    samples: int = 7, python: str = sys.executable, path: str | None = None, *, isolated: bool = False
+) -> dict[str, Any]:
+    """Median over ``samples`` fresh processes (after one discarded run that warms the OS file cache).
+
+    ``isolated``: only the standard library and ``path`` are importable (``python -S``, run from ``path``):
+    a Lambda-like package directory, without the dev venv's site-packages.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
     env.update(ENVIRONMENT)
+    command = [python, "-c", PROBE]
+    cwd = None
     if path:
         env["PYTHONPATH"] = path
+    if isolated:
+        if not path:
+            raise ValueError("isolated needs the package path")
+        command = [python, "-S", "-c", PROBE]
+        cwd = path
     runs = []
-    for _ in range(samples):
-        out = subprocess.run([python, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout
+    for _ in range(samples + 1):
+        out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
+    runs = runs[1:]
     return {
         "samples": samples,
+        "isolated": isolated,
         "import_ms_median": round(statistics.median(r["import_ms"] for r in runs), 1),
         "ready_ms_median": round(statistics.median(r["ready_ms"] for r in runs), 1),
+        "ready_ms_min": round(min(r["ready_ms"] for r in runs), 1),
+        "peak_rss_mb_median": round(statistics.median(r["peak_rss_mb"] for r in runs), 1),
         "peak_rss_mb_max": round(max(r["peak_rss_mb"] for r in runs), 1),
-        "heavy_modules_imported": runs[0]["heavy"],
+        "cli_only_modules_imported": runs[0]["heavy"],
+        "other_modules_imported": runs[0]["other"],
+        "modules_loaded": runs[0]["modules"],
+        "handler_file": runs[0]["where"],
     }
 
 

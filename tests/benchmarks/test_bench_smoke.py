@@ -1,0 +1,67 @@
+"""The benchmark runs on a tiny size and produces every figure (no timing assertions: targets are reported)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import run as bench
+
+pytestmark = pytest.mark.slow
+
+FIGURES = (
+    "worker_batch10_per_second",
+    "worker_batch100_per_second",
+    "naive_batch10_per_second",
+    "naive_batch100_per_second",
+    "batch10_share_of_limit",
+    "batch10_vs_naive",
+    "batch100_vs_naive",
+    "worker_assume_role_per_container",
+    "lambda_package_ready_ms",
+    "lambda_package_peak_rss_mb",
+)
+
+
+def test_bench_produces_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "bench-results.json"
+    argv = [
+        "--invocations=1",
+        "--invocations-100=1",
+        "--naive-invocations=1",
+        "--naive-invocations-100=1",
+        "--overhead-invocations=1",
+        "--ceiling-requests=30",
+        "--cold-samples=1",
+        "--component-rounds=20",
+        "--skip-package",  # the package build needs pip and a network or wheel cache: `make bench` covers it
+        f"--output={output}",
+    ]
+    assert bench.main(argv) == 0
+    results = json.loads(output.read_text())
+    for key in ("cpu_count", "python", "platform"):
+        assert results["machine"][key]
+    for figure in FIGURES:
+        assert results["summary"][figure] is not None, figure
+    runs = results["throughput"]
+    assert runs["worker_batch10"]["mutations_timed"] == 10
+    assert runs["worker_batch100"]["mutations_timed"] == 100
+    assert all(run["failures_reported"] == 0 for run in runs.values())
+    assert runs["worker_batch10"]["assume_role_calls"] == 1  # one container, one credential lifetime
+    assert runs["naive_batch10"]["assume_role_calls"] == 2  # warm-up + the timed invocation
+    assert results["overhead"]["through_handler_cpu_us"] > 0
+    assert results["overhead"]["components_us"]["sign_us"] > 0
+    assert results["sandbox_ceiling"]["at_latency"]["failures"] == 0
+    assert results["cold_start"]["dev_venv"]["ready_ms_median"] > 0
+    table = capsys.readouterr().out
+    for label in (
+        "limit",
+        "sandbox ceiling",
+        "worker / naive",
+        "AssumeRole per 1,000",
+        "cold start",
+        "peak RSS",
+    ):
+        assert label in table
