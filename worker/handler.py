@@ -66,6 +66,11 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
     )
     if not isinstance(event, Mapping):
         raise EventShapeError(f"expected a JSON object event, got {type(event).__name__}")
+    if not (_is_sqs(event) or _is_eventbridge(event) or "mutation" in event or "query" in event):
+        raise EventShapeError(
+            "unrecognised event: expected SQS records, an EventBridge event (detail-type, source, detail) "
+            f"or a mutation envelope; got keys {sorted(event)[:10]}"
+        )
     await _prefetch_credentials(runtime, log)
 
     if _is_sqs(event):
@@ -89,18 +94,12 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
             raise MutationFailed(outcome.error)
         return _outcome_dict(outcome)
 
-    if "mutation" in event or "query" in event:
-        item = WorkItem(
-            record_id=getattr(context, "aws_request_id", None) or "direct", body=event, source="direct"
-        )
-        outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
-        _log_summary(log, "direct", [outcome], started)
-        return _outcome_dict(outcome)
-
-    raise EventShapeError(
-        "unrecognised event: expected SQS records, an EventBridge event (detail-type, source, detail) "
-        f"or a mutation envelope; got keys {sorted(event)[:10]}"
+    item = WorkItem(
+        record_id=getattr(context, "aws_request_id", None) or "direct", body=event, source="direct"
     )
+    outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
+    _log_summary(log, "direct", [outcome], started)
+    return _outcome_dict(outcome)
 
 
 def _is_sqs(event: Mapping[str, Any]) -> bool:
