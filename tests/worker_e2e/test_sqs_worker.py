@@ -174,3 +174,15 @@ def test_eventbridge_event_becomes_one_mutation(
     result = lambda_handler(event, LambdaContext(function_name="f", timeout_ms=30_000))
     assert result["status"] == "applied"
     assert "from-eventbridge" in table_ids(sb)
+
+
+def test_direct_invocation_returns_the_outcome(sb: Sandbox, container: Callable[..., None], kit: Any) -> None:
+    from sandbox.lambda_runtime import LambdaContext
+    from worker.handler import lambda_handler
+
+    result = lambda_handler(json.loads(kit.create(key="direct-1")), LambdaContext(timeout_ms=30_000))
+    assert result == {"status": "applied", "operation": "createTodo"}
+    again = lambda_handler(json.loads(kit.create(key="direct-1")), LambdaContext(timeout_ms=30_000))
+    assert again["status"] == "already_applied"
+    refused = lambda_handler({"mutation": "createTodo", "input": []}, LambdaContext(timeout_ms=30_000))
+    assert refused["errorType"] == "InvalidEnvelope" and "input: expected a JSON object" in refused["reason"]
