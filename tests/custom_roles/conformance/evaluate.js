@@ -82,7 +82,10 @@ function compile(request, adminRoles) {
   return { assets, init };
 }
 
-function render(content, path, stash, userArn, typeName, fieldName) {
+// The item the mutation names, and (for update/delete) the stored item the auth step receives.
+const ITEM = { id: 'todo-1', name: 'n' };
+
+function render(content, path, stash, userArn, typeName, fieldName, result) {
   const template = new VelocityTemplate({ content, path }, {});
   const info = {
     fieldName,
@@ -97,20 +100,23 @@ function render(content, path, stash, userArn, typeName, fieldName) {
     headers: {},
     sourceIp: '127.0.0.1',
   };
-  return template.render({ arguments: { input: { name: 'n' } }, source: {}, stash }, context, info);
+  return template.render({ arguments: { input: { ...ITEM } }, source: {}, stash, result }, context, info);
 }
 
 function decide(compiled, field, userArn) {
   const [typeName, fieldName] = field.split('.');
   const initText = compiled.init[field];
-  const authPath = `${field}.auth.1.req.vtl`;
-  const authText = compiled.assets[authPath];
-  if (initText === undefined || authText === undefined) {
+  // Create/get/subscribe decide in the auth request template; update/delete first read the stored item
+  // (request) and decide in the auth response template.
+  const decides = (path) => (compiled.assets[path] || '').includes('Authorization Steps');
+  const authPath = [`${field}.auth.1.req.vtl`, `${field}.auth.1.res.vtl`].find(decides);
+  if (initText === undefined || authPath === undefined) {
     throw new Error(`no resolver templates for ${field}: ${Object.keys(compiled.assets).join(', ')}`);
   }
   const init = render(initText, `${field}.init`, {}, userArn, typeName, fieldName);
   if (init.hadException) throw new Error(`init template failed for ${field}: ${JSON.stringify(init.errors)}`);
-  const auth = render(authText, authPath, init.stash, userArn, typeName, fieldName);
+  const stored = authPath.endsWith('.res.vtl') ? { ...ITEM, __typename: typeName } : undefined;
+  const auth = render(compiled.assets[authPath], authPath, init.stash, userArn, typeName, fieldName, stored);
   const authorized = !auth.hadException && auth.errors.length === 0;
   return { admin: authorized && auth.isReturn, authorized, stashAdminRoles: init.stash.adminRoles };
 }
