@@ -58,18 +58,21 @@ CALLERS = [
 ]
 
 # form -> behaviour -> callers admitted as admin (the table in the module docstring)
-EXPECTED: dict[str, dict[str, set[str]]] = {
-    "role_and_session": {"verbatim": {"ours"}, "normalize": {"ours", "prefixed_role", "other_account"}},
+EXPECTED: dict[str, dict[str, frozenset[str]]] = {
+    "role_and_session": {
+        "verbatim": frozenset({"ours"}),
+        "normalize": frozenset({"ours", "prefixed_role", "other_account"}),
+    },
     "role_only": {
-        "verbatim": {"ours", "extended_role", "other_session"},
-        "normalize": {"ours", "extended_role", "prefixed_role", "other_account", "other_session"},
+        "verbatim": frozenset({"ours", "extended_role", "other_session"}),
+        "normalize": frozenset({"ours", "extended_role", "prefixed_role", "other_account", "other_session"}),
     },
     "bare_role": dict.fromkeys(
         admin_rule.CLI_BEHAVIOURS,
-        {"ours", "extended_role", "prefixed_role", "other_account", "other_session"},
+        frozenset({"ours", "extended_role", "prefixed_role", "other_account", "other_session"}),
     ),
-    "iam_role_arn": dict.fromkeys(admin_rule.CLI_BEHAVIOURS, set()),
-    "empty": dict.fromkeys(admin_rule.CLI_BEHAVIOURS, set(CALLERS) - {"cognito"}),
+    "iam_role_arn": dict.fromkeys(admin_rule.CLI_BEHAVIOURS, frozenset()),
+    "empty": dict.fromkeys(admin_rule.CLI_BEHAVIOURS, frozenset(CALLERS) - {"cognito"}),
 }
 
 
