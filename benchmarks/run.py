@@ -8,6 +8,8 @@ terminal and every figure, with the machine it ran on, to ``bench-results.json``
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -110,7 +112,8 @@ def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
         results["throughput"] = runs
 
         progress("  sandbox ceiling (pre-signed minimal client) ...")
-        credentials = _mutator_credentials(sb)
+        with contextlib.redirect_stdout(io.StringIO()):  # its "assumed_role" log line
+            credentials = _mutator_credentials(sb)
         results["sandbox_ceiling"] = {
             "at_latency": ceiling.measure_ceiling(
                 sb.appsync_url,
