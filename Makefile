@@ -57,5 +57,10 @@ deploy: $(STAMP)
 	cdk deploy --app cdk.out --profile $(PROFILE_B) AccountBMutatorRole
 	cdk deploy --app cdk.out --profile $(PROFILE_A) AccountAWorker
 
+## The full soak (SOAK_MESSAGES, default 5000) through the sandbox's SQS path with faults; figures printed
+## last and written to build/soak-report.json (the fast variant runs in `make test`).
+soak: $(STAMP)
+	$(PY) -m pytest -m soak -s -q tests/reliability/test_soak.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out bench-results.json
