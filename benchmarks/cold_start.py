@@ -16,6 +16,17 @@ from typing import Any
 
 PROBE = r"""
 import json, resource, sys, time
+def peak_rss_mb():
+    # VmHWM belongs to this process's memory map; ru_maxrss survives execve and would report the parent's
+    # peak when the parent (the benchmark, holding the sandbox) is bigger.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 import worker.handler
 t1 = time.perf_counter()
@@ -25,7 +36,7 @@ t2 = time.perf_counter()
 heavy = sorted(m for m in ("requests", "requests_aws4auth", "rich", "mutation_cli", "sandbox") if m in sys.modules)
 other = sorted(m for m in ("boto3", "moto", "aiohttp", "gql", "tenacity", "structlog", "yaml") if m in sys.modules)
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "ready_ms": (t2 - t0) * 1000,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "heavy": heavy,
+                  "peak_rss_mb": peak_rss_mb(), "heavy": heavy,
                   "other": other, "modules": len(sys.modules), "where": worker.handler.__file__}))
 """
 
