@@ -49,7 +49,9 @@ def resolve_entry(entry: str, behaviour: str = VERBATIM, env_name: str | None = 
     if match:
         return Resolution(entry, match["rest"])
     if value.startswith("arn:"):
-        return Resolution(entry, None, f"{entry!r} is an ARN but not an assumed-role ARN; the Amplify CLI drops it")
+        return Resolution(
+            entry, None, f"{entry!r} is an ARN but not an assumed-role ARN; the Amplify CLI drops it"
+        )
     return Resolution(entry, value)
 
 

@@ -22,10 +22,10 @@ from worker.config import (
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$")
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$", re.ASCII)
 API_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
-FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$")
+FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$", re.ASCII)
 CLI_BEHAVIOURS = ("verbatim", "normalize")
 
 

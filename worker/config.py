@@ -34,11 +34,11 @@ MAX_CHAINED_SESSION_SECONDS = 3600
 MIN_SESSION_SECONDS = 900
 
 ROLE_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$"
+    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$", re.ASCII
 )
 # AWS: 2-64 characters of [\w+=,.@-].
-SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 APPSYNC_HOST_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
