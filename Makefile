@@ -37,7 +37,7 @@ lint: $(STAMP)
 
 ## Write amplify/backend/api/<api>/custom-roles.json from settings.toml (run before `amplify push`).
 custom-roles: $(STAMP)
-	$(PY) -m amplify_custom_roles --settings $(SETTINGS)
+	$(PY) -m amplify_custom_roles --settings $(SETTINGS) $(ARGS)
 
 ## Build the Lambda package into build/lambda: Lambda-platform wheels of [project.dependencies] + worker/.
 ## The one infra step that downloads (from the package index); synth uses build/lambda when present.
