@@ -55,7 +55,7 @@ def generate_custom_roles(settings: Settings, sandbox: Sandbox) -> str:
     project = replace(settings.amplify, project_dir=sandbox.project_dir)
     target = replace(settings, amplify=project)
     try:
-        from amplify_custom_roles import generate  # type: ignore[attr-defined]
+        from amplify_custom_roles import generate
     except ImportError:
         sandbox.write_custom_roles([settings.assumed_role_arn])
         return "written directly (generator not installed)"
