@@ -8,6 +8,7 @@ not wait; receive counts, redrive to the DLQ after maxReceiveCount and deletes b
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -54,18 +55,28 @@ def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[
         "body": message["Body"],
         "attributes": {k: attributes[k] for k in wanted if k in attributes},
         "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value.get("DataType", "String"),
-            }
-            for name, value in message.get("MessageAttributes", {}).items()
+            name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
         },
         "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": region,
+    }
+
+
+def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Lambda's shape: ``stringValue`` for String/Number types, ``binaryValue`` (base64) for Binary ones."""
+    attribute: dict[str, Any] = {}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        raw = value["BinaryValue"]
+        attribute["binaryValue"] = base64.b64encode(raw if isinstance(raw, bytes) else raw.encode()).decode()
+    return {
+        **attribute,
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType", "String"),
     }
 
 
@@ -97,6 +108,8 @@ class DrainStats:
 def failed_ids(event: Mapping[str, Any], response: Any) -> set[str]:
     """Which records the event source mapping treats as failed, given the handler's answer."""
     ids = {r["messageId"] for r in event["Records"]}
+    if response is None:
+        return set()  # a null response is a complete success, as Lambda documents
     if isinstance(response, BaseException) or not isinstance(response, Mapping):
         return ids
     items = response.get("batchItemFailures")
