@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from gql import Client, GraphQLRequest
+from gql import Client
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -36,7 +36,7 @@ from worker.errors import (
     SigningError,
     TransientError,
 )
-from worker.transport import AppSyncTransport, FrozenSigV4Authentication
+from worker.transport import AppSyncTransport, FrozenSigV4Authentication, TextGraphQLRequest
 
 APPLIED = "applied"
 ALREADY_APPLIED = "already_applied"
@@ -184,8 +184,8 @@ class MutationClient:
 
     async def _execute_once(self, request: MutationRequest, log: Any, attempt: int) -> Any:
         started = time.perf_counter()
-        graphql_request = GraphQLRequest(
-            request.document, variable_values=request.variables, operation_name=request.operation_name
+        graphql_request = TextGraphQLRequest(
+            request.document, request.query, request.variables, request.operation_name
         )
         try:
             result = await self._session.execute(graphql_request)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from functools import lru_cache
 from typing import Any
@@ -70,6 +70,8 @@ class MutationRequest:
     variables: dict[str, Any] = dataclass_field(repr=False)
     operation_name: str | None = None
     idempotency_key: str | None = None
+    #: The document's text as sent: printing the AST again for every request costs more than signing it.
+    query: str = dataclass_field(default="", repr=False, compare=False)
 
     @property
     def is_create(self) -> bool:
@@ -110,14 +112,14 @@ def parse_envelope(raw: str | bytes | Mapping[str, Any], allowed_fields: frozens
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'query' form; the 'mutation' form takes input/condition"
             )
-        document, variables, operation_name = _named(data)
+        (text, document), variables, operation_name = _named(data)
     else:
         stray = [k for k in _NAMED_ONLY if k in data]
         if stray:
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'mutation' form; the 'query' form takes variables"
             )
-        document, variables, operation_name = _document(data)
+        (text, document), variables, operation_name = _document(data)
 
     mutation_field = _single_mutation_field(document, operation_name)
     if mutation_field.name.value not in allowed_fields:
@@ -125,7 +127,7 @@ def parse_envelope(raw: str | bytes | Mapping[str, Any], allowed_fields: frozens
             f"mutation field {mutation_field.name.value!r} is not on this worker's allow-list "
             f"({', '.join(sorted(allowed_fields))}); refused before sending"
         )
-    request = MutationRequest(mutation_field.name.value, document, variables, operation_name, key)
+    request = MutationRequest(mutation_field.name.value, document, variables, operation_name, key, text)
     return _bind_idempotency(request, mutation_field)
 
 
@@ -164,7 +166,7 @@ def _idempotency_key(value: Any) -> str | None:
     return value
 
 
-def _named(data: Mapping[str, Any]) -> tuple[DocumentNode, dict[str, Any], str | None]:
+def _named(data: Mapping[str, Any]) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
     name = data["mutation"]
     if not isinstance(name, str) or not _MODEL_MUTATION.match(name):
         raise EnvelopeError(
@@ -187,7 +189,9 @@ def _named(data: Mapping[str, Any]) -> tuple[DocumentNode, dict[str, Any], str |
 
 
 @lru_cache(maxsize=256)
-def _model_mutation_document(name: str, fields: tuple[str, ...], with_condition: bool) -> DocumentNode:
+def _model_mutation_document(
+    name: str, fields: tuple[str, ...], with_condition: bool
+) -> tuple[str, DocumentNode]:
     match = _MODEL_MUTATION.match(name)
     assert match is not None
     model = match["model"]
@@ -197,12 +201,11 @@ def _model_mutation_document(name: str, fields: tuple[str, ...], with_condition:
         params += f", $condition: Model{model}ConditionInput"
         args += ", condition: $condition"
     operation = name[0].upper() + name[1:]
-    return parse(
-        f"mutation {operation}({params}) {{ {name}({args}) {{ {' '.join(fields)} }} }}", no_location=True
-    )
+    text = f"mutation {operation}({params}) {{ {name}({args}) {{ {' '.join(fields)} }} }}"
+    return text, parse(text, no_location=True)
 
 
-def _document(data: Mapping[str, Any]) -> tuple[DocumentNode, dict[str, Any], str | None]:
+def _document(data: Mapping[str, Any]) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
     query = data["query"]
     if not isinstance(query, str) or not query.strip():
         raise EnvelopeError(f"query: expected a GraphQL document string, got {_json_type(query)}")
@@ -213,7 +216,7 @@ def _document(data: Mapping[str, Any]) -> tuple[DocumentNode, dict[str, Any], st
         not isinstance(operation_name, str) or not _NAME.match(operation_name)
     ):
         raise EnvelopeError(f"operationName: expected a GraphQL name, got {operation_name!r}")
-    return _parse_document(query), variables, operation_name
+    return (query, _parse_document(query)), variables, operation_name
 
 
 @lru_cache(maxsize=512)
@@ -278,7 +281,7 @@ def _bind_idempotency(request: MutationRequest, mutation_field: FieldNode) -> Mu
         if "id" in input_value and input_value["id"] is not None:
             raise EnvelopeError(f"input.id: expected a string, got {_json_type(input_value['id'])}")
         variables = {**request.variables, "input": {**input_value, "id": key}}
-        return MutationRequest(request.field, request.document, variables, request.operation_name, key)
+        return replace(request, variables=variables)
     if record_id != key:
         raise EnvelopeError(
             f"idempotencyKey {key!r} differs from input.id {record_id!r}; for a create the key is the record id"
@@ -287,7 +290,7 @@ def _bind_idempotency(request: MutationRequest, mutation_field: FieldNode) -> Mu
 
 
 def _replace_key(request: MutationRequest, key: str) -> MutationRequest:
-    return MutationRequest(request.field, request.document, request.variables, request.operation_name, key)
+    return replace(request, idempotency_key=key)
 
 
 def _input_is_variable(mutation_field: FieldNode) -> bool:

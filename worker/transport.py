@@ -15,6 +15,7 @@ import aiohttp
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
+from gql import GraphQLRequest
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.appsync_auth import AppSyncAuthentication
 from gql.transport.exceptions import TransportServerError
@@ -45,6 +46,25 @@ class FrozenSigV4Authentication(AppSyncAuthentication):
         )
         SigV4Auth(self._credentials.get_frozen_credentials(), "appsync", self._region).add_auth(request)
         return dict(request.headers.items())
+
+
+class TextGraphQLRequest(GraphQLRequest):
+    """A request whose query text is already known: gql would print the AST again for every send."""
+
+    def __init__(
+        self, document: Any, query: str, variables: dict[str, Any], operation_name: str | None
+    ) -> None:
+        super().__init__(document, variable_values=variables, operation_name=operation_name)
+        self._query = query
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": self._query}
+        if self.operation_name:
+            payload["operationName"] = self.operation_name
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
 
 
 class AppSyncHTTPError(TransportServerError):
