@@ -312,8 +312,8 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             "",
             f"NOTE: the sandbox itself tops out at {s['sandbox_ceiling_share_of_limit']} x the limit at this latency "
-            "(the stand-in, moto and the worker share one process and its GIL): the worker's share of the "
-            "limit is bounded by the sandbox, not only by the worker.",
+            "(the stand-in and moto share one process and its GIL, on the same 2 cores as the worker's "
+            "container process): the worker's share of the limit is bounded by the sandbox, not only by the worker.",
         ]
     return "\n".join(lines)
 
