@@ -8,6 +8,7 @@ It also records every AssumeRole, can inject throttling, and can shorten credent
 
 from __future__ import annotations
 
+import hmac
 import io
 import re
 import threading
@@ -19,7 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from sandbox.aws.identities import LAMBDA_SERVICE_KEY, OPERATOR_KEY, SandboxIdentities
+from sandbox.aws.identities import (
+    LAMBDA_SERVICE_KEY,
+    LAMBDA_SERVICE_SECRET,
+    OPERATOR_KEY,
+    OPERATOR_SECRET,
+    SandboxIdentities,
+)
 from sandbox.aws.policy import Decision, Principal, RequestContext, trust_allows
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
@@ -101,7 +108,7 @@ class StsGate:
         body = environ["wsgi.input"].read(length) if length else b""
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         access_key = match.group(1)
-        refusal = self._check_caller(access_key, environ)
+        refusal = self._check_caller(access_key, environ) or self._check_signature(access_key, environ, body)
         if refusal is None and form.get("Action") == "AssumeRole":
             refusal, body = self._check_assume_role(access_key, form, body)
         if refusal is not None:
@@ -123,6 +130,48 @@ class StsGate:
             if identity.expiration is not None and identity.expiration <= datetime.now(UTC):
                 return 400, "ExpiredToken", "The security token included in the request is expired"
         return None
+
+    def _check_signature(
+        self, access_key: str, environ: dict[str, Any], body: bytes
+    ) -> tuple[int, str, str] | None:
+        """The signature must be made with the secret of the presented key, as AWS verifies it."""
+        from sandbox.appsync.sigv4 import ReceivedRequest, canonical_request, parse_authorization, signature
+
+        secret = {OPERATOR_KEY: OPERATOR_SECRET, LAMBDA_SERVICE_KEY: LAMBDA_SERVICE_SECRET}.get(access_key)
+        if secret is None:
+            identity = self.identities.lookup(access_key)
+            secret = identity.secret_access_key if identity is not None else None
+        headers: dict[str, list[str]] = {}
+        for name, value in environ.items():
+            if name.startswith("HTTP_"):
+                headers.setdefault(name[5:].replace("_", "-").lower(), []).append(value)
+            elif name in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                headers.setdefault(name.replace("_", "-").lower(), []).append(value)
+        query = environ.get("QUERY_STRING", "")
+        raw_path = environ.get("RAW_URI") or environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+        request = ReceivedRequest(environ.get("REQUEST_METHOD", "POST"), raw_path, headers, body)
+        try:
+            auth = parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
+        except Exception:
+            auth = None
+        amz_date = request.first("x-amz-date")
+        if (
+            secret is not None
+            and auth is not None
+            and amz_date
+            and all(h in headers for h in auth.signed_headers)
+            and hmac.compare_digest(
+                signature(secret, auth, amz_date, canonical_request(request, auth)).encode(),
+                auth.signature.encode(),
+            )
+        ):
+            return None
+        return (
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your AWS "
+            "Secret Access Key and signing method. Consult the service documentation for details.",
+        )
 
     def _check_assume_role(
         self, access_key: str, form: dict[str, str], body: bytes
