@@ -598,3 +598,26 @@ def test_lambda_service_may_only_assume_roles_that_trust_it(
         "lambda.amazonaws.com",
         settings.mutator_role_arn,
     )
+
+
+def test_a_signature_made_with_the_wrong_secret_is_refused(
+    sb: Sandbox, settings: Settings, sts_for: StsFactory
+) -> None:
+    env = sb.lambda_environment()
+    forged = sts_for({**env, "AWS_SECRET_ACCESS_KEY": "not-the-secret-of-this-key-0000000000000"})
+    for call in (
+        forged.get_caller_identity,
+        partial(
+            forged.assume_role,
+            RoleArn=settings.mutator_role_arn,
+            RoleSessionName=settings.mutator_role.session_name,
+        ),
+    ):
+        status, error = refusal(call)
+        assert (status, error["Code"]) == (403, "SignatureDoesNotMatch")
+        assert error["Message"].startswith("The request signature we calculated does not match")
+    assert sb.sts.all_calls == []
+    keys = sb.create_user_keys("signer")
+    wrong = sts_for({**keys, "AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"][::-1]})
+    assert refusal(wrong.get_caller_identity)[1]["Code"] == "SignatureDoesNotMatch"
+    assert sts_for(keys).get_caller_identity()["Arn"] == f"arn:aws:iam::{sb.account_a}:user/signer"
