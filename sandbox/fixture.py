@@ -53,6 +53,7 @@ ENV_NAME = "sandbox"
 
 
 class Sandbox:
+    _running: Sandbox | None = None  # moto's backends are process-global: one sandbox at a time
     def __init__(self, settings: Settings, *, cli_behaviour: str | None = None) -> None:
         self.settings = settings
         self.cli_behaviour = cli_behaviour or settings.amplify.cli_behaviour
@@ -84,7 +85,13 @@ class Sandbox:
         mutator_identity_policy_document: dict[str, Any] | None = None,
         visibility_timeout: int = 30,
     ) -> Sandbox:
+        if cls._running is not None:
+            raise RuntimeError(
+                "another Sandbox is still running in this process: moto's state is process-global, so only one "
+                "sandbox may run at a time (use module-scoped fixtures, not session- or package-scoped ones)"
+            )
         sandbox = cls(settings, cli_behaviour=cli_behaviour)
+        cls._running = sandbox
         try:
             sandbox._start(
                 custom_roles_entries=custom_roles_entries,
@@ -105,6 +112,8 @@ class Sandbox:
         self.stop()
 
     def stop(self) -> None:
+        if Sandbox._running is self:
+            Sandbox._running = None
         if self.appsync is not None:
             self.appsync.stop()
             self.appsync = None

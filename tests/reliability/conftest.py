@@ -18,7 +18,7 @@ from worker.handler import reset_runtime
 SETTINGS: Settings = load_settings()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def sb() -> Iterator[Sandbox]:
     with Sandbox.start(SETTINGS) as sandbox:
         yield sandbox
