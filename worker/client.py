@@ -130,7 +130,7 @@ class MutationClient:
         await self.connect()
         log = (log or self._log).bind(operation=request.field)
         policy = self.retry_policy
-        refreshed_for_expiry = False
+        fresh_generation: int | None = None  # the set this send assumed after an expired-token answer
         attempts = 0
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
@@ -159,15 +159,16 @@ class MutationClient:
                             return SendResult(ALREADY_APPLIED, request.field, None, attempts)
                         raise exc
                     except ExpiredCredentialsError:
-                        if refreshed_for_expiry:
+                        if generation == fresh_generation:
                             raise SigningError(
                                 "AppSync rejected freshly assumed credentials as expired",
                                 diagnosis="check the host clock and that STS and AppSync see the same time",
                             ) from None
-                        refreshed_for_expiry = True
+                        # A failed refresh raises a transient error here: retried, never dead-lettered.
                         await asyncio.get_running_loop().run_in_executor(
                             None, self.credentials.force_refresh, generation
                         )
+                        fresh_generation = self.credentials.generation
                         raise
                     return SendResult(APPLIED, request.field, data, attempts)
         except MutationError as exc:

@@ -121,6 +121,8 @@ class AssumedRoleCredentials:
         self._denial: AssumeRoleDeniedError | None = None
         self._denied_until = 0.0
         self.assume_role_calls = 0
+        self._generation = 0  # bumped only when a new set arrives
+        self._rejected_generation = -1  # a set AppSync called expired is never handed out again
         self.caller_arn: str | None = None  # arn:aws:sts::<B>:assumed-role/<Role>/<Session>
 
     @property
@@ -141,7 +143,11 @@ class AssumedRoleCredentials:
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """One consistent credential set; refreshes first when inside the refresh windows."""
         frozen = self._frozen
-        if frozen is not None and self.seconds_left() > self._advisory_window():
+        if (
+            frozen is not None
+            and self._rejected_generation != self._generation
+            and self.seconds_left() > self._advisory_window()
+        ):
             return frozen
         with self._lock:
             self._refresh_if_needed()
@@ -151,12 +157,17 @@ class AssumedRoleCredentials:
     @property
     def generation(self) -> int:
         """Increases with every new credential set; lets a caller say which set was rejected."""
-        return self.assume_role_calls
+        return self._generation
 
     def force_refresh(self, rejected_generation: int | None = None) -> ReadOnlyCredentials:
-        """Replace the credentials AppSync rejected as expired, unless another task already replaced them."""
+        """Replace the set AppSync rejected as expired, unless another task already replaced it.
+
+        The rejected set is never handed out again: if this AssumeRole fails (throttled), the caller gets a
+        transient error now and the next read tries again, instead of signing with a set known to be dead.
+        """
         with self._lock:
-            if self._frozen is None or rejected_generation is None or rejected_generation == self.generation:
+            if rejected_generation is None or rejected_generation == self._generation:
+                self._rejected_generation = self._generation
                 self._assume()
             assert self._frozen is not None
             return self._frozen
@@ -171,9 +182,17 @@ class AssumedRoleCredentials:
 
     def _refresh_if_needed(self) -> None:
         left = self.seconds_left()
-        if self._frozen is not None and left > self._advisory_window():
+        if (
+            self._frozen is not None
+            and self._rejected_generation != self._generation
+            and left > self._advisory_window()
+        ):
             return  # another thread refreshed while we waited for the lock
-        still_usable = self._frozen is not None and left > self._usable_floor()
+        still_usable = (
+            self._frozen is not None
+            and self._rejected_generation != self._generation
+            and left > self._usable_floor()
+        )
         if still_usable and self._clock() < self._next_attempt:
             return  # a refresh just failed; keep signing with the valid credentials for now
         if not still_usable and self._denial is not None and self._clock() < self._denied_until:
@@ -236,6 +255,7 @@ class AssumedRoleCredentials:
             expiration = expiration.replace(tzinfo=UTC)
         self._expiry = expiration.timestamp()
         self._lifetime = max(1.0, self._expiry - started)
+        self._generation += 1
         self._next_attempt = 0.0
         self._denial = None
         self.caller_arn = response.get("AssumedRoleUser", {}).get("Arn")

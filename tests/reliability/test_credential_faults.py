@@ -60,35 +60,14 @@ def test_expiry_mid_run_refreshes_and_applies_everything(sb: Sandbox, container:
     assert sb.appsync.stats.by_outcome.get("expired_token", 0) >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in worker/client.py + worker/credentials.py (see docstring): good messages dead-lettered as "
-    "SignatureRejected when a forced refresh after ExpiredToken is throttled; remove this marker with the fix",
-)
 def test_expiry_while_sts_throttles_is_transient_not_a_dead_letter(
     sb: Sandbox, container: Callable[..., None], capsys: Any
 ) -> None:
-    """BUG (worker/client.py + worker/credentials.py): credentials expire mid-run while STS throttles.
+    """Credentials expire mid-run while STS throttles the refresh.
 
-    Expected: the refresh fails transiently (CredentialsUnavailable/Throttling), the records are retried or
-    redelivered, and all of them are applied once STS recovers; nothing is dead-lettered.
-
-    Observed: records are dead-lettered as permanent ``SignatureRejected`` ("AppSync rejected freshly
-    assumed credentials as expired"), so good messages leave the queue for the DLQ. Two defects combine:
-    1. ``MutationClient.send`` sets ``refreshed_for_expiry = True`` *before* ``force_refresh`` runs; when
-       that refresh raises (throttled), the next attempt signs with the same expired credentials, meets
-       ExpiredToken again and is turned into the permanent SigningError without any fresh credentials ever
-       having been tried.
-    2. ``AssumedRoleCredentials._assume`` increments ``assume_role_calls`` (the ``generation``) before the
-       STS call, so a *failed* assume bumps the generation: concurrent records that saw ExpiredToken with the
-       old generation call ``force_refresh(old)``, find the generation changed and skip the refresh, then
-       retry with the expired set and hit defect 1.
-    Fix: set ``refreshed_for_expiry`` only after ``force_refresh`` returned new credentials (or raise the
-    SigningError only when the rejected generation is one that was freshly assumed after the expiry), and
-    bump the generation only when ``_assume`` succeeds (e.g. ``self.generation += 1`` after ``_frozen`` is
-    replaced, kept apart from the ``assume_role_calls`` counter). Also ``get_frozen_credentials`` keeps
-    handing out a set AppSync has declared expired: after a failed forced refresh the cached set should be
-    treated as unusable (so the next read re-assumes, or the record fails transiently).
+    The refresh fails transiently (CredentialsUnavailable/Throttling), the records are retried or redelivered,
+    and all of them are applied once STS recovers; nothing is dead-lettered. (Was a bug: the rejected set was
+    signed with again and the record dead-lettered as SignatureRejected.)
     """
     container(MAX_CONCURRENCY="10", MAX_ATTEMPTS="6")
     _warm(sb)

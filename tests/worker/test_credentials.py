@@ -165,3 +165,17 @@ def test_role_chaining_limit_is_explained() -> None:
     with pytest.raises(AssumeRoleDeniedError) as caught:
         creds.get_frozen_credentials()
     assert "MUTATOR_SESSION_SECONDS to 3600 or less" in str(caught.value.diagnosis)
+
+
+def test_a_set_rejected_as_expired_is_not_handed_out_again_when_the_refresh_fails() -> None:
+    creds, sts, _ = make()
+    first = creds.get_frozen_credentials()
+    rejected = creds.generation
+    sts.errors.append(error("Throttling", "Rate exceeded"))
+    with pytest.raises(CredentialsUnavailableError):
+        creds.force_refresh(rejected)
+    second = creds.get_frozen_credentials()  # no valid set: assumes again instead of returning the dead one
+    assert second.access_key != first.access_key
+    assert creds.generation == rejected + 1
+    assert creds.force_refresh(rejected) is second  # another task already replaced it: no extra call
+    assert len(sts.calls) == 3
