@@ -215,8 +215,10 @@ def drive(
     rounds_per_phase: int | None = None,
     max_seconds: float = 1800.0,
     sts_refusals: int = 8,
+    wave: int = 300,
 ) -> tuple[dict[str, SentMessage], RunFigures]:
-    """Send every message, then drain the queue phase by phase until it is empty (bounded)."""
+    """Send the messages in waves of ``wave``; drain each wave phase by phase until the queue is empty
+    (bounded in rounds and time)."""
     from worker.handler import lambda_handler
 
     sb.appsync.faults.clear()
@@ -227,36 +229,37 @@ def drive(
         raise RuntimeError("the source queue must be empty before a soak")
     start(**SOAK_ENVIRONMENT)
 
-    sent: dict[str, SentMessage] = {}
-    for offset in range(0, len(messages), 200):
-        chunk = messages[offset : offset + 200]
-        for message_id, message in zip(sb.send_messages([m.body for m in chunk]), chunk, strict=True):
-            sent[message_id] = message
-
     schedule = phases(sts_refusals)
-    per_phase = rounds_per_phase or max(2, len(messages) // (batch_size * len(schedule)))
+    per_phase = rounds_per_phase or max(2, min(wave, len(messages)) // (batch_size * len(schedule)))
     # Every record needs at most maxReceiveCount deliveries; rounds that find nothing visible are cheap.
     max_rounds = (len(messages) // batch_size + 1) * (sb.settings.worker.max_receive_count + 1) + 200
     figures = RunFigures()
+    sent: dict[str, SentMessage] = {}
     started = time.monotonic()
     phase_index = 0
-    while figures.rounds < max_rounds and time.monotonic() - started < max_seconds:
-        phase = schedule[phase_index % len(schedule)]
-        sb.appsync.faults.clear()
-        phase.apply(sb, start)
-        figures.phases[phase.name] += 1
-        phase_started = time.monotonic()
-        stats = sb.drain_queue(lambda_handler, batch_size=batch_size, max_rounds=per_phase)
-        elapsed = round(time.monotonic() - phase_started, 2)
-        figures.phase_seconds[phase.name] = figures.phase_seconds.get(phase.name, 0.0) + elapsed
-        figures.rounds += per_phase
-        figures.invocations += stats.invocations
-        figures.records_delivered += stats.records
-        figures.redeliveries_reported += stats.failures_reported
-        figures.whole_batch_failures += stats.whole_batch_failures
-        phase_index += 1
-        if sb.queue_depth() == 0:
-            break
+    # In waves: moto's ReceiveMessage walks the whole queue, so a queue thousands deep makes every poll slow;
+    # the fault phases keep cycling across waves.
+    for offset in range(0, len(messages), wave):
+        chunk = messages[offset : offset + wave]
+        for message_id, message in zip(sb.send_messages([m.body for m in chunk]), chunk, strict=True):
+            sent[message_id] = message
+        while figures.rounds < max_rounds and time.monotonic() - started < max_seconds:
+            phase = schedule[phase_index % len(schedule)]
+            sb.appsync.faults.clear()
+            phase.apply(sb, start)
+            figures.phases[phase.name] += 1
+            phase_started = time.monotonic()
+            stats = sb.drain_queue(lambda_handler, batch_size=batch_size, max_rounds=per_phase)
+            elapsed = round(time.monotonic() - phase_started, 2)
+            figures.phase_seconds[phase.name] = figures.phase_seconds.get(phase.name, 0.0) + elapsed
+            figures.rounds += per_phase
+            figures.invocations += stats.invocations
+            figures.records_delivered += stats.records
+            figures.redeliveries_reported += stats.failures_reported
+            figures.whole_batch_failures += stats.whole_batch_failures
+            phase_index += 1
+            if sb.queue_depth() == 0:
+                break
     sb.appsync.faults.clear()
     figures.assume_role_by_worker = len(sb.sts.assume_role_calls)
     figures.assume_role_refused = len(sb.sts.refused_calls)
