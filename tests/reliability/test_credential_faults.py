@@ -7,8 +7,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from benchmarks.soak import keep_on_expiry
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
