@@ -25,8 +25,18 @@ from sandbox.fixture import Sandbox
 SANDBOX_THREADS = ("sandbox-", "appsync-stand-in")
 
 
-def sandbox_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(SANDBOX_THREADS)]
+_BASELINE: set[threading.Thread] = set()
+
+
+@pytest.fixture(autouse=True)
+def _baseline() -> None:
+    """Server threads other test folders keep for their whole session are not this test's."""
+    _BASELINE.clear()
+    _BASELINE.update(threading.enumerate())
+
+
+def sandbox_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(SANDBOX_THREADS) and t not in _BASELINE]
 
 
 def refuses_connections(url: str) -> bool:
