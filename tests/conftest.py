@@ -8,7 +8,9 @@ end of the session the two are compared; a single hit fails the run and names th
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +80,39 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     )
     for hit in hits[:20]:
         terminalreporter.write_line(f"  LEAK {hit}", red=True)
+
+
+# --- the sandbox and a Lambda "container" for the folders that run the worker ------------------------------
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Any]:
+    """One sandbox per module (moto's state is process-global: one at a time); a module may override it."""
+    from project_settings import load_settings
+    from sandbox.fixture import Sandbox
+
+    with Sandbox.start(load_settings()) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def container(sb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Call with env overrides to (re)start the Lambda container: fresh worker state, Lambda's environment."""
+    from worker.handler import reset_runtime
+
+    sb.write_custom_roles([sb.settings.assumed_role_arn])
+    sb.appsync.faults.clear()
+    sb.sts.reset()
+
+    def start(**overrides: str) -> None:
+        reset_runtime()
+        environment = {**sb.lambda_environment(), **overrides}
+        for name in list(os.environ):
+            if name.startswith("AWS_") or name in environment:
+                monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+
+    start()
+    yield start
+    reset_runtime()
+    sb.appsync.faults.clear()
+    sb.sts.reset()

@@ -1,14 +1,13 @@
 """The worker end to end in the sandbox: real STS with enforced trust, real SigV4 checked by the stand-in.
 
-Each test gets a fresh "container" (``reset_runtime``) whose environment is exactly what Lambda would give it.
+Each test gets a fresh "container" (``container`` in tests/conftest.py) whose environment is exactly what Lambda
+would give it; these helpers build messages and invoke it the way the event source mapping does.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,36 +15,9 @@ import pytest
 from project_settings import Settings, load_settings
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
-from worker.handler import lambda_handler, reset_runtime
+from worker.handler import lambda_handler
 
 SETTINGS: Settings = load_settings()
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox.start(SETTINGS) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def container(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Call with env overrides to (re)start the Lambda container with the sandbox's environment."""
-    sb.write_custom_roles([SETTINGS.assumed_role_arn])
-    sb.appsync.faults.clear()
-
-    def start(**overrides: str) -> None:
-        reset_runtime()
-        environment = {**sb.lambda_environment(), **overrides}
-        for name in list(os.environ):
-            if name.startswith("AWS_") or name in environment:
-                monkeypatch.delenv(name, raising=False)
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
-
-    start()
-    yield start
-    reset_runtime()
-    sb.appsync.faults.clear()
 
 
 def _create(name: str | None = None, key: str | None = None, **extra: Any) -> str:
