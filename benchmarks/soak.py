@@ -274,26 +274,8 @@ def drive(
 
 
 def read_dead_letters(sb: Any, limit: int) -> list[dict[str, Any]]:
-    """Every DLQ message (made visible again afterwards); unlike ``Sandbox.dlq_messages`` not capped at 1,000."""
-    sqs = sb.client("sqs", "A")
-    seen: dict[str, dict[str, Any]] = {}
-    handles = []
-    for _ in range(limit // 10 + 20):
-        batch = sqs.receive_message(
-            QueueUrl=sb.dlq_url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=120,
-        ).get("Messages", [])
-        if not batch:
-            break
-        for message in batch:
-            seen[message["MessageId"]] = message
-            handles.append(message["ReceiptHandle"])
-    for handle in handles:
-        sqs.change_message_visibility(QueueUrl=sb.dlq_url, ReceiptHandle=handle, VisibilityTimeout=0)
-    return list(seen.values())
+    """Every DLQ message (made visible again afterwards)."""
+    return list(sb.dlq_messages(limit=limit))
 
 
 # --- accounting -------------------------------------------------------------------------------------------

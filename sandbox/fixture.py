@@ -451,18 +451,18 @@ class Sandbox:
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
 
-    def dlq_messages(self) -> list[dict[str, Any]]:
-        """Every DLQ message, without removing any (they are made visible again)."""
+    def dlq_messages(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Every DLQ message (up to ``limit``), without removing any (they are made visible again)."""
         sqs = self.client("sqs", "A")
         seen: dict[str, dict[str, Any]] = {}
         handles = []
-        for _ in range(100):
+        for _ in range(limit // 10 + 20):
             batch = sqs.receive_message(
                 QueueUrl=self.dlq_url,
                 MaxNumberOfMessages=10,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-                VisibilityTimeout=30,
+                VisibilityTimeout=max(30, limit // 50),
             ).get("Messages", [])
             if not batch:
                 break
