@@ -54,6 +54,7 @@ ENV_NAME = "sandbox"
 
 class Sandbox:
     _running: Sandbox | None = None  # moto's backends are process-global: one sandbox at a time
+
     def __init__(self, settings: Settings, *, cli_behaviour: str | None = None) -> None:
         self.settings = settings
         self.cli_behaviour = cli_behaviour or settings.amplify.cli_behaviour
