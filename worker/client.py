@@ -149,7 +149,7 @@ class MutationClient:
                     generation = self.credentials.generation
                     try:
                         data = await self._execute_once(request, log, attempts)
-                    except ConditionalCheckFailedError as exc:
+                    except ConditionalCheckFailedError:
                         if counts_as_applied(request, attempts, redelivered):
                             log.info(
                                 "mutation_already_applied",
@@ -157,7 +157,7 @@ class MutationClient:
                                 idempotency_key=request.idempotency_key,
                             )
                             return SendResult(ALREADY_APPLIED, request.field, None, attempts)
-                        raise exc
+                        raise
                     except ExpiredCredentialsError:
                         if generation == fresh_generation:
                             raise SigningError(
@@ -190,9 +190,7 @@ class MutationClient:
         )
         try:
             result = await self._session.execute(graphql_request)
-        except (Exception, asyncio.CancelledError) as raw:
-            if isinstance(raw, asyncio.CancelledError):
-                raise
+        except Exception as raw:  # cancellation (a BaseException) passes through untouched
             error = classify_exception(raw)
             log.info(
                 "mutation_attempt",
