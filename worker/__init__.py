@@ -5,8 +5,9 @@ Layers, top-down; nothing lower imports anything higher:
 ``client`` (envelope, signing, send, classify, retry) -> ``credentials`` (assume, cache, refresh).
 
 Public API for tools and the sandbox: ``lambda_handler``, ``WorkerRuntime``, ``WorkerConfig``,
-``parse_envelope``, the error types in ``worker.errors`` and ``worker.dead_letters.read_failure``. Imports are
-lazy so that ``import worker`` stays cheap.
+``parse_envelope``, the error types in ``worker.errors``, ``worker.classify.classify_response``,
+``worker.client.counts_as_applied``, ``worker.diagnostics.diagnose`` and ``worker.dead_letters.read_failure``.
+Imports are lazy so that ``import worker`` stays cheap.
 """
 
 from __future__ import annotations
