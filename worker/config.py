@@ -247,7 +247,7 @@ def _check_url(url: str) -> tuple[str | None, str]:
     if parts.scheme == "https":
         return None, host
     if parts.scheme == "http":
-        if _is_loopback(hostname):
+        if is_loopback_host(hostname):
             return None, host
         return (
             "plain http is refused for non-loopback hosts: signed requests and session tokens must not "
@@ -256,7 +256,8 @@ def _check_url(url: str) -> tuple[str | None, str]:
     return f"scheme {parts.scheme!r} is not https", host
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP: the only hosts plain http may reach (the local sandbox)."""
     if host == "localhost":
         return True
     try:

@@ -13,7 +13,6 @@ Calls are serialized by one lock: a conditional write is atomic here, as it is o
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
+
+from worker.config import is_loopback_host
 
 OPERATIONS = {
     "put_item": "PutItem",
@@ -127,13 +128,7 @@ def _request_id() -> str:
 
 
 def _is_loopback(url: str | None) -> bool:
-    host = urlsplit(url or "").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url or "").hostname or "")
 
 
 def _same_instant(local: Any, described: Any) -> bool:
