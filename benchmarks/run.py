@@ -163,21 +163,10 @@ def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
 
 def _mutator_credentials(sb: Any) -> Any:
     """The account-B role's credentials, assumed from the execution role like the worker does."""
-    import boto3
-
     from worker.credentials import AssumedRoleCredentials
 
-    env = sb.lambda_environment()
-    sts = boto3.client(
-        "sts",
-        region_name=sb.region,
-        endpoint_url=sb.endpoint_url,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-    )
     credentials = AssumedRoleCredentials(
-        sts,
+        sb.lambda_client("sts"),
         role_arn=sb.settings.mutator_role_arn,
         session_name=sb.settings.mutator_role.session_name,
         duration_seconds=sb.settings.mutator_role.session_seconds,

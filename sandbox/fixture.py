@@ -363,6 +363,13 @@ class Sandbox:
             )
         return self._clients[key]
 
+    def lambda_client(self, service: str) -> Any:
+        """A client with the Lambda container's credentials (the execution-role session), as the worker has."""
+        creds = self._lambda_credentials
+        return self._raw_client(
+            service, creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], creds["AWS_SESSION_TOKEN"]
+        )
+
     def create_user_keys(self, user_name: str = "developer", account: str = "A") -> dict[str, str]:
         """Long-term IAM user keys (AKIA...), e.g. to show environment keys shadowing the execution role."""
         iam = self.client("iam", account)

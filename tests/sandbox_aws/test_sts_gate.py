@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -503,15 +502,7 @@ def test_throttling_fault_then_recovery(sb: Sandbox, settings: Settings, exec_st
 
 
 def test_throttled_call_is_retried_by_botocore(sb: Sandbox, settings: Settings) -> None:
-    env = sb.lambda_environment()
-    sts = boto3.client(
-        "sts",
-        region_name=sb.region,
-        endpoint_url=sb.endpoint_url,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-    )
+    sts = sb.lambda_client("sts")  # botocore's default retries, unlike the sts_for fixture
     sb.sts.throttle_next(1)
     answer = sts.assume_role(
         RoleArn=settings.mutator_role_arn, RoleSessionName=settings.mutator_role.session_name
