@@ -7,8 +7,7 @@ the session name in exactly one place and show the failure and the diagnosis tha
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +20,7 @@ from project_settings import Settings, load_settings
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
 from worker.dead_letters import read_failure
-from worker.handler import lambda_handler, reset_runtime
+from worker.handler import lambda_handler
 
 SETTINGS = load_settings()
 OTHER_SESSION = "renamed-session"
@@ -48,6 +47,12 @@ def in_sandbox_project(settings: Settings, sb: Sandbox) -> Settings:
     return replace(settings, amplify=replace(settings.amplify, project_dir=sb.project_dir))
 
 
+def generate_fresh(settings: Settings, sb: Sandbox) -> None:
+    """custom-roles.json exactly as the generator writes it from ``settings`` (no earlier file to merge)."""
+    sb.custom_roles_path.unlink(missing_ok=True)
+    generate(in_sandbox_project(settings, sb), create_dirs=True)
+
+
 def deployed_environment(synthesized: Synthesized, sb: Sandbox) -> dict[str, str]:
     """The function's environment exactly as synthesized; only the endpoint is the sandbox's stand-in."""
     env = worker_environment_from(synthesized.account_a, SETTINGS, dead_letter_queue_url=sb.dlq_url)
@@ -57,23 +62,16 @@ def deployed_environment(synthesized: Synthesized, sb: Sandbox) -> dict[str, str
 
 
 def run_one(
-    sb: Sandbox, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], key: str
+    sb: Sandbox, container: Callable[..., None], env: dict[str, str], key: str
 ) -> dict[str, str] | None:
     """Start a container with ``env``, process one create; its DLQ failure attributes, or None if applied."""
-    reset_runtime()
-    lambda_env = {**sb.lambda_environment(), **env}
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name in lambda_env:
-            monkeypatch.delenv(name, raising=False)
-    for name, value in lambda_env.items():
-        monkeypatch.setenv(name, value)
+    container(**env)
     [message_id] = sb.send_messages(
         [json.dumps({"mutation": "createTodo", "input": {"name": key}, "idempotencyKey": key})]
     )
     event = sb.sqs_event()
     response = lambda_handler(event, LambdaContext(timeout_ms=30_000))
     sb.apply_batch_response(event, response)
-    reset_runtime()
     assert response == {"batchItemFailures": []}
     if key in {item["id"] for item in sb.table_items()}:
         return None
@@ -83,9 +81,9 @@ def run_one(
 
 
 def test_synthesized_documents_and_generated_entry_agree(
-    synthesized: Synthesized, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+    synthesized: Synthesized, sb: Sandbox, container: Callable[..., None]
 ) -> None:
-    generate(in_sandbox_project(SETTINGS, sb), create_dirs=True)
+    generate_fresh(SETTINGS, sb)
     env = deployed_environment(synthesized, sb)
     assert env["MUTATOR_SESSION_NAME"] == SETTINGS.mutator_role.session_name
     trust = mutator_trust_policy_from(synthesized.account_b)
@@ -94,16 +92,16 @@ def test_synthesized_documents_and_generated_entry_agree(
         == env["MUTATOR_SESSION_NAME"]
     )
     assert json.loads(sb.custom_roles_path.read_text())["adminRoleNames"] == [SETTINGS.assumed_role_arn]
-    assert run_one(sb, monkeypatch, env, "aligned") is None
+    assert run_one(sb, container, env, "aligned") is None
     assert sb.appsync.stats.by_caller.get(SETTINGS.assumed_role_arn, 0) >= 1
 
 
 def test_session_renamed_only_in_the_worker_environment(
-    synthesized: Synthesized, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+    synthesized: Synthesized, sb: Sandbox, container: Callable[..., None]
 ) -> None:
-    generate(in_sandbox_project(SETTINGS, sb), create_dirs=True)
+    generate_fresh(SETTINGS, sb)
     env = {**deployed_environment(synthesized, sb), "MUTATOR_SESSION_NAME": OTHER_SESSION}
-    failure = run_one(sb, monkeypatch, env, "renamed-in-worker")
+    failure = run_one(sb, container, env, "renamed-in-worker")
     assert failure is not None
     assert failure["errorType"] == "AssumeRoleDenied"
     assert failure["reason"] == (
@@ -117,17 +115,17 @@ def test_session_renamed_only_in_the_worker_environment(
 
 
 def test_session_renamed_only_in_the_trust_policy(
-    synthesized: Synthesized, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+    synthesized: Synthesized, sb: Sandbox, container: Callable[..., None]
 ) -> None:
     from project_settings.policies import mutator_trust_policy
 
-    generate(in_sandbox_project(SETTINGS, sb), create_dirs=True)
+    generate_fresh(SETTINGS, sb)
     renamed = SETTINGS.with_changes(mutator_role={"session_name": OTHER_SESSION})
     sb.set_trust_policy(
         mutator_trust_policy(renamed)
     )  # what the B stack would hold if synthesized from `renamed`
     try:
-        failure = run_one(sb, monkeypatch, deployed_environment(synthesized, sb), "renamed-in-trust")
+        failure = run_one(sb, container, deployed_environment(synthesized, sb), "renamed-in-trust")
     finally:
         sb.set_trust_policy(mutator_trust_policy_from(synthesized.account_b))
     assert failure is not None and failure["errorType"] == "AssumeRoleDenied"
@@ -135,12 +133,11 @@ def test_session_renamed_only_in_the_trust_policy(
 
 
 def test_session_renamed_only_in_custom_roles(
-    synthesized: Synthesized, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+    synthesized: Synthesized, sb: Sandbox, container: Callable[..., None]
 ) -> None:
     renamed = SETTINGS.with_changes(mutator_role={"session_name": OTHER_SESSION})
-    sb.custom_roles_path.unlink(missing_ok=True)
-    generate(in_sandbox_project(renamed, sb), create_dirs=True)
-    failure = run_one(sb, monkeypatch, deployed_environment(synthesized, sb), "renamed-in-custom-roles")
+    generate_fresh(renamed, sb)
+    failure = run_one(sb, container, deployed_environment(synthesized, sb), "renamed-in-custom-roles")
     assert failure is not None
     assert failure["errorType"] == "Unauthorized"
     assert failure["reason"] == "Not Authorized to access createTodo on type Mutation"
