@@ -59,29 +59,21 @@ def load(document: Document | str) -> Document:
 
 def evaluate(policies: Iterable[Document | str], context: RequestContext) -> Decision:
     """Identity-policy evaluation: any explicit deny wins, then any allow."""
-    allowed = False
-    for policy in policies:
-        for statement in _statements(load(policy)):
-            if not _matches_action(statement, context.action) or not _matches_resource(
-                statement, context.resource
-            ):
-                continue
-            if not conditions_hold(statement.get("Condition", {}), context):
-                continue
-            if statement.get("Effect") == "Deny":
-                return Decision.DENY
-            if statement.get("Effect") == "Allow":
-                allowed = True
-    return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
+    statements = [statement for policy in policies for statement in _statements(load(policy))]
+    return _combine((s for s in statements if _matches_resource(s, context.resource)), context)
 
 
 def trust_allows(trust_policy: Document | str, principal: Principal, context: RequestContext) -> Decision:
     """Resource-policy (trust policy) evaluation for ``sts:AssumeRole`` by ``principal``."""
+    statements = _statements(load(trust_policy))
+    return _combine((s for s in statements if principal_matches(s.get("Principal"), principal)), context)
+
+
+def _combine(statements: Iterable[Mapping[str, Any]], context: RequestContext) -> Decision:
+    """AWS's rule over the statements that apply to the action and whose conditions hold."""
     allowed = False
-    for statement in _statements(load(trust_policy)):
+    for statement in statements:
         if not _matches_action(statement, context.action):
-            continue
-        if not principal_matches(statement.get("Principal"), principal):
             continue
         if not conditions_hold(statement.get("Condition", {}), context):
             continue
