@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from worker.config import APPSYNC_HOST_RE, WorkerConfig
+from worker.config import APPSYNC_ENDPOINT_RE, WorkerConfig
 from worker.diagnostics import diagnose as worker_diagnose
 from worker.errors import MutationError, SigningError
 
@@ -17,14 +17,11 @@ def diagnose(error: MutationError, config: WorkerConfig, field: str, caller_arn:
 
 
 def signing_hint(config: WorkerConfig, reason: str = "") -> str | None:
-    """A concrete mismatch between the URL and the signed host/region, when one is visible."""
-    sent_host = urlsplit(config.appsync_url).netloc.rpartition("@")[2]
-    if config.host != sent_host:
-        return (
-            f"the request is signed for host {config.host!r} (APPSYNC_HOST) but sent to {sent_host!r}: the "
-            "signature covers the Host header, so they must be equal; unset APPSYNC_HOST or fix it"
-        )
-    match = APPSYNC_HOST_RE.match(sent_host.partition(":")[0])
+    """A concrete mismatch between the endpoint and the signed region, when one is visible.
+
+    The signed host is always the URL's own (``config.host``), so only the region can disagree.
+    """
+    match = APPSYNC_ENDPOINT_RE.match(urlsplit(config.appsync_url).hostname or "")
     if match and match["region"] != config.region:
         return (
             f"the request is signed for region {config.region!r} (APPSYNC_REGION) but the endpoint is in "

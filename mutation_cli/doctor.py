@@ -21,7 +21,7 @@ from amplify_custom_roles.admin_rule import CLI_BEHAVIOURS, NORMALIZE, VERBATIM,
 from mutation_cli.config import CliContext
 from mutation_cli.diagnose import diagnose
 from mutation_cli.session import ViaRoleError, base_session
-from worker.config import APPSYNC_HOST_RE, WorkerConfig
+from worker.config import APPSYNC_ENDPOINT_RE, WorkerConfig
 from worker.credentials import inspect_base_credentials
 from worker.errors import IAMDeniedError, MutationError
 
@@ -371,7 +371,7 @@ class Doctor:
         settings = self.ctx.deployment_settings
         if settings is not None:
             return settings.appsync_api_arn
-        match = APPSYNC_HOST_RE.match(self.config.host.partition(":")[0])
+        match = APPSYNC_ENDPOINT_RE.match(self.config.host.partition(":")[0])
         if match is None:
             return None
         api_id = self.config.host.split(".", 1)[0]

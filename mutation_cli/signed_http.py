@@ -2,8 +2,8 @@
 
 Signed like the worker's aiohttp transport, from the same ``AssumedRoleCredentials`` (``AWS4Auth`` re-reads
 ``get_frozen_credentials()`` per request: one consistent key set per signature), for service ``appsync``, the
-configured region, and the configured host (``APPSYNC_HOST``) while sending to ``APPSYNC_URL``. So a host or
-region fault breaks this path exactly where it breaks the worker's, and ``doctor`` can name it.
+configured region, and the host the worker signs (``config.host``: ``APPSYNC_URL``'s own, as sent). So a region
+fault breaks this path exactly where it breaks the worker's, and ``doctor`` can name it.
 The answer is classified by ``worker.classify.classify_response``, the worker's own reading of HTTP answers.
 """
 
@@ -36,7 +36,7 @@ class HttpAnswer:
 
 
 class _SignedHost(requests.auth.AuthBase):
-    """Sign ``host`` (the worker's signed host) without changing what requests sends as Host."""
+    """Sign ``host`` (the worker's signed host, ``config.host``) without changing what requests sends as Host."""
 
     def __init__(self, inner: AWS4Auth, host: str) -> None:
         self.inner, self.host = inner, host

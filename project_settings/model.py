@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from worker.config import (
-    APPSYNC_HOST_RE,
+    APPSYNC_ENDPOINT_RE,
     EXTERNAL_ID_RE,
     FIELD_NAME_RE,
     MAX_CHAINED_SESSION_SECONDS,
@@ -57,7 +58,6 @@ class MutatorRoleSettings:
 class AppSyncSettings:
     api_id: str
     url: str
-    custom_domain_host: str | None
     allowed_mutations: tuple[str, ...]
 
 
@@ -140,14 +140,11 @@ class Settings:
 
     def worker_config(self, **overrides: Any) -> WorkerConfig:
         """The worker's configuration as the infra stack deploys it; overrides serve the sandbox."""
-        url = overrides.get("appsync_url", self.appsync.url)
-        custom_host = None if "appsync_url" in overrides else self.appsync.custom_domain_host
         config = WorkerConfig(
-            appsync_url=url,
+            appsync_url=self.appsync.url,
             role_arn=self.mutator_role_arn,
             session_name=self.mutator_role.session_name,
             region=self.accounts.region,
-            host=custom_host or _host_of(url),
             allowed_mutations=frozenset(self.appsync.allowed_mutations),
             external_id=self.mutator_role.external_id,
             session_seconds=self.mutator_role.session_seconds,
@@ -168,12 +165,6 @@ class Settings:
         """A copy with some fields changed, e.g. ``with_changes(mutator_role={"session_name": "x"})``."""
         changed = {name: replace(getattr(self, name), **values) for name, values in sections.items()}
         return replace(self, **changed)
-
-
-def _host_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -227,20 +218,26 @@ def parse_settings(
     )
 
     url = reader.text("appsync", "url")
-    custom_host = reader.text("appsync", "custom_domain_host", optional=True) or None
+    if reader.text("appsync", "custom_domain_host", optional=True):
+        problems.append(
+            "appsync.custom_domain_host was removed: requests are signed for the host they are sent to, which is "
+            "always appsync.url's own host, so any other value made every signature invalid; put the custom "
+            "domain in appsync.url (https://<domain>/graphql) and delete custom_domain_host"
+        )
     if url:
         env = {
             "APPSYNC_URL": url,
             "MUTATOR_ROLE_ARN": "arn:aws:iam::000000000000:role/x",
             "MUTATOR_SESSION_NAME": "xx",
             "ALLOWED_MUTATIONS": "x",
-            "APPSYNC_REGION": accounts.region or "us-east-1",
         }
+        match = APPSYNC_ENDPOINT_RE.match((urlsplit(url).hostname or "").lower())
+        if match is None:  # a custom domain or a local endpoint: the region is accounts.region
+            env["APPSYNC_REGION"] = accounts.region or "us-east-1"
         try:
-            WorkerConfig.from_environ(env)
+            url = WorkerConfig.from_environ(env).appsync_url  # its normal form (no default port)
         except ValueError as exc:
             problems.extend(f"appsync.url: {p}" for p in getattr(exc, "problems", [str(exc)]))
-        match = APPSYNC_HOST_RE.match(_host_of(url).partition(":")[0])
         if match and accounts.region and match["region"] != accounts.region:
             problems.append(
                 f"appsync.url is in region {match['region']} but accounts.region is {accounts.region}"
@@ -256,7 +253,6 @@ def parse_settings(
             "appsync", "api_id", pattern=re.compile(r"^[a-z0-9]{26}$"), expect="a 26-character API id"
         ),
         url=url,
-        custom_domain_host=custom_host,
         allowed_mutations=tuple(allowed),
     )
 

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 # Environment variable names: the contract between infra/, the sandbox and the worker.
 ENV_APPSYNC_URL = "APPSYNC_URL"
-ENV_APPSYNC_HOST = "APPSYNC_HOST"
 ENV_APPSYNC_REGION = "APPSYNC_REGION"
 ENV_ROLE_ARN = "MUTATOR_ROLE_ARN"
 ENV_SESSION_NAME = "MUTATOR_SESSION_NAME"
@@ -40,8 +39,23 @@ ROLE_ARN_RE = re.compile(
 SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-APPSYNC_HOST_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+#: An AppSync API's own endpoint host (a custom domain has none of this): its region is in the name.
+APPSYNC_ENDPOINT_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+#: AppSync, and every custom domain in front of it, serves GraphQL at this path; the signer signs it.
+GRAPHQL_PATH = "/graphql"
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+#: Variables the worker no longer reads. A silently ignored variable misleads, so one still set fails the
+#: cold start with the reason.
+REMOVED_VARIABLES = {
+    "APPSYNC_HOST": (
+        "APPSYNC_HOST was removed and must be unset: a request is signed for the Host header it is sent "
+        "with, which is always APPSYNC_URL's own host (plus :port when not the default), so any other value "
+        "made every signature invalid. For a custom domain put the domain in APPSYNC_URL and set "
+        "APPSYNC_REGION"
+    ),
+}
 
 
 class ConfigError(ValueError):
@@ -60,7 +74,6 @@ class WorkerConfig:
     role_arn: str
     session_name: str
     region: str
-    host: str
     allowed_mutations: frozenset[str]
     external_id: str | None = None
     session_seconds: int = MAX_CHAINED_SESSION_SECONDS
@@ -71,6 +84,11 @@ class WorkerConfig:
     log_level: str = "INFO"
     max_attempts: int = 6
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def host(self) -> str:
+        """What the request is signed for: the Host header the HTTP client sends to ``appsync_url``."""
+        return endpoint_host(self.appsync_url)
 
     @property
     def role_account(self) -> str:
@@ -115,26 +133,32 @@ class WorkerConfig:
                 problems.append(f"{name}={value} must be between {low} and {high}{why}")
             return value
 
-        url = get(ENV_APPSYNC_URL, required=True)
-        host_override = get(ENV_APPSYNC_HOST)
-        region_override = get(ENV_APPSYNC_REGION)
-        region = region_override
-        host = host_override or ""
-        if url is not None:
-            url_problem, url_host = _check_url(url)
-            if url_problem:
-                problems.append(f"{ENV_APPSYNC_URL}={url!r}: {url_problem}")
-            host = host_override or url_host
-            match = APPSYNC_HOST_RE.match(url_host.partition(":")[0])
-            if region is None and match:
-                region = match["region"]
-            if region is None and not url_problem:
-                problems.append(
-                    f"{ENV_APPSYNC_REGION} is required: the region cannot be read from host {url_host!r} "
-                    "(custom domain or local endpoint)"
-                )
+        for name, why in REMOVED_VARIABLES.items():
+            if get(name) is not None:
+                problems.append(why)
+        raw_url = get(ENV_APPSYNC_URL, required=True)
+        url: str | None = None
+        region = get(ENV_APPSYNC_REGION)
         if region is not None and not REGION_RE.match(region):
             problems.append(f"{ENV_APPSYNC_REGION}={region!r} is not an AWS region name (e.g. eu-west-1)")
+        if raw_url is not None:
+            url_problems, url = _check_url(raw_url)
+            problems.extend(f"{ENV_APPSYNC_URL}={_shown(raw_url)!r}: {p}" for p in url_problems)
+            if url is not None:
+                host = endpoint_host(url)
+                match = APPSYNC_ENDPOINT_RE.match(urlsplit(url).hostname or "")
+                if match and region is not None and region != match["region"]:
+                    problems.append(
+                        f"{ENV_APPSYNC_REGION}={region!r} contradicts the endpoint {host!r}, which is in "
+                        f"{match['region']!r}: requests must be signed for the API's own region; unset "
+                        f"{ENV_APPSYNC_REGION} (it is read from the host) or set it to {match['region']}"
+                    )
+                region = region or (match["region"] if match else None)
+                if region is None:
+                    problems.append(
+                        f"{ENV_APPSYNC_REGION} is required: the region cannot be read from host {host!r} "
+                        "(custom domain or local endpoint)"
+                    )
 
         role_arn = get(ENV_ROLE_ARN, required=True)
         if role_arn is not None and not ROLE_ARN_RE.match(role_arn):
@@ -195,7 +219,6 @@ class WorkerConfig:
             role_arn=role_arn,
             session_name=session_name,
             region=region,
-            host=host,
             allowed_mutations=allowed,
             external_id=external_id,
             session_seconds=session_seconds,
@@ -221,8 +244,6 @@ class WorkerConfig:
             ENV_LOG_LEVEL: self.log_level,
             ENV_MAX_ATTEMPTS: str(self.max_attempts),
         }
-        if self.host and self.host != urlsplit(self.appsync_url).netloc.rpartition("@")[2]:
-            env[ENV_APPSYNC_HOST] = self.host
         if self.external_id:
             env[ENV_EXTERNAL_ID] = self.external_id
         if self.dead_letter_queue_url:
@@ -236,24 +257,91 @@ def _format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _check_url(url: str) -> tuple[str | None, str]:
-    """Refuse anything but https, except plain http to a loopback address (the local sandbox)."""
+def endpoint_host(url: str) -> str:
+    """The Host header aiohttp (and requests) send for ``url``: the lower-case host, plus ``:port`` only when
+    the port is not the scheme's default. A request is signed for exactly this."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
+    return host
+
+
+def _check_url(url: str) -> tuple[list[str], str | None]:
+    """Every reason ``url`` can never work, and its normal form (``scheme://host[:port]/graphql``) if none.
+
+    Only https, except plain http to a loopback address (the local sandbox). The signer signs
+    ``https://<host>/graphql`` with ``host`` exactly as the HTTP client sends it, so the URL must be that
+    and nothing more: no user info, query or fragment, no other path; an explicit default port is dropped
+    (clients leave it out of the Host header).
+    """
     parts = urlsplit(url)
     hostname = parts.hostname or ""
-    # The signed Host header must equal what the HTTP client sends: host[:port].
-    host = parts.netloc.rpartition("@")[2]
-    if not hostname:
-        return "not a URL with a host name", host
-    if parts.scheme == "https":
-        return None, host
-    if parts.scheme == "http":
-        if is_loopback_host(hostname):
-            return None, host
-        return (
+    if not hostname or parts.scheme not in DEFAULT_PORTS:
+        what = "not a URL with a host name" if not hostname else f"scheme {parts.scheme!r} is not https"
+        return [what], None
+    problems: list[str] = []
+    if parts.scheme == "http" and not is_loopback_host(hostname):
+        problems.append(
             "plain http is refused for non-loopback hosts: signed requests and session tokens must not "
             "cross the network unencrypted; use https"
-        ), host
-    return f"scheme {parts.scheme!r} is not https", host
+        )
+    if "@" in parts.netloc:
+        problems.append(
+            "has user info (user:password@ before the host): AppSync takes no credentials in the URL (requests "
+            "are signed with the assumed role), and a password in the Lambda environment is readable by anyone "
+            "who can read the function's configuration; remove it (and rotate that password)"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        problems.append("the port is not a number between 1 and 65535")
+    if port == 0:
+        problems.append("port 0 cannot be connected to")
+    elif parts.scheme == "http" and port == DEFAULT_PORTS["https"]:
+        problems.append(
+            "plain http on port 443 cannot be signed: the signer signs an https URL, in which :443 is the "
+            "default and left out of the signed host, while the client sends Host with :443; use another port"
+        )
+    if parts.path != GRAPHQL_PATH:
+        path = repr(parts.path) if parts.path else "empty"
+        problems.append(
+            f"the path is {path}, not {GRAPHQL_PATH!r}: AppSync and its custom domains serve GraphQL at "
+            f"{GRAPHQL_PATH}, and requests are signed for that path; end the URL with {GRAPHQL_PATH}"
+        )
+    before_fragment, has_fragment, _ = url.partition("#")
+    if "?" in before_fragment:
+        problems.append(
+            "has a query string: AppSync's GraphQL endpoint takes none, and requests are signed without one "
+            "(every request would be refused as InvalidSignature); remove it"
+        )
+    if has_fragment:
+        problems.append("has a fragment (#...): it is never sent, so the URL is not what it seems; remove it")
+    if problems:
+        return problems, None
+    return [], f"{parts.scheme}://{endpoint_host(url)}{GRAPHQL_PATH}"
+
+
+def _shown(url: str) -> str:
+    """``url`` as it may appear in an error: user info, query and fragment masked (they may hold secrets)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    shown = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else f"{netloc}{parts.path}"
+    before_fragment, has_fragment, _ = url.partition("#")
+    if "?" in before_fragment:
+        shown += "?..."
+    if has_fragment:
+        shown += "#..."
+    return shown
 
 
 def is_loopback_host(host: str) -> bool:

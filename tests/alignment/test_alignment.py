@@ -57,7 +57,6 @@ def deployed_environment(synthesized: Synthesized, sb: Sandbox) -> dict[str, str
     """The function's environment exactly as synthesized; only the endpoint is the sandbox's stand-in."""
     env = worker_environment_from(synthesized.account_a, SETTINGS, dead_letter_queue_url=sb.dlq_url)
     env["APPSYNC_URL"] = sb.appsync_url
-    env.pop("APPSYNC_HOST", None)
     return env
 
 

@@ -140,14 +140,26 @@ def test_custom_roles_admitted_under_one_cli_behaviour_only(cli: Any, kit: Any, 
     assert "normalize (5.15.7+)" in checks_of(normalize)["custom-roles.json"]["detail"]
 
 
-def test_signed_for_another_host(cli: Any, kit: Any, operator: Any, roles_file: Any) -> None:
+def test_removed_appsync_host_still_set_is_the_first_broken_link(cli: Any, kit: Any, operator: Any) -> None:
+    """The request is always signed for APPSYNC_URL's own host; a leftover APPSYNC_HOST is named, not ignored."""
     operator.setenv("APPSYNC_HOST", "wrong.example.com")
-    result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    result = cli("doctor", "--json")
     assert result.code == 1
-    assert result.json()["firstBroken"] == "signed request"
-    broken = checks_of(result)["signed request"]
-    assert "SignatureRejected" in broken["detail"] or "InvalidSignature" in broken["detail"]
-    assert "wrong.example.com" in broken["fix"] and "APPSYNC_HOST" in broken["fix"]
+    assert result.json()["firstBroken"] == "configuration"
+    detail = checks_of(result)["configuration"]["detail"]
+    assert "APPSYNC_HOST was removed and must be unset" in detail
+
+
+def test_url_that_can_never_work_is_the_first_broken_link_before_any_request(
+    cli: Any, kit: Any, operator: Any
+) -> None:
+    requests_before = kit.sb.appsync.stats.requests
+    operator.setenv("APPSYNC_URL", kit.sb.appsync_url + "?debug=1")
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    assert result.json()["firstBroken"] == "configuration"
+    assert "query string" in checks_of(result)["configuration"]["detail"]
+    assert kit.sb.appsync.stats.requests == requests_before
 
 
 def test_signed_for_another_region(cli: Any, kit: Any, operator: Any, roles_file: Any) -> None:
