@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,16 +77,59 @@ def explain_iam_denied(field: str, caller_arn: str | None, role_arn: str) -> str
     )
 
 
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_DATE = r"\d{8}T\d{6}Z"
+# AppSync's own wording (SigV4's, as every AWS front door answers): the request's date, then the bound, then
+# AppSync's clock: "Signature not yet current: <sent> is still later than <bound> (<now> + 5 min.)" when the
+# signer's clock is ahead, "Signature expired: <sent> is now earlier than <bound> (<now> - 5 min.)" when behind.
+_SKEW = re.compile(
+    rf"Signature (?:not yet current|expired): (?P<sent>{_DATE}) is (?:still later|now earlier) than "
+    rf"{_DATE} \((?P<now>{_DATE}) [+-] 5 min\.\)"
+)
+
+
 def explain_signature_rejected(message: str) -> str:
-    if "Signature expired" in message or "date" in message.lower():
-        return "the request date is too far from AppSync's clock (over 5 minutes): check the host's clock"
-    if "token" in message.lower():
+    """Why AppSync refused the request's signature, from its message (the request-level refusal)."""
+    lowered = message.lower()
+    if "signature not yet current" in lowered or "signature expired" in lowered:
+        return _explain_clock_skew(message, ahead="signature not yet current" in lowered)
+    if "unrecognizedclient" in lowered or "security token included in the request is invalid" in lowered:
         return (
             "AppSync did not accept the session token: the credentials are not the assumed account-B role's"
         )
+    if "valid authorization header not provided" in lowered:
+        return (
+            "no SigV4 Authorization header reached AppSync: something between the worker and the endpoint "
+            "(a proxy, a custom domain's front door) dropped it"
+        )
+    if "scoped to a valid region" in lowered:
+        return (
+            "the request was signed for another region than the API's: set APPSYNC_REGION to the API's region "
+            "(needed for custom domains; for an appsync-api.<region> host it is read from the URL)"
+        )
     return (
-        "AppSync computed a different signature: check APPSYNC_HOST/APPSYNC_REGION for custom domains "
-        "(the signed host and region must match the endpoint)"
+        "AppSync computed a different signature over the request it received: requests are signed for "
+        "APPSYNC_URL's host and APPSYNC_REGION, so check that the region is the API's (custom domains) and that "
+        "nothing between the worker and AppSync rewrites the Host header or the body"
+    )
+
+
+def _explain_clock_skew(message: str, *, ahead: bool) -> str:
+    how_far = ""
+    match = _SKEW.search(message)
+    if match:
+        skew = datetime.strptime(match["sent"], _AMZ_DATE) - datetime.strptime(match["now"], _AMZ_DATE)
+        ahead = skew.total_seconds() > 0
+        minutes = abs(skew.total_seconds()) / 60
+        how_far = (
+            f" by about {minutes:.0f} minutes (the request was dated {match['sent']}, AppSync's time was "
+            f"{match['now']})"
+        )
+    direction = "ahead of" if ahead else "behind"
+    return (
+        f"the clock of the machine that signed the request is {direction} AppSync's{how_far}, more than the 5 "
+        "minutes SigV4 allows: fix that clock (NTP). Not the host, region or credentials: every request signed "
+        "by that clock is refused the same way"
     )
 
 

@@ -9,18 +9,26 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
 
 _SECRET_KEYS = re.compile(r"(authorization|secret|token|signature|password|credential|x-amz-security)", re.I)
+# Case handling, pattern by pattern. Names (``Signature``, ``X-Amz-Security-Token``, ``Credential``) match in any
+# case: HTTP header names are case-insensitive and every library spells them its own way. Access key ids
+# (``AKIA``/``ASIA`` + 16) only in upper case, which is how AWS issues them: a lower-case "asia..." is a word.
+# Each form of a name: ``name=v`` (query, Authorization header), ``name: v`` (header), ``"name": "v"`` (JSON,
+# also escaped inside a JSON string, ``\"name\": \"v\"``), ``'name': 'v'`` (a Python repr).
+_SEPARATOR = r"""\\?["']?\s*[:=]\s*\\?["']?"""
 _SCRUB = [
-    (re.compile(r"(Signature=)[0-9a-f]{16,}"), r"\1[redacted]"),
-    (re.compile(r"(X-Amz-Security-Token[\"']?\s*[:=]\s*[\"']?)[^\s\"',;]+", re.I), r"\1[redacted]"),
-    (re.compile(r"(Credential=)(AKIA|ASIA)[A-Z0-9]{12,}"), r"\1\2[redacted]"),
+    (re.compile(rf"((?i:signature){_SEPARATOR})[0-9a-fA-F]{{16,}}"), r"\1[redacted]"),
+    (re.compile(rf"((?i:x-amz-security-token){_SEPARATOR})[^\s\"'\\,;&]+"), r"\1[redacted]"),
+    (re.compile(rf"((?i:credential){_SEPARATOR})(AKIA|ASIA)[A-Z0-9]{{12,}}"), r"\1\2[redacted]"),
     (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), r"\1[redacted]"),
 ]
+#: Lower-case substrings, one of which every ``_SCRUB`` match contains (compared with the text lower-cased).
+_MARKERS = ("signature", "security-token", "akia", "asia")
 _ALLOWED_KEYS = frozenset({"access_key_kind", "error_type", "idempotency_key"})
 
 
@@ -41,11 +49,10 @@ def drop_none(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) 
     return event_dict
 
 
-_MARKERS = ("Signature=", "ecurity-Token", "ECURITY-TOKEN", "ecurity-token", "AKIA", "ASIA")
-
-
 def scrub(text: str) -> str:
-    if not any(marker in text for marker in _MARKERS):  # the common case: nothing to mask, no regex run
+    """``text`` with signatures, session tokens and access key ids masked."""
+    lowered = text.lower()
+    if not any(marker in lowered for marker in _MARKERS):  # the common case: nothing to mask, no regex run
         return text
     for pattern, replacement in _SCRUB:
         text = pattern.sub(replacement, text)
@@ -78,3 +85,16 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStdout()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+
+
+#: Values shorter than this are left alone: masking "1" or "ok" would garble every message they appear in.
+_MIN_MASKED = 3
+
+
+def masked(text: str, values: Iterable[str]) -> str:
+    """``text`` with every occurrence of the given input values replaced: AppSync's messages echo inputs
+    ("Variable 'input' has an invalid value ..."), and logs at INFO carry none."""
+    for value in sorted({v for v in values if len(v) >= _MIN_MASKED}, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, "[input]")
+    return text

@@ -1,0 +1,114 @@
+"""``worker.logs.scrub``: every case and form of a signing secret is masked; lines without one are untouched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from worker import logs
+from worker.logs import scrub
+
+SIGNATURE = "4f" * 32
+TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE/session+token=="
+QUERY_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE%2Fsession%2Btoken%3D%3D"
+KEY_ID = "ASIAQWERTYUIOPASDFGH"
+LONG_TERM_KEY_ID = "AKIAQWERTYUIOPASDFGH"
+
+
+def _cases(name: str) -> list[str]:
+    return sorted({name, name.lower(), name.upper(), name.title(), name.swapcase()})
+
+
+SIGNATURE_LINES = [
+    f"{form}" for name in _cases("Signature") for form in (f"{name}={SIGNATURE}", f'"{name}": "{SIGNATURE}"')
+] + [
+    f"AWS4-HMAC-SHA256 Credential=x, SignedHeaders=host, signature={SIGNATURE}",
+    f"https://h/graphql?X-Amz-Signature={SIGNATURE}&x=1",
+    f"x-amz-SIGNATURE={SIGNATURE}",
+]
+TOKEN_LINES = [
+    line
+    for name in [*_cases("X-Amz-Security-Token"), "x-amz-security-TOKEN", "X-AMZ-Security-token"]
+    for line in (
+        f"{name}: {TOKEN}",  # header
+        f"{name}:{TOKEN}",
+        f"sent headers {{'{name}': '{TOKEN}', 'host': 'h'}}",  # a Python repr
+        json.dumps({name: TOKEN, "host": "h"}),  # JSON
+        json.dumps({"detail": json.dumps({name: TOKEN})}),  # JSON inside a JSON string
+        f"https://h/graphql?{name}={QUERY_TOKEN}&X-Amz-Date=20260101T000000Z",  # query
+    )
+]
+CREDENTIAL_LINES = [
+    f"{name}={key}/20260101/us-east-1/appsync/aws4_request"
+    for name in _cases("Credential")
+    for key in (KEY_ID, LONG_TERM_KEY_ID)
+] + [json.dumps({"note": f"Credential={KEY_ID}/20260101"})]
+BARE_KEY_LINES = [
+    f"access key {KEY_ID} from env",
+    f"key={LONG_TERM_KEY_ID}",
+    json.dumps({"k": KEY_ID}),
+    f"({LONG_TERM_KEY_ID})",
+]
+
+
+@pytest.mark.parametrize("line", SIGNATURE_LINES)
+def test_signature_in_any_case_and_form_is_masked(line: str) -> None:
+    scrubbed = scrub(line)
+    assert SIGNATURE not in scrubbed
+    assert "[redacted]" in scrubbed
+
+
+@pytest.mark.parametrize("line", TOKEN_LINES)
+def test_security_token_in_any_case_header_query_and_json_form_is_masked(line: str) -> None:
+    scrubbed = scrub(line)
+    assert TOKEN not in scrubbed and QUERY_TOKEN not in scrubbed
+    assert "IQoJ" not in scrubbed  # not even a prefix of it
+    assert "[redacted]" in scrubbed
+    if "X-Amz-Date" in line:  # the query form stops at the next parameter
+        assert "&X-Amz-Date=20260101T000000Z" in scrubbed
+
+
+@pytest.mark.parametrize("line", CREDENTIAL_LINES)
+def test_credential_key_id_in_any_case_of_the_name_is_masked(line: str) -> None:
+    scrubbed = scrub(line)
+    assert KEY_ID not in scrubbed and LONG_TERM_KEY_ID not in scrubbed
+    assert "[redacted]" in scrubbed
+    assert "/20260101/" in scrubbed or "/20260101" in scrubbed  # the scope is not secret: kept
+
+
+@pytest.mark.parametrize("line", BARE_KEY_LINES)
+def test_bare_access_key_ids_are_masked(line: str) -> None:
+    scrubbed = scrub(line)
+    assert KEY_ID not in scrubbed and LONG_TERM_KEY_ID not in scrubbed
+    assert "[redacted]" in scrubbed
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Asia Pacific (Tokyo) is ap-northeast-1",  # the marker, with nothing to mask
+        "asiaqwertyuiopasdfgh is not an access key id (AWS issues them upper-case)",
+        "InvalidSignatureException: the request signature we calculated does not match",
+        "X-Amz-Security-Token header present",
+        "SignatureRejected",
+    ],
+)
+def test_text_with_a_marker_but_no_secret_is_kept(line: str) -> None:
+    assert scrub(line) == line
+
+
+def test_line_without_any_marker_runs_no_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Exploding:
+        def sub(self, *_: object) -> str:
+            raise AssertionError("a regex ran on a line with no marker")
+
+    monkeypatch.setattr(logs, "_SCRUB", [(Exploding(), "")])
+    line = "applied createTodo order-42 in 12 ms (attempt 1 of 6)"
+    assert scrub(line) is line
+
+
+def test_every_masked_form_above_passes_the_fast_path_check() -> None:
+    """Each pattern's match contains a marker in any case: none of the forms skips the patterns."""
+    for line in SIGNATURE_LINES + TOKEN_LINES + CREDENTIAL_LINES + BARE_KEY_LINES:
+        assert any(marker in line.lower() for marker in logs._MARKERS), line
