@@ -1,4 +1,8 @@
-"""moto in server mode, in this process, on 127.0.0.1 and a free port, behind the STS gate."""
+"""moto in server mode, in this process, on 127.0.0.1 and a free port, behind the STS gate and SQS's limits.
+
+A request goes through ``StsGate`` (trust and identity policies for ``sts:AssumeRole``), then ``SqsLimits``
+(message size with attributes, and refused characters, for ``SendMessage``/``SendMessageBatch``), then moto.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import threading
 from typing import Any
 
 from sandbox.aws.identities import SandboxIdentities
+from sandbox.aws.sqs_limits import SqsLimits
 from sandbox.aws.sts_gate import StsGate
 
 
@@ -13,6 +18,7 @@ class MotoServer:
     def __init__(self, identities: SandboxIdentities) -> None:
         self.identities = identities
         self.gate: StsGate | None = None
+        self.sqs_limits: SqsLimits | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -25,7 +31,8 @@ class MotoServer:
             def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per call drowns the output
                 pass
 
-        self.gate = StsGate(DomainDispatcherApplication(create_backend_app), self.identities)
+        self.sqs_limits = SqsLimits(DomainDispatcherApplication(create_backend_app))
+        self.gate = StsGate(self.sqs_limits, self.identities)
         self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-moto", daemon=True)
         self._thread.start()
