@@ -165,7 +165,7 @@ def _mutator_credentials(sb: Any) -> Any:
     """The account-B role's credentials, assumed from the execution role like the worker does."""
     from worker.credentials import AssumedRoleCredentials
 
-    credentials = AssumedRoleCredentials(
+    credentials = AssumedRoleCredentials.assuming(
         sb.lambda_client("sts"),
         role_arn=sb.settings.mutator_role_arn,
         session_name=sb.settings.mutator_role.session_name,

@@ -21,6 +21,7 @@ from mutation_cli.records import DeadLetterRecord, read_jsonl, write_jsonl
 from mutation_cli.replay import FAILED, REPLAYED, Outcome, Replayer, dry_run
 from mutation_cli.selection import Selection, parse_when
 from mutation_cli.session import base_session
+from worker.batch import ORIGIN_MESSAGE_ID_ATTRIBUTE
 
 REDRIVEN = "redriven"
 LIST_HOLD_SECONDS = 30
@@ -181,6 +182,11 @@ class DeadLetterCommand:
         attributes = {
             name: {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
             for name, value in record.attributes.items()
+        }
+        # The redriven copy gets a new message id; a create without an id keeps the one it was given.
+        attributes[ORIGIN_MESSAGE_ID_ATTRIBUTE] = {
+            "DataType": "String",
+            "StringValue": record.message_identity,
         }
         if attributes:
             params["MessageAttributes"] = attributes

@@ -41,6 +41,13 @@ class DeadLetterRecord:
         return parse_time(self.failure.get("at")) or parse_time(self.sent_at)
 
     @property
+    def message_identity(self) -> str:
+        """The identity the worker gave a create without an id (its record id), so a replay or redrive of it
+        is still that one record: the key it recorded, else the message it came from (SQS keeps the
+        message id when its own redrive moves a message)."""
+        return self.failure.get("idempotencyKey") or self.failure.get("sourceMessageId") or self.message_id
+
+    @property
     def operation(self) -> str | None:
         if self.failure.get("operation"):
             return self.failure["operation"]

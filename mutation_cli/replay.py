@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mutation_cli.records import DeadLetterRecord
-from worker.client import ALREADY_APPLIED
 from worker.envelope import parse_envelope
 from worker.errors import MutationError
+from worker.outcomes import Status
 
 REPLAYED = "replayed"
-ALREADY = "already_applied"
-FAILED = "failed"
+ALREADY = Status.ALREADY_APPLIED.value
+FAILED = Status.FAILED.value
 SKIPPED = "skipped"
 WOULD_REPLAY = "would_replay"
 
@@ -101,7 +101,12 @@ class Replayer:
     async def _replay(self, record: DeadLetterRecord) -> Outcome:
         operation = record.operation
         try:
-            request = parse_envelope(record.body, self.runtime.config.allowed_mutations)
+            config = self.runtime.config
+            request = parse_envelope(
+                record.body,
+                config.allowed_mutations,
+                message_id=record.message_identity if config.create_ids_from_message else None,
+            )
             operation = request.field
             # The message was tried before: a delete that finds the item gone was applied by that try.
             result = await self.runtime.client.send(request, redelivered=True)
@@ -109,7 +114,7 @@ class Replayer:
             return Outcome.failed(record, error, operation)
         except Exception as error:  # a bug or an unexpected fault: keep the message, say what happened
             return Outcome(record, FAILED, operation, "UnexpectedError", f"{type(error).__name__}: {error}")
-        status = ALREADY if result.status == ALREADY_APPLIED else REPLAYED
+        status = ALREADY if result.status is Status.ALREADY_APPLIED else REPLAYED
         if self.confirm is not None:
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self.confirm, record)

@@ -11,18 +11,17 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any
 
-from graphql import print_ast
-
 from mutation_cli.diagnose import diagnose
 from mutation_cli.errors import UsageError
 from mutation_cli.signed_http import SignedGraphQL
-from worker.client import counts_as_applied
+from worker.client import condition_failure, counts_as_applied, field_data
 from worker.envelope import MutationRequest, parse_envelope
-from worker.errors import ConditionalCheckFailedError, MutationError
+from worker.errors import ConditionalCheckFailedError, MutationError, NoEffectError
+from worker.outcomes import Status
 
-APPLIED = "applied"
-ALREADY_APPLIED = "already_applied"
-FAILED = "failed"
+APPLIED = Status.APPLIED.value
+ALREADY_APPLIED = Status.ALREADY_APPLIED.value
+FAILED = Status.FAILED.value
 
 
 @dataclass(frozen=True)
@@ -94,16 +93,22 @@ def validate(envelope: dict[str, Any], allowed: frozenset[str]) -> MutationReque
 
 
 def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any = None) -> SendOutcome:
-    payload: dict[str, Any] = {"query": print_ast(request.document), "variables": request.variables}
+    # The document as written, as the worker sends it (not re-printed from the AST).
+    payload: dict[str, Any] = {"query": request.query, "variables": request.variables}
     if request.operation_name:
         payload["operationName"] = request.operation_name
     answer = http.post(payload)
     error = answer.error
     if error is None:
-        data = (answer.payload or {}).get("data") or {}
-        return SendOutcome(APPLIED, request.field, data.get(request.field), answer.status)
-    if isinstance(error, ConditionalCheckFailedError) and counts_as_applied(request):
-        return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status)
+        try:
+            data = field_data(request, (answer.payload or {}).get("data"))
+        except NoEffectError as no_effect:
+            return SendOutcome(FAILED, request.field, None, answer.status, no_effect)
+        return SendOutcome(APPLIED, request.field, data, answer.status)
+    if isinstance(error, ConditionalCheckFailedError):
+        if counts_as_applied(request):
+            return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status)
+        error = condition_failure(request, error)
     caller = caller_arn() if callable(caller_arn) else caller_arn
     return SendOutcome(
         FAILED, request.field, None, answer.status, diagnose(error, http.config, request.field, caller)

@@ -9,6 +9,10 @@ failure (so it is redelivered, and moved to the DLQ by the redrive policy after 
 
 FIFO queues: records of one message group run one after another in order; after a record of a group is
 ``failed``, the group's later records are reported failed without being sent (SQS redelivers them in order).
+
+Deadline: every record is finished, or cancelled and reported ``failed``, by the deadline the handler gives
+(the Lambda deadline less a safety margin): a record never outlives the invocation, and an unfinished one is
+never reported as a success.
 """
 
 from __future__ import annotations
@@ -24,26 +28,34 @@ import structlog
 
 from worker.client import MutationClient
 from worker.dead_letters import DeadLetter, DeadLetterPublisher
-from worker.envelope import MutationRequest, parse_envelope
-from worker.errors import MutationError, PermanentError
+from worker.envelope import MutationRequest, input_values, parse_envelope
+from worker.errors import MutationError, OutOfTimeError, WorkerBugError, capped
+from worker.logs import masked
+from worker.outcomes import Status
 
-APPLIED = "applied"
-ALREADY_APPLIED = "already_applied"
-DEAD_LETTERED = "dead_lettered"
-FAILED = "failed"
-NOT_ATTEMPTED = "failed_not_attempted"  # FIFO: an earlier record of the group failed
+APPLIED = Status.APPLIED
+ALREADY_APPLIED = Status.ALREADY_APPLIED
+DEAD_LETTERED = Status.DEAD_LETTERED
+FAILED = Status.FAILED
+NOT_ATTEMPTED = Status.NOT_ATTEMPTED
+
+#: SQS message attribute naming the message a redriven copy came from (``replay redrive`` sets it), so a create
+#: without an id keeps the record id it was given on its first delivery.
+ORIGIN_MESSAGE_ID_ATTRIBUTE = "mutation.originMessageId"
+#: After cancelling what is unfinished at the deadline, wait at most this long for the cancellations to land.
+_CANCEL_GRACE = 0.05
 
 
 @dataclass(frozen=True)
 class RecordOutcome:
     record_id: str
-    status: str
+    status: Status
     error: MutationError | None = None
     operation: str | None = None
 
     @property
     def reported_failed(self) -> bool:
-        return self.status in (FAILED, NOT_ATTEMPTED)
+        return self.status.redelivered
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,9 @@ class WorkItem:
     receive_count: int = 1
     group_id: str | None = None
     first_received_at: str | None = None
+    #: The message's identity across retries and redeliveries (SQS message id, EventBridge event id): a
+    #: create without an id of its own gets it as its record id. None: no stable identity.
+    message_id: str | None = None
 
 
 class BatchProcessor:
@@ -67,53 +82,62 @@ class BatchProcessor:
         max_concurrency: int,
         dead_letters: DeadLetterPublisher | None = None,
         max_receive_count: int | None = None,
+        create_ids_from_message: bool = True,
     ) -> None:
         self.client = client
         self.allowed_fields = allowed_fields
         self.max_concurrency = max_concurrency
         self.dead_letters = dead_letters
         self.max_receive_count = max_receive_count
+        self.create_ids_from_message = create_ids_from_message
         self._log = structlog.get_logger("worker.batch")
 
     async def process(
         self, items: Sequence[WorkItem], *, fifo: bool = False, deadline: float | None = None, log: Any = None
     ) -> list[RecordOutcome]:
-        """Outcomes in the order of ``items``."""
+        """Outcomes in the order of ``items``, all of them by ``deadline`` (``time.monotonic()``)."""
         log = log or self._log
         limit = asyncio.Semaphore(self.max_concurrency)
-        if not fifo:
-
-            async def one(item: WorkItem) -> RecordOutcome:
-                async with limit:
-                    return await self.process_item(item, deadline=deadline, log=log)
-
-            return list(await asyncio.gather(*(one(item) for item in items)))
-
-        groups: dict[str | None, list[int]] = {}
-        for index, item in enumerate(items):
-            groups.setdefault(item.group_id, []).append(index)
         outcomes: list[RecordOutcome | None] = [None] * len(items)
+
+        async def one(index: int) -> None:
+            async with limit:
+                outcomes[index] = await self.process_item(items[index], deadline=deadline, log=log)
 
         async def run_group(indexes: list[int]) -> None:
             async with limit:
-                blocked: str | None = None
-                for index in indexes:
-                    item = items[index]
-                    if blocked is not None:
-                        outcomes[index] = RecordOutcome(item.record_id, NOT_ATTEMPTED)
-                        log.info(
-                            "record_not_attempted",
-                            message_id=item.record_id,
-                            group_id=item.group_id,
-                            after_failed=blocked,
-                        )
-                        continue
-                    outcome = await self.process_item(item, deadline=deadline, log=log)
+                for position, index in enumerate(indexes):
+                    outcome = await self.process_item(items[index], deadline=deadline, log=log)
                     outcomes[index] = outcome
                     if outcome.reported_failed:
-                        blocked = item.record_id
+                        for later in indexes[position + 1 :]:
+                            outcomes[later] = RecordOutcome(items[later].record_id, NOT_ATTEMPTED)
+                            log.info(
+                                "record_not_attempted",
+                                message_id=items[later].record_id,
+                                group_id=items[later].group_id,
+                                after_failed=items[index].record_id,
+                            )
+                        return
 
-        await asyncio.gather(*(run_group(indexes) for indexes in groups.values()))
+        if fifo:
+            groups: dict[str | None, list[int]] = {}
+            for index, item in enumerate(items):
+                groups.setdefault(item.group_id, []).append(index)
+            await _run_until(deadline, [run_group(indexes) for indexes in groups.values()])
+        else:
+            await _run_until(deadline, [one(index) for index in range(len(items))])
+
+        unfinished = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        if unfinished:
+            log.warning(
+                "deadline_reached",
+                unfinished=len(unfinished),
+                detail="records not finished before the invocation's deadline are left for redelivery",
+            )
+        for index in unfinished:
+            error = OutOfTimeError("the invocation's deadline came before this record finished")
+            outcomes[index] = RecordOutcome(items[index].record_id, FAILED, error)
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def process_item(
@@ -123,18 +147,17 @@ class BatchProcessor:
         started = time.perf_counter()
         request: MutationRequest | None = None
         try:
-            request = parse_envelope(item.body, self.allowed_fields)
+            message_id = item.message_id if self.create_ids_from_message else None
+            request = parse_envelope(item.body, self.allowed_fields, message_id=message_id)
             result = await self.client.send(
                 request, deadline=deadline, redelivered=item.receive_count > 1, log=log
             )
         except MutationError as error:
-            return await self._handle_failure(item, request, error, log, started)
+            return await self._handle_failure(item, request, error, log, started, deadline)
         except Exception as unexpected:  # a bug must not fail the other records of the batch
             log.exception("record_crashed", error_type=type(unexpected).__name__)
-            bug = PermanentError(
-                f"worker bug: {type(unexpected).__name__}: {unexpected}", error_type="WorkerBug"
-            )
-            return RecordOutcome(item.record_id, FAILED, bug, request.field if request else None)
+            bug = WorkerBugError(f"worker bug: {type(unexpected).__name__}: {unexpected}")
+            return await self._handle_failure(item, request, bug, log, started, deadline)
         log.info(
             "record_done",
             operation=result.field,
@@ -145,14 +168,20 @@ class BatchProcessor:
         return RecordOutcome(item.record_id, result.status, None, result.field)
 
     async def _handle_failure(
-        self, item: WorkItem, request: MutationRequest | None, error: MutationError, log: Any, started: float
+        self,
+        item: WorkItem,
+        request: MutationRequest | None,
+        error: MutationError,
+        log: Any,
+        started: float,
+        deadline: float | None = None,
     ) -> RecordOutcome:
         operation = request.field if request else None
         last_delivery = self.max_receive_count is not None and item.receive_count >= self.max_receive_count
         fields = {
             "operation": operation,
             "error_type": error.error_type,
-            "reason": error.reason,
+            "reason": masked(error.reason, input_values(request)) if request else error.reason,
             "diagnosis": error.diagnosis,
             "attempts": error.attempts,
             "duration_ms": _ms_since(started),
@@ -186,25 +215,51 @@ class BatchProcessor:
             first_received_at=item.first_received_at,
             group_id=item.group_id,
         )
+        timeout = None if deadline is None else deadline - time.monotonic()
         try:
-            dlq_message_id = await self.dead_letters.publish(letter)
+            if timeout is not None and timeout <= 0:
+                raise TimeoutError("no time left in this invocation for the DLQ send")
+            dlq_message_id = await asyncio.wait_for(self.dead_letters.publish(letter), timeout)
         except Exception as exc:  # stays on the source queue; SQS redelivers it
-            log.error("dead_letter_failed", **fields, dlq_error=f"{type(exc).__name__}: {exc}")
+            detail = "no answer within the time left" if isinstance(exc, TimeoutError) else str(exc)
+            log.error(
+                "dead_letter_failed", **fields, dlq_error=f"{type(exc).__name__}: {capped(detail, 300)}"
+            )
             return RecordOutcome(item.record_id, FAILED, error, operation)
         log.error("record_dead_lettered", outcome=DEAD_LETTERED, dlq_message_id=dlq_message_id, **fields)
         return RecordOutcome(item.record_id, DEAD_LETTERED, error, operation)
 
 
+async def _run_until(deadline: float | None, coroutines: list[Any]) -> None:
+    """Run ``coroutines`` concurrently; at ``deadline`` cancel whatever has not finished."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    if not tasks:
+        return
+    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=_CANCEL_GRACE)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # already reported per record; retrieved so asyncio does not warn
+
+
 def sqs_work_item(record: Mapping[str, Any]) -> WorkItem:
     attributes = record.get("attributes") or {}
     first = attributes.get("ApproximateFirstReceiveTimestamp")
+    message_id = str(record["messageId"])
+    origin = (record.get("messageAttributes") or {}).get(ORIGIN_MESSAGE_ID_ATTRIBUTE)
+    origin_id = origin.get("stringValue") if isinstance(origin, Mapping) else None
     return WorkItem(
-        record_id=str(record["messageId"]),
+        record_id=message_id,
         body=str(record.get("body", "")),
         source=str(record.get("eventSourceARN", "sqs")),
         receive_count=_int(attributes.get("ApproximateReceiveCount"), 1),
         group_id=attributes.get("MessageGroupId"),
         first_received_at=_iso_from_millis(first),
+        message_id=origin_id if isinstance(origin_id, str) and origin_id else message_id,
     )
 
 

@@ -21,6 +21,7 @@ from worker.errors import (
     GraphQLValidationError,
     IAMDeniedError,
     MutationError,
+    NoEffectError,
     PermanentError,
     RequestTimeout,
     ResolverError,
@@ -30,7 +31,7 @@ from worker.errors import (
     ThrottledError,
     TransientError,
 )
-from worker.transport import AppSyncHTTPError, errors_of
+from worker.transport import AppSyncEmptyAnswer, AppSyncHTTPError, errors_of
 
 #: Resolver error types worth another attempt (DynamoDB and AppSync capacity, internal faults).
 TRANSIENT_ERROR_TYPES = frozenset(
@@ -61,6 +62,11 @@ def classify_exception(exc: BaseException) -> MutationError:
         return exc
     if isinstance(exc, AppSyncHTTPError):
         return _classify_http(exc)
+    if isinstance(exc, AppSyncEmptyAnswer):
+        return NoEffectError(
+            "AppSync answered no data and no error: nothing shows the mutation ran, so it is not reported as "
+            "applied"
+        )
     if isinstance(exc, TransportQueryError):
         return classify_graphql_errors(exc.errors or [{"message": str(exc)}])
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
@@ -73,7 +79,11 @@ def classify_exception(exc: BaseException) -> MutationError:
             return RequestTimeout(
                 "no response within the request timeout; it may or may not have been applied"
             )
-        return ConnectionFault(f"connection failed: {exc}")
+        import aiohttp
+
+        # A connection that was never made carried no request; any other fault may have come after it ran.
+        never_sent = isinstance(cause, aiohttp.ClientConnectorError)
+        return ConnectionFault(f"connection failed: {exc}", maybe_applied=not never_sent)
     if isinstance(exc, TransportServerError):
         code = exc.code or 0
         if code == 429:

@@ -8,11 +8,13 @@ tenacity ``AsyncRetrying``: retry state must not be shared between concurrent ta
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from botocore.credentials import ReadOnlyCredentials
 from gql import Client
 from tenacity import (
     AsyncRetrying,
@@ -27,19 +29,24 @@ from worker.classify import classify_exception
 from worker.config import WorkerConfig
 from worker.credentials import AssumedRoleCredentials
 from worker.diagnostics import diagnose
-from worker.envelope import MutationRequest
+from worker.envelope import MutationRequest, input_values
 from worker.errors import (
     ConditionalCheckFailedError,
     ExpiredCredentialsError,
     MutationError,
+    NoEffectError,
+    OutcomeUnknownError,
     OutOfTimeError,
     SigningError,
     TransientError,
+    capped,
 )
-from worker.transport import AppSyncTransport, FrozenSigV4Authentication, TextGraphQLRequest
+from worker.logs import masked
+from worker.outcomes import Status
+from worker.transport import AppSyncTransport, FrozenSigV4Authentication, TextGraphQLRequest, signing_with
 
-APPLIED = "applied"
-ALREADY_APPLIED = "already_applied"
+APPLIED = Status.APPLIED
+ALREADY_APPLIED = Status.ALREADY_APPLIED
 
 
 @dataclass(frozen=True)
@@ -47,41 +54,62 @@ class RetryPolicy:
     max_attempts: int = 6
     base_delay: float = 0.1  # full-jitter exponential: uniform(0, base * 2**n), capped
     max_delay: float = 3.0
-    #: Keep this much of the Lambda's time for reporting and dead-lettering after the last attempt.
-    safety_margin: float = 1.0
+    #: An attempt is not started with less time than this before the deadline (it could only time out).
+    min_attempt_seconds: float = 0.2
 
 
 @dataclass(frozen=True)
 class SendResult:
-    status: str  # APPLIED or ALREADY_APPLIED
+    status: Status  # APPLIED or ALREADY_APPLIED
     field: str
     data: Any
     attempts: int
 
 
 def counts_as_applied(request: MutationRequest, attempt: int = 1, redelivered: bool = False) -> bool:
-    """Whether a conditional-check failure means "already done": the same effect was asked for before."""
+    """Whether a conditional-check failure proves the requested effect is already there.
+
+    Never when the caller sent a ``condition`` of their own: the refusal may be that condition.
+    """
+    if request.has_condition:
+        return False
     if request.is_create:
-        # The idempotency key is the record id: the record with this key exists, so this effect happened.
+        # Amplify creates on attribute_not_exists(id) only: the record with this key exists.
         return request.idempotency_key is not None and request.idempotency_key == request.record_id
     if request.is_delete:
         return attempt > 1 or redelivered  # our earlier attempt (or delivery) already removed it
     return False
 
 
-class _StopBeforeDeadline(stop_base):
-    """Stop when the next attempt (sleep + a full request timeout + margin) would outlive the deadline."""
+def condition_failure(
+    request: MutationRequest, error: ConditionalCheckFailedError
+) -> ConditionalCheckFailedError:
+    """The same refusal, with a reason that says what it can mean for this request."""
+    record = f"id {request.record_id!r}" if request.record_id else "this id"
+    if request.has_condition and request.is_create:
+        meaning = (
+            f"the envelope's own condition is false, or a record with {record} already exists; the worker "
+            "cannot tell which, so it is reported as neither applied nor already applied"
+        )
+    elif request.has_condition:
+        meaning = f"the envelope's own condition is false, or there is no record with {record}"
+    elif request.is_create:
+        meaning = f"a record with {record} already exists"
+    else:
+        meaning = f"there is no record with {record}"
+    return ConditionalCheckFailedError(f"{request.field}: the conditional write was refused: {meaning}")
 
-    def __init__(self, deadline: float | None, request_timeout: float, margin: float) -> None:
-        self.deadline, self.request_timeout, self.margin = deadline, request_timeout, margin
+
+class _StopBeforeDeadline(stop_base):
+    """Stop when the next attempt would start (after its sleep) with less than the minimum time left."""
+
+    def __init__(self, deadline: float | None, min_attempt: float) -> None:
+        self.deadline, self.min_attempt = deadline, min_attempt
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         if self.deadline is None:
             return False
-        return (
-            time.monotonic() + retry_state.upcoming_sleep + self.request_timeout + self.margin
-            >= self.deadline
-        )
+        return time.monotonic() + retry_state.upcoming_sleep + self.min_attempt >= self.deadline
 
 
 class MutationClient:
@@ -103,7 +131,7 @@ class MutationClient:
         """Open the connection pool; must run inside the container's one event loop."""
         if self._session is not None:
             return
-        auth = FrozenSigV4Authentication(self.credentials, host=self.config.host, region=self.config.region)
+        auth = FrozenSigV4Authentication(host=self.config.host, region=self.config.region)
         transport = AppSyncTransport(
             self.config.appsync_url,
             auth=auth,
@@ -126,7 +154,11 @@ class MutationClient:
         redelivered: bool = False,
         log: Any = None,
     ) -> SendResult:
-        """Apply ``request`` or raise the classified ``MutationError`` (``.attempts`` set)."""
+        """Apply ``request`` or raise the classified ``MutationError`` (``.attempts`` set).
+
+        ``deadline`` (``time.monotonic()``) bounds everything: each attempt's timeout, the wait for credentials,
+        the retries. A create without a record id is not sent again after an answer that may have been lost.
+        """
         await self.connect()
         log = (log or self._log).bind(operation=request.field)
         policy = self.retry_policy
@@ -136,7 +168,7 @@ class MutationClient:
             retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
             wait=wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
             stop=stop_after_attempt(policy.max_attempts)
-            | _StopBeforeDeadline(deadline, self.config.request_timeout, policy.safety_margin),
+            | _StopBeforeDeadline(deadline, policy.min_attempt_seconds),
             reraise=True,
             sleep=asyncio.sleep,
         )
@@ -144,12 +176,11 @@ class MutationClient:
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    if deadline is not None and time.monotonic() + policy.safety_margin >= deadline:
-                        raise OutOfTimeError("no time left in this invocation to send; left for redelivery")
-                    generation = self.credentials.generation
+                    credentials = await self.credentials.get(deadline)
+                    timeout = self._attempt_timeout(deadline)
                     try:
-                        data = await self._execute_once(request, log, attempts)
-                    except ConditionalCheckFailedError:
+                        data = await self._execute_once(request, credentials.frozen, timeout, log, attempts)
+                    except ConditionalCheckFailedError as error:
                         if counts_as_applied(request, attempts, redelivered):
                             log.info(
                                 "mutation_already_applied",
@@ -157,18 +188,25 @@ class MutationClient:
                                 idempotency_key=request.idempotency_key,
                             )
                             return SendResult(ALREADY_APPLIED, request.field, None, attempts)
-                        raise
+                        raise condition_failure(request, error) from None
                     except ExpiredCredentialsError:
-                        if generation == fresh_generation:
+                        if credentials.generation == fresh_generation:
                             raise SigningError(
                                 "AppSync rejected freshly assumed credentials as expired",
                                 diagnosis="check the host clock and that STS and AppSync see the same time",
                             ) from None
                         # A failed refresh raises a transient error here: retried, never dead-lettered.
-                        await asyncio.get_running_loop().run_in_executor(
-                            None, self.credentials.force_refresh, generation
-                        )
-                        fresh_generation = self.credentials.generation
+                        fresh_generation = (
+                            await self.credentials.replace_rejected(credentials.generation, deadline)
+                        ).generation
+                        raise
+                    except TransientError as error:
+                        if error.maybe_applied and not request.is_idempotent:
+                            raise OutcomeUnknownError(
+                                f"{error.error_type}: {error.reason}; {request.field} has no record id, so "
+                                "sending it again could create a second record: check account B before "
+                                "replaying it"
+                            ) from None
                         raise
                     return SendResult(APPLIED, request.field, data, attempts)
         except MutationError as exc:
@@ -183,13 +221,32 @@ class MutationClient:
             raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
-    async def _execute_once(self, request: MutationRequest, log: Any, attempt: int) -> Any:
+    def _attempt_timeout(self, deadline: float | None) -> float:
+        """The request timeout, cut to the time left; no attempt starts that could only time out."""
+        if deadline is None:
+            return self.config.request_timeout
+        left = deadline - time.monotonic()
+        if left < self.retry_policy.min_attempt_seconds:
+            raise OutOfTimeError("no time left in this invocation to send; left for redelivery")
+        return min(self.config.request_timeout, left)
+
+    async def _execute_once(
+        self,
+        request: MutationRequest,
+        credentials: ReadOnlyCredentials,
+        timeout: float,
+        log: Any,
+        attempt: int,
+    ) -> Any:
         started = time.perf_counter()
         graphql_request = TextGraphQLRequest(
             request.document, request.query, request.variables, request.operation_name
         )
         try:
-            result = await self._session.execute(graphql_request)
+            with signing_with(credentials):
+                async with asyncio.timeout(timeout):
+                    result = await self._session.execute(graphql_request)
+            data = field_data(request, result)
         except Exception as raw:  # cancellation (a BaseException) passes through untouched
             error = classify_exception(raw)
             log.info(
@@ -197,7 +254,7 @@ class MutationClient:
                 attempt=attempt,
                 outcome="transient" if error.retryable else "permanent",
                 error_type=error.error_type,
-                reason=error.reason,
+                reason=masked(error.reason, input_values(request)),
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
             if error is raw:
@@ -209,4 +266,16 @@ class MutationClient:
             outcome="applied",
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        return result.get(request.field) if isinstance(result, dict) else result
+        return data
+
+
+def field_data(request: MutationRequest, result: Any) -> Any:
+    """The mutation field's data; an answer without it proves nothing ran (``@skip``, a null resolver)."""
+    data = result.get(request.field) if isinstance(result, dict) else None
+    if data is None:
+        shown = "no data" if not isinstance(result, dict) else f"data {capped(json.dumps(result), 200)}"
+        raise NoEffectError(
+            f"AppSync answered {shown} and no error for {request.field}: nothing shows the mutation ran, so "
+            "it is not reported as applied"
+        )
+    return data

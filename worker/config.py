@@ -27,6 +27,7 @@ ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
 ENV_MAX_RECEIVE_COUNT = "MAX_RECEIVE_COUNT"
 ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_MAX_ATTEMPTS = "MAX_ATTEMPTS"
+ENV_CREATE_ID_FROM_MESSAGE = "CREATE_ID_FROM_MESSAGE"
 
 #: A role chained from the Lambda execution role may live at most one hour (AWS hard limit).
 MAX_CHAINED_SESSION_SECONDS = 3600
@@ -83,6 +84,8 @@ class WorkerConfig:
     max_receive_count: int | None = None
     log_level: str = "INFO"
     max_attempts: int = 6
+    #: A create with no id of its own gets the message's id (SQS message id, EventBridge event id) as its id.
+    create_ids_from_message: bool = True
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -195,6 +198,9 @@ class WorkerConfig:
                 problems.append(f"{ENV_REQUEST_TIMEOUT}={timeout_raw!r} is not a number of seconds")
         max_concurrency = integer(ENV_MAX_CONCURRENCY, 10, 1, 1000)
         max_attempts = integer(ENV_MAX_ATTEMPTS, 6, 1, 20)
+        create_ids_raw = (get(ENV_CREATE_ID_FROM_MESSAGE) or "true").lower()
+        if create_ids_raw not in ("true", "false"):
+            problems.append(f"{ENV_CREATE_ID_FROM_MESSAGE}={create_ids_raw!r} must be true or false")
         allowed_raw = get(ENV_ALLOWED_MUTATIONS, required=True)
         allowed: frozenset[str] = frozenset()
         if allowed_raw is not None:
@@ -228,6 +234,7 @@ class WorkerConfig:
             max_receive_count=max_receive,
             log_level=log_level,
             max_attempts=max_attempts,
+            create_ids_from_message=create_ids_raw != "false",
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -243,6 +250,7 @@ class WorkerConfig:
             ENV_ALLOWED_MUTATIONS: ",".join(sorted(self.allowed_mutations)),
             ENV_LOG_LEVEL: self.log_level,
             ENV_MAX_ATTEMPTS: str(self.max_attempts),
+            ENV_CREATE_ID_FROM_MESSAGE: "true" if self.create_ids_from_message else "false",
         }
         if self.external_id:
             env[ENV_EXTERNAL_ID] = self.external_id

@@ -1,17 +1,26 @@
-"""Account-B credentials: assumed once per lifetime from the execution role, cached, refreshed ahead of expiry.
+"""Account-B credentials: assumed from the execution role, cached, refreshed ahead of expiry, never waited on
+past the invocation's deadline.
 
-Modelled on botocore's ``RefreshableCredentials``, with three differences that matter here:
-- the refresh window scales with the session's real lifetime (botocore's fixed 15/10 minutes would refresh a
-  15-minute session on every read), and old credentials are used until 5% of their lifetime is left;
-- AssumeRole always runs on a client built from the *base* (execution role) credentials, never from the
-  account-B credentials it produced: re-assuming from those is the classic warm-container AccessDenied;
-- a failed refresh while the old credentials are still valid is logged and survived, and retried later.
+Split like botocore's ``credentials.py``: ``AssumeRoleFetcher`` makes one AssumeRole call and maps STS's answer
+onto the worker's errors (with a diagnosis); ``AssumedRoleCredentials`` owns the refresh policy. What is ours:
+- the refresh window is a quarter of the session's real lifetime (at most 15 minutes), and a set is signed
+  with until 5% of its lifetime (at most a minute) is left;
+- AssumeRole always runs on the client built from the *base* (execution role) credentials, never from the
+  account-B credentials it produced (re-assuming from those is the classic warm-container AccessDenied);
+- one AssumeRole in flight per container: concurrent sends on the event loop wait for the same call (bounded by
+  their deadline), a refresh while the current set is still good runs in the background, and a failure is
+  remembered with a growing backoff shared by every caller, so a throttled STS sees a few calls per batch,
+  not one per record and attempt;
+- a set AppSync called expired is never handed out again.
 
-Callers sign with ``get_frozen_credentials()``: one consistent key/secret/token triple per request.
+The STS call itself is blocking (botocore) and runs in a worker thread with its own connect and read timeouts;
+the event loop never blocks on it and stops waiting when the time left runs out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from botocore.credentials import ReadOnlyCredentials
 
-from worker.errors import AssumeRoleDeniedError, CredentialsUnavailableError
+from worker.errors import AssumeRoleDeniedError, CredentialsUnavailableError, MutationError
 
 if TYPE_CHECKING:
     from botocore.session import Session
@@ -32,10 +41,25 @@ log = structlog.get_logger("worker.credentials")
 #: Start refreshing with a quarter of the lifetime left (15 minutes of a one-hour session, botocore's default).
 ADVISORY_FRACTION = 0.25
 ADVISORY_MAX = 900.0
+#: Below 5% of the lifetime (at most 60 s) left, a set is not signed with any more.
+USABLE_FRACTION = 0.05
+USABLE_MAX = 60.0
 #: A refused AssumeRole is remembered this long: the records of one batch share one STS answer.
 DENIAL_MEMORY_SECONDS = 2.0
-#: After a failed refresh, wait this share of the usable time left before trying again.
-RETRY_FRACTION = 0.1
+#: After a failed call, wait 0.25 s, 0.5 s, 1 s ... (at most 8 s, full jitter above half) before the next one.
+BACKOFF_BASE = 0.25
+BACKOFF_MAX = 8.0
+
+
+@dataclass(frozen=True)
+class CredentialSet:
+    """One consistent key/secret/token triple and what is known about it."""
+
+    frozen: ReadOnlyCredentials
+    expiry: float  # epoch seconds
+    lifetime: float
+    generation: int  # increases with every new set: lets a caller say which set was rejected
+    caller_arn: str | None  # arn:aws:sts::<B>:assumed-role/<Role>/<Session>
 
 
 @dataclass(frozen=True)
@@ -89,10 +113,8 @@ def inspect_base_credentials(
     return BaseCredentialsReport(provider, kind, warning)
 
 
-class AssumedRoleCredentials:
-    """Thread-safe, lazily fetched, self-refreshing credentials for the account-B role."""
-
-    method = "assume-role"
+class AssumeRoleFetcher:
+    """One ``sts:AssumeRole`` call on the base session's client; errors become the worker's types."""
 
     def __init__(
         self,
@@ -102,131 +124,32 @@ class AssumedRoleCredentials:
         session_name: str,
         duration_seconds: int,
         external_id: str | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._sts = sts_client  # built from the base session: never re-created from our own output
-        self._args: dict[str, Any] = {
+        self.args: dict[str, Any] = {
             "RoleArn": role_arn,
             "RoleSessionName": session_name,
             "DurationSeconds": duration_seconds,
         }
         if external_id:
-            self._args["ExternalId"] = external_id
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._frozen: ReadOnlyCredentials | None = None
-        self._expiry = 0.0
-        self._lifetime = float(duration_seconds)
-        self._next_attempt = 0.0
-        self._denial: AssumeRoleDeniedError | None = None
-        self._denied_until = 0.0
-        self.assume_role_calls = 0
-        self._generation = 0  # bumped only when a new set arrives
-        self._rejected_generation = -1  # a set AppSync called expired is never handed out again
-        self.caller_arn: str | None = None  # arn:aws:sts::<B>:assumed-role/<Role>/<Session>
+            self.args["ExternalId"] = external_id
+        self.calls = 0
 
     @property
     def role_arn(self) -> str:
-        return str(self._args["RoleArn"])
+        return str(self.args["RoleArn"])
 
     @property
     def session_name(self) -> str:
-        return str(self._args["RoleSessionName"])
+        return str(self.args["RoleSessionName"])
 
-    @property
-    def expiry(self) -> float:
-        return self._expiry
-
-    def seconds_left(self) -> float:
-        return self._expiry - self._clock()
-
-    def get_frozen_credentials(self) -> ReadOnlyCredentials:
-        """One consistent credential set; refreshes first when inside the refresh windows."""
-        frozen = self._frozen
-        if (
-            frozen is not None
-            and self._rejected_generation != self._generation
-            and self.seconds_left() > self._advisory_window()
-        ):
-            return frozen
-        with self._lock:
-            self._refresh_if_needed()
-            assert self._frozen is not None
-            return self._frozen
-
-    @property
-    def generation(self) -> int:
-        """Increases with every new credential set; lets a caller say which set was rejected."""
-        return self._generation
-
-    def force_refresh(self, rejected_generation: int | None = None) -> ReadOnlyCredentials:
-        """Replace the set AppSync rejected as expired, unless another task already replaced it.
-
-        The rejected set is never handed out again: if this AssumeRole fails (throttled), the caller gets a
-        transient error now and the next read tries again, instead of signing with a set known to be dead.
-        """
-        with self._lock:
-            if rejected_generation is None or rejected_generation == self._generation:
-                self._rejected_generation = self._generation
-                self._assume()
-            assert self._frozen is not None
-            return self._frozen
-
-    # --- internals -----------------------------------------------------------------------------------------
-    def _advisory_window(self) -> float:
-        return min(ADVISORY_MAX, self._lifetime * ADVISORY_FRACTION)
-
-    def _usable_floor(self) -> float:
-        """Below this many seconds left, old credentials are not worth signing with any more."""
-        return min(60.0, self._lifetime * 0.05)
-
-    def _refresh_if_needed(self) -> None:
-        left = self.seconds_left()
-        if (
-            self._frozen is not None
-            and self._rejected_generation != self._generation
-            and left > self._advisory_window()
-        ):
-            return  # another thread refreshed while we waited for the lock
-        still_usable = (
-            self._frozen is not None
-            and self._rejected_generation != self._generation
-            and left > self._usable_floor()
-        )
-        if still_usable and self._clock() < self._next_attempt:
-            return  # a refresh just failed; keep signing with the valid credentials for now
-        if not still_usable and self._denial is not None and self._clock() < self._denied_until:
-            # STS just refused: say so again without another call, so a batch does not hammer STS.
-            raise AssumeRoleDeniedError(self._denial.reason, diagnosis=self._denial.diagnosis)
-        try:
-            self._assume()
-        except AssumeRoleDeniedError as exc:
-            self._denial, self._denied_until = exc, self._clock() + DENIAL_MEMORY_SECONDS
-            if not still_usable:
-                raise
-            self._log_survived(exc, left)
-        except CredentialsUnavailableError as exc:
-            if not still_usable:
-                raise
-            self._log_survived(exc, left)
-
-    def _log_survived(self, exc: AssumeRoleDeniedError | CredentialsUnavailableError, left: float) -> None:
-        self._next_attempt = self._clock() + max(0.5, (left - self._usable_floor()) * RETRY_FRACTION)
-        log.warning(
-            "credential_refresh_failed",
-            error_type=exc.error_type,
-            reason=exc.reason,
-            seconds_left=round(left, 1),
-            detail="still signing with the current credentials, which remain valid; will retry",
-        )
-
-    def _assume(self) -> None:
+    def fetch(self) -> tuple[ReadOnlyCredentials, float, str | None]:
+        """(credentials, expiry as epoch seconds, assumed-role ARN), or AssumeRoleDenied/CredentialsUnavailable."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        started = self._clock()
-        self.assume_role_calls += 1
+        self.calls += 1
         try:
-            response = self._sts.assume_role(**self._args)
+            response = self._sts.assume_role(**self.args)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = error.get("Code", "Unknown"), error.get("Message", str(exc))
@@ -236,7 +159,7 @@ class AssumedRoleCredentials:
                 raise AssumeRoleDeniedError(
                     f"{code}: {message}",
                     diagnosis=explain_assume_role_denied(
-                        message, self.role_arn, self.session_name, self._args
+                        message, self.role_arn, self.session_name, self.args
                     ),
                 ) from None
             raise CredentialsUnavailableError(
@@ -245,25 +168,242 @@ class AssumedRoleCredentials:
         except BotoCoreError as exc:
             raise CredentialsUnavailableError(f"AssumeRole failed: {exc}") from None
         creds = response["Credentials"]
-        self._frozen = ReadOnlyCredentials(
-            creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
-        )
         expiration = creds["Expiration"]
         if isinstance(expiration, str):
             expiration = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
-        self._expiry = expiration.timestamp()
-        self._lifetime = max(1.0, self._expiry - started)
-        self._generation += 1
-        self._next_attempt = 0.0
-        self._denial = None
-        self.caller_arn = response.get("AssumedRoleUser", {}).get("Arn")
+        frozen = ReadOnlyCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        return frozen, expiration.timestamp(), response.get("AssumedRoleUser", {}).get("Arn")
+
+
+class AssumedRoleCredentials:
+    """The refresh policy around an ``AssumeRoleFetcher``: thread-safe for sync callers, single flight on the loop."""
+
+    method = "assume-role"
+
+    def __init__(
+        self,
+        fetcher: AssumeRoleFetcher,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.fetcher = fetcher
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: CredentialSet | None = None
+        self._rejected_generation = -1
+        self._failure: MutationError | None = None  # the last failed call's error, while backing off
+        self._retry_at = 0.0
+        self._failures = 0  # consecutive failed calls: the backoff grows with them
+        self._inflight: asyncio.Future[CredentialSet] | None = None
+
+    @classmethod
+    def assuming(
+        cls,
+        sts_client: Any,
+        *,
+        role_arn: str,
+        session_name: str,
+        duration_seconds: int,
+        external_id: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> AssumedRoleCredentials:
+        fetcher = AssumeRoleFetcher(
+            sts_client,
+            role_arn=role_arn,
+            session_name=session_name,
+            duration_seconds=duration_seconds,
+            external_id=external_id,
+        )
+        return cls(fetcher, clock=clock)
+
+    # --- what callers read ------------------------------------------------------------------------------
+    @property
+    def role_arn(self) -> str:
+        return self.fetcher.role_arn
+
+    @property
+    def session_name(self) -> str:
+        return self.fetcher.session_name
+
+    @property
+    def assume_role_calls(self) -> int:
+        return self.fetcher.calls
+
+    @property
+    def caller_arn(self) -> str | None:
+        return self._current.caller_arn if self._current else None
+
+    @property
+    def generation(self) -> int:
+        return self._current.generation if self._current else 0
+
+    @property
+    def expiry(self) -> float:
+        return self._current.expiry if self._current else 0.0
+
+    def seconds_left(self) -> float:
+        return self.expiry - self._clock()
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        """Sync callers (the operator's CLI, requests-aws4auth): one consistent set, refreshed first if due."""
+        return self.current().frozen
+
+    def current(self) -> CredentialSet:
+        """The set to sign with now, assuming or refreshing (blocking) first when due."""
+        fresh = self._fresh()
+        if fresh is not None:
+            return fresh
+        with self._lock:
+            return self._refresh_if_needed()
+
+    async def get(self, deadline: float | None = None) -> CredentialSet:
+        """The set to sign with, without blocking the loop; waits for STS at most until ``deadline`` (monotonic).
+
+        A set inside its refresh window is returned at once while one background call replaces it.
+        """
+        fresh = self._fresh()
+        if fresh is not None:
+            return fresh
+        usable = self._usable()
+        if usable is not None:
+            if self._clock() >= self._retry_at:
+                self._start_refresh()
+            return usable
+        if self._failure is not None and self._clock() < self._retry_at:
+            raise self._remembered_failure()
+        inflight = self._start_refresh()
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return await asyncio.wait_for(asyncio.shield(inflight), timeout)
+        except TimeoutError:
+            raise CredentialsUnavailableError(
+                "AssumeRole did not answer within the time left in this invocation; left for redelivery",
+                error_type="AssumeRoleTimeout",
+            ) from None
+
+    async def replace_rejected(self, generation: int, deadline: float | None = None) -> CredentialSet:
+        """AppSync called set ``generation`` expired: never sign with it again, and get a new one."""
+        with self._lock:
+            if self._current is not None and self._current.generation == generation:
+                self._rejected_generation = generation
+                self._retry_at = 0.0  # this is new information: try STS now, not after an old backoff
+        return await self.get(deadline)
+
+    def force_refresh(self, rejected_generation: int | None = None) -> ReadOnlyCredentials:
+        """Sync form of ``replace_rejected`` (a failed call raises; the rejected set is not handed out)."""
+        with self._lock:
+            if rejected_generation is None or (
+                self._current is not None and self._current.generation == rejected_generation
+            ):
+                self._rejected_generation = self.generation
+                self._retry_at = 0.0
+            return self._refresh_if_needed().frozen
+
+    # --- policy ------------------------------------------------------------------------------------------
+    def _fresh(self) -> CredentialSet | None:
+        """The current set if it needs nothing (the hot path: no lock, no call)."""
+        current = self._current
+        if (
+            current is not None
+            and current.generation != self._rejected_generation
+            and current.expiry - self._clock() > min(ADVISORY_MAX, current.lifetime * ADVISORY_FRACTION)
+        ):
+            return current
+        return None
+
+    def _usable(self) -> CredentialSet | None:
+        """The current set if it may still be signed with, refresh due or not."""
+        current = self._current
+        if (
+            current is not None
+            and current.generation != self._rejected_generation
+            and current.expiry - self._clock() > min(USABLE_MAX, current.lifetime * USABLE_FRACTION)
+        ):
+            return current
+        return None
+
+    def _start_refresh(self) -> asyncio.Future[CredentialSet]:
+        """The one AssumeRole in flight for this loop (started if none is)."""
+        if self._inflight is None or self._inflight.done():
+            loop = asyncio.get_running_loop()
+            self._inflight = loop.run_in_executor(None, self.current)
+            self._inflight.add_done_callback(_consume_exception)
+        return self._inflight
+
+    def _refresh_if_needed(self) -> CredentialSet:
+        """Under the lock: the set to use, calling STS if due and not backing off. Raises only without one."""
+        fresh = self._fresh()
+        if fresh is not None:
+            return fresh  # another thread refreshed while we waited for the lock
+        usable = self._usable()
+        now = self._clock()
+        if now < self._retry_at:
+            if usable is not None:
+                return usable
+            raise self._remembered_failure()
+        try:
+            return self._assume()
+        except (AssumeRoleDeniedError, CredentialsUnavailableError) as exc:
+            self._remember(exc)
+            if usable is None:
+                raise
+            log.warning(
+                "credential_refresh_failed",
+                error_type=exc.error_type,
+                reason=exc.reason,
+                seconds_left=round(usable.expiry - now, 1),
+                retry_in_s=round(self._retry_at - now, 2),
+                detail="still signing with the current credentials, which remain valid; will retry",
+            )
+            return usable
+
+    def _remember(self, exc: MutationError) -> None:
+        self._failure = exc
+        self._failures += 1
+        if isinstance(exc, AssumeRoleDeniedError):
+            delay = DENIAL_MEMORY_SECONDS
+        else:
+            ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (self._failures - 1))
+            delay = random.uniform(ceiling / 2, ceiling)
+        self._retry_at = self._clock() + delay
+
+    def _remembered_failure(self) -> MutationError:
+        """A new exception carrying the last call's answer (each caller gets its own, with its own attempts)."""
+        failure = self._failure
+        assert failure is not None
+        wait = max(0.0, self._retry_at - self._clock())
+        if isinstance(failure, AssumeRoleDeniedError):
+            return AssumeRoleDeniedError(failure.reason, diagnosis=failure.diagnosis)
+        return CredentialsUnavailableError(
+            f"{failure.reason} (STS is tried again in {wait:.2f} s)", error_type=failure.error_type
+        )
+
+    def _assume(self) -> CredentialSet:
+        started = self._clock()
+        frozen, expiry, caller_arn = self.fetcher.fetch()
+        current = CredentialSet(
+            frozen=frozen,
+            expiry=expiry,
+            lifetime=max(1.0, expiry - started),
+            generation=self.generation + 1,
+            caller_arn=caller_arn,
+        )
+        self._current = current
+        self._failure, self._failures, self._retry_at = None, 0, 0.0
         log.info(
             "assumed_role",
             role_arn=self.role_arn,
-            caller_arn=self.caller_arn,
+            caller_arn=caller_arn,
             session_name=self.session_name,
-            expires_in_s=round(self._expiry - self._clock()),
-            assume_role_calls=self.assume_role_calls,
+            expires_in_s=round(expiry - self._clock()),
+            assume_role_calls=self.fetcher.calls,
         )
+        return current
+
+
+def _consume_exception(future: asyncio.Future[Any]) -> None:
+    """A background refresh's failure is already remembered and logged; do not let asyncio warn about it."""
+    if not future.cancelled():
+        future.exception()

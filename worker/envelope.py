@@ -12,15 +12,22 @@ field must be on the worker's allow-list: everything is checked here, before any
 problem is a permanent ``EnvelopeError`` naming the field and what was expected.
 
 Idempotency: for a create, the idempotency key *is* the record id (``input.id``): a key without an id fills the
-id, an id without a key becomes the key, and the two may not differ. A redelivered or retried create then
-meets DynamoDB's ``attribute_not_exists(id)`` condition and counts as already applied.
+id, an id without a key becomes the key, and the two may not differ. A create with neither gets the id of the
+message that carried it (``message_id``: the SQS message id, the EventBridge event id), so a retry or a
+redelivery of the same message is still one record; the worker's ``CREATE_ID_FROM_MESSAGE=false`` opts out
+(Amplify then generates the id, and such a create is never retried after an answer that did not come).
+
+Memory is bounded whatever the input: sizes are checked before anything is parsed, documents are parsed
+without locations and with a token limit, and only documents that passed every check (the allow-list
+included) are cached, in a cache bounded by bytes.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from functools import lru_cache
@@ -29,18 +36,32 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    FloatValueNode,
     GraphQLError,
+    IntValueNode,
+    ListValueNode,
+    NullValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
+    StringValueNode,
     VariableNode,
     parse,
 )
 
-from worker.errors import EnvelopeError, NotAllowedError
+from worker.errors import EnvelopeError, NotAllowedError, capped
 
 #: SQS accepts up to 1 MiB per message; anything larger cannot have come from a well-behaved producer.
 MAX_ENVELOPE_BYTES = 1024 * 1024
+#: A one-field mutation document is a few KB even with a full selection set; 64 KiB is far beyond any.
+MAX_QUERY_BYTES = 64 * 1024
+#: graphql-core's own guard against documents that are small in bytes but huge in tokens.
+MAX_QUERY_TOKENS = 10_000
+MAX_FIELDS = 100
+MAX_NAME = 128
 MAX_IDEMPOTENCY_KEY = 256
+#: Strings echoed in a reason (names, keys) are cut to this length.
+MAX_ECHO = 80
 ENVELOPE_KEYS = frozenset(
     {
         "version",
@@ -72,6 +93,10 @@ class MutationRequest:
     idempotency_key: str | None = None
     #: The document's text as sent: printing the AST again for every request costs more than signing it.
     query: str = dataclass_field(default="", repr=False, compare=False)
+    #: The caller's own ``condition`` argument is set: a conditional-check failure may be that condition.
+    has_condition: bool = False
+    #: Where a create's record id came from: "input", "idempotencyKey", "message", or None (Amplify makes one).
+    id_source: str | None = None
 
     @property
     def is_create(self) -> bool:
@@ -82,23 +107,38 @@ class MutationRequest:
         return self.field.startswith("delete")
 
     @property
+    def is_idempotent(self) -> bool:
+        """Whether sending it twice is still one effect: a create needs a record id for that."""
+        return not self.is_create or self.record_id is not None
+
+    @property
     def record_id(self) -> str | None:
         value = self.variables.get("input")
         record_id = value.get("id") if isinstance(value, Mapping) else None
         return record_id if isinstance(record_id, str) else None
 
 
-def parse_envelope(raw: str | bytes | Mapping[str, Any], allowed_fields: frozenset[str]) -> MutationRequest:
-    """Validate one message; raise ``EnvelopeError`` or ``NotAllowedError`` with a precise reason."""
+def parse_envelope(
+    raw: str | bytes | Mapping[str, Any],
+    allowed_fields: frozenset[str],
+    *,
+    message_id: str | None = None,
+) -> MutationRequest:
+    """Validate one message; raise ``EnvelopeError`` or ``NotAllowedError`` with a precise reason.
+
+    ``message_id`` is the identity of the message that carried the envelope; a create with no id of its own
+    gets it as its record id (None: Amplify generates one, and the create is not idempotent).
+    """
     data = _decode(raw)
     unknown = sorted(set(data) - ENVELOPE_KEYS)
     if unknown:
+        shown = ", ".join(_echo(key) for key in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         raise EnvelopeError(
-            f"unknown envelope key(s) {', '.join(map(repr, unknown))}; expected only {', '.join(sorted(ENVELOPE_KEYS))}"
+            f"unknown envelope key(s) {shown}; expected only {', '.join(sorted(ENVELOPE_KEYS))}"
         )
     version = data.get("version", 1)
     if version != 1 or isinstance(version, bool):
-        raise EnvelopeError(f"version: expected 1, got {version!r}")
+        raise EnvelopeError(f"version: expected 1, got {_echo(version)}")
     key = _idempotency_key(data.get("idempotencyKey"))
 
     has_named, has_document = "mutation" in data, "query" in data
@@ -112,23 +152,27 @@ def parse_envelope(raw: str | bytes | Mapping[str, Any], allowed_fields: frozens
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'query' form; the 'mutation' form takes input/condition"
             )
-        (text, document), variables, operation_name = _named(data)
+        (text, document), variables, operation_name = _named(data, allowed_fields)
     else:
         stray = [k for k in _NAMED_ONLY if k in data]
         if stray:
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'mutation' form; the 'query' form takes variables"
             )
-        (text, document), variables, operation_name = _document(data)
+        (text, document), variables, operation_name = _document(data, allowed_fields)
 
-    mutation_field = _single_mutation_field(document, operation_name)
-    if mutation_field.name.value not in allowed_fields:
-        raise NotAllowedError(
-            f"mutation field {mutation_field.name.value!r} is not on this worker's allow-list "
-            f"({', '.join(sorted(allowed_fields))}); refused before sending"
-        )
-    request = MutationRequest(mutation_field.name.value, document, variables, operation_name, key, text)
-    return _bind_idempotency(request, mutation_field)
+    operation, mutation_field = _single_mutation_field(document, operation_name)
+    _check_allowed(mutation_field.name.value, allowed_fields)
+    request = MutationRequest(
+        mutation_field.name.value,
+        document,
+        variables,
+        operation_name,
+        key,
+        text,
+        has_condition=_has_condition(operation, mutation_field, variables),
+    )
+    return _bind_idempotency(request, mutation_field, message_id)
 
 
 def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -166,13 +210,24 @@ def _idempotency_key(value: Any) -> str | None:
     return value
 
 
-def _named(data: Mapping[str, Any]) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
+def _check_allowed(name: str, allowed_fields: frozenset[str]) -> None:
+    if name not in allowed_fields:
+        raise NotAllowedError(
+            f"mutation field {_echo(name)} is not on this worker's allow-list "
+            f"({', '.join(sorted(allowed_fields))}); refused before sending"
+        )
+
+
+def _named(
+    data: Mapping[str, Any], allowed_fields: frozenset[str]
+) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
     name = data["mutation"]
     if not isinstance(name, str) or not _MODEL_MUTATION.match(name):
         raise EnvelopeError(
             f"mutation: expected an Amplify model mutation name such as 'createTodo', 'updateTodo' or "
-            f"'deleteTodo', got {name!r}; use the 'query' form for other mutations"
+            f"'deleteTodo', got {_echo(name)}; use the 'query' form for other mutations"
         )
+    _check_allowed(name, allowed_fields)  # before building anything: nothing is kept for a refused name
     if "input" not in data:
         raise EnvelopeError(f"input: required for mutation {name!r} (the mutation's input object)")
     variables: dict[str, Any] = {"input": _object("input", data["input"])}
@@ -181,14 +236,16 @@ def _named(data: Mapping[str, Any]) -> tuple[tuple[str, DocumentNode], dict[str,
     fields = data.get("fields", ["id"])
     if (
         not isinstance(fields, list)
-        or not fields
-        or not all(isinstance(f, str) and _NAME.match(f) for f in fields)
+        or not 0 < len(fields) <= MAX_FIELDS
+        or not all(isinstance(f, str) and len(f) <= MAX_NAME and _NAME.match(f) for f in fields)
     ):
-        raise EnvelopeError("fields: expected a non-empty list of GraphQL field names, e.g. ['id', 'name']")
+        raise EnvelopeError(
+            f"fields: expected a non-empty list of at most {MAX_FIELDS} GraphQL field names, e.g. ['id', 'name']"
+        )
     return _model_mutation_document(name, tuple(fields), "condition" in variables), variables, None
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _model_mutation_document(
     name: str, fields: tuple[str, ...], with_condition: bool
 ) -> tuple[str, DocumentNode]:
@@ -205,38 +262,90 @@ def _model_mutation_document(
     return text, parse(text, no_location=True)
 
 
-def _document(data: Mapping[str, Any]) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
+def _document(
+    data: Mapping[str, Any], allowed_fields: frozenset[str]
+) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
     query = data["query"]
     if not isinstance(query, str) or not query.strip():
         raise EnvelopeError(f"query: expected a GraphQL document string, got {_json_type(query)}")
+    size = len(query.encode("utf-8", "surrogatepass"))
+    if size > MAX_QUERY_BYTES:
+        raise EnvelopeError(f"query: the document is {size} bytes; the limit is {MAX_QUERY_BYTES} bytes")
     raw_variables = data.get("variables")
     variables = _object("variables", {} if raw_variables is None else raw_variables)
     operation_name = data.get("operationName")
     if operation_name is not None and (
-        not isinstance(operation_name, str) or not _NAME.match(operation_name)
+        not isinstance(operation_name, str)
+        or len(operation_name) > MAX_NAME
+        or not _NAME.match(operation_name)
     ):
-        raise EnvelopeError(f"operationName: expected a GraphQL name, got {operation_name!r}")
-    return (query, _parse_document(query)), variables, operation_name
+        raise EnvelopeError(f"operationName: expected a GraphQL name, got {_echo(operation_name)}")
+    document = _DOCUMENTS.get(query)
+    if document is None:
+        document = _parse_document(query)
+        _, mutation_field = _single_mutation_field(document, operation_name)
+        _check_allowed(mutation_field.name.value, allowed_fields)
+        _DOCUMENTS.put(query, document)  # only a document that passed every check is kept
+    return (query, document), variables, operation_name
 
 
-@lru_cache(maxsize=512)
 def _parse_document(query: str) -> DocumentNode:
     try:
-        return parse(query)
+        return parse(query, no_location=True, max_tokens=MAX_QUERY_TOKENS)
     except GraphQLError as exc:
-        raise EnvelopeError(f"query: not a valid GraphQL document: {exc.message}") from None
+        raise EnvelopeError(f"query: not a valid GraphQL document: {capped(exc.message, 200)}") from None
     except RecursionError:
         raise EnvelopeError("query: the GraphQL document nests too deeply") from None
 
 
-def _single_mutation_field(document: DocumentNode, operation_name: str | None) -> FieldNode:
+class _DocumentCache:
+    """Parsed documents by text, least recently used first out, bounded by the total size of their text.
+
+    Producers send the same few documents over and over; parsing one again costs more than signing it.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, text: str) -> DocumentNode | None:
+        document = self._entries.get(text)
+        if document is not None:
+            self._entries.move_to_end(text)
+        return document
+
+    def put(self, text: str, document: DocumentNode) -> None:
+        if text in self._entries or len(text) > self.max_bytes // 8:
+            return
+        self._entries[text] = document
+        self._bytes += len(text)
+        while self._bytes > self.max_bytes:
+            evicted, _ = self._entries.popitem(last=False)
+            self._bytes -= len(evicted)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+
+#: 256 KiB of document text (a parsed document without locations takes about 10-30x its text).
+_DOCUMENTS = _DocumentCache(256 * 1024)
+
+
+def _single_mutation_field(
+    document: DocumentNode, operation_name: str | None
+) -> tuple[OperationDefinitionNode, FieldNode]:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if not operations:
         raise EnvelopeError("query: the document has no operation")
     if operation_name is not None:
         chosen = [op for op in operations if op.name is not None and op.name.value == operation_name]
         if not chosen:
-            raise EnvelopeError(f"operationName: no operation named {operation_name!r} in the document")
+            raise EnvelopeError(f"operationName: no operation named {_echo(operation_name)} in the document")
         operation = chosen[0]
     elif len(operations) > 1:
         raise EnvelopeError(
@@ -255,20 +364,66 @@ def _single_mutation_field(document: DocumentNode, operation_name: str | None) -
             "query: fragments at the mutation's top level are not accepted; name the field directly"
         )
     if len(fields) != 1:
-        names = ", ".join(f.name.value for f in fields)
+        names = ", ".join(_echo(f.name.value) for f in fields[:5])
         raise EnvelopeError(
             f"query: expected exactly one mutation field per message, found {len(fields)} ({names})"
         )
-    return fields[0]
+    field = fields[0]
+    if field.directives:
+        names = ", ".join(f"@{d.name.value}" for d in field.directives[:3])
+        raise EnvelopeError(
+            f"query: directives on the mutation field ({_echo(names)}) are refused: @skip/@include can drop "
+            "the field, and AppSync then answers success for a mutation that never ran"
+        )
+    return operation, field
 
 
-def _bind_idempotency(request: MutationRequest, mutation_field: FieldNode) -> MutationRequest:
+def _has_condition(
+    operation: OperationDefinitionNode, mutation_field: FieldNode, variables: Mapping[str, Any]
+) -> bool:
+    """Whether the mutation carries a ``condition`` of the caller's (a literal, or a variable set or defaulted)."""
+    for argument in mutation_field.arguments or ():
+        if argument.name.value != "condition":
+            continue
+        value = argument.value
+        if isinstance(value, VariableNode):
+            name = value.name.value
+            if name in variables:
+                return variables[name] is not None
+            default = next(
+                (
+                    d.default_value
+                    for d in operation.variable_definitions or ()
+                    if d.variable.name.value == name
+                ),
+                None,
+            )
+            return default is not None and not isinstance(default, NullValueNode)
+        return not isinstance(value, NullValueNode)
+    return False
+
+
+def _bind_idempotency(
+    request: MutationRequest, mutation_field: FieldNode, message_id: str | None
+) -> MutationRequest:
     """For creates, make the idempotency key and ``input.id`` one and the same value."""
     if not request.is_create:
         return request
     key, record_id = request.idempotency_key, request.record_id
+    if key is None and record_id is not None:
+        return replace(request, idempotency_key=record_id, id_source="input")
     if key is None:
-        return request if record_id is None else _replace_key(request, record_id)
+        input_value = request.variables.get("input")
+        if (
+            message_id is None
+            or not _input_is_variable(mutation_field)
+            or not isinstance(input_value, Mapping)
+        ):
+            return request  # no id to give it: Amplify generates one
+        if "id" in input_value and input_value["id"] is not None:
+            raise EnvelopeError(f"input.id: expected a string, got {_json_type(input_value['id'])}")
+        variables = {**request.variables, "input": {**input_value, "id": message_id}}
+        return replace(request, variables=variables, idempotency_key=message_id, id_source="message")
     if not _input_is_variable(mutation_field):
         raise EnvelopeError(
             f"idempotencyKey on {request.field!r} needs the input passed as a variable: "
@@ -281,16 +436,13 @@ def _bind_idempotency(request: MutationRequest, mutation_field: FieldNode) -> Mu
         if "id" in input_value and input_value["id"] is not None:
             raise EnvelopeError(f"input.id: expected a string, got {_json_type(input_value['id'])}")
         variables = {**request.variables, "input": {**input_value, "id": key}}
-        return replace(request, variables=variables)
+        return replace(request, variables=variables, id_source="idempotencyKey")
     if record_id != key:
         raise EnvelopeError(
-            f"idempotencyKey {key!r} differs from input.id {record_id!r}; for a create the key is the record id"
+            f"idempotencyKey {_echo(key)} differs from input.id {_echo(record_id)}; for a create the key is "
+            "the record id"
         )
-    return request
-
-
-def _replace_key(request: MutationRequest, key: str) -> MutationRequest:
-    return replace(request, idempotency_key=key)
+    return replace(request, id_source="input")
 
 
 def _input_is_variable(mutation_field: FieldNode) -> bool:
@@ -304,6 +456,46 @@ def _object(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EnvelopeError(f"{name}: expected a JSON object, got {_json_type(value)}")
     return value
+
+
+def input_values(request: MutationRequest) -> Iterator[str]:
+    """Every scalar the mutation carries (variables and literals in the document), as text: what logs mask."""
+    yield from _leaves(request.variables)
+    yield from _literal_leaves(request.document)
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def _literal_leaves(node: Any) -> Iterator[str]:
+    if isinstance(node, StringValueNode | IntValueNode | FloatValueNode):
+        yield node.value
+    elif isinstance(node, ObjectValueNode):
+        for field in node.fields:
+            yield from _literal_leaves(field.value)
+    elif isinstance(node, ListValueNode):
+        for item in node.values:
+            yield from _literal_leaves(item)
+    elif isinstance(node, DocumentNode):
+        for definition in node.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                for selection in definition.selection_set.selections:
+                    if isinstance(selection, FieldNode):
+                        for argument in selection.arguments or ():
+                            yield from _literal_leaves(argument.value)
+
+
+def _echo(value: Any) -> str:
+    """A value quoted for a reason, cut short: reasons reach logs and DLQ attributes."""
+    return capped(repr(value), MAX_ECHO)
 
 
 def _json_type(value: Any) -> str:

@@ -6,6 +6,17 @@ operator (``reason``, ``error_type``, ``diagnosis``). Everything else is detail 
 
 from __future__ import annotations
 
+#: A reason echoes what it was given (a producer's key names, AppSync's messages): one message must not make
+#: a 200 KB log line or DLQ attribute, so every reason is cut here.
+MAX_REASON_CHARS = 1000
+
+
+def capped(text: str, limit: int = MAX_REASON_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
 
 class MutationError(Exception):
     """Base of every failure the worker reports for one message."""
@@ -14,6 +25,7 @@ class MutationError(Exception):
     error_type: str = "MutationError"
 
     def __init__(self, reason: str, *, error_type: str | None = None, diagnosis: str | None = None) -> None:
+        reason = capped(reason)
         super().__init__(reason)
         self.reason = reason
         if error_type is not None:
@@ -80,10 +92,24 @@ class ResolverError(PermanentError):
     """Any other error a resolver returned."""
 
 
+class NoEffectError(PermanentError):
+    """AppSync answered without the mutation field's data and without an error: nothing proves it ran."""
+
+    error_type = "NoEffect"
+
+
+class OutcomeUnknownError(PermanentError):
+    """No answer for a create that has no record id: retrying could write it twice, so it is not retried."""
+
+    error_type = "OutcomeUnknown"
+
+
 # --- transient: another attempt may succeed ---------------------------------------------------------------
 class TransientError(MutationError):
     retryable = True
     error_type = "Transient"
+    #: The request may have reached AppSync and run: only an idempotent mutation may be sent again.
+    maybe_applied = False
 
 
 class ThrottledError(TransientError):
@@ -97,11 +123,16 @@ class ServerError(TransientError):
 class ConnectionFault(TransientError):
     error_type = "ConnectionFailed"
 
+    def __init__(self, reason: str, *, maybe_applied: bool = True, error_type: str | None = None) -> None:
+        super().__init__(reason, error_type=error_type)
+        self.maybe_applied = maybe_applied
+
 
 class RequestTimeout(TransientError):
     """No answer in time. The mutation may have been applied: idempotency keys make the retry safe."""
 
     error_type = "Timeout"
+    maybe_applied = True
 
 
 class ExpiredCredentialsError(TransientError):
@@ -114,6 +145,13 @@ class CredentialsUnavailableError(TransientError):
     """AssumeRole failed for a reason that may pass (throttling, network) and no valid credentials are left."""
 
     error_type = "CredentialsUnavailable"
+
+
+class WorkerBugError(TransientError):
+    """An exception the worker did not expect: left for redelivery (a fix may be deployed meanwhile), and
+    dead-lettered with its reason on the last allowed delivery like any other transient failure."""
+
+    error_type = "WorkerBug"
 
 
 class OutOfTimeError(TransientError):

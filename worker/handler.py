@@ -8,6 +8,9 @@ Event shapes:
   Lambda's asynchronous retries and on-failure destination take over; a permanent one goes to the DLQ with
   its reason instead of being retried in vain.
 - Direct invocation with an envelope: returns the outcome as a dict.
+
+Every invocation returns a safety margin before Lambda's deadline (10% of the time left at the start, between
+0.1 s and 1 s): what is not finished by then is reported failed (left for redelivery), never as a success.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from worker.batch import FAILED, NOT_ATTEMPTED, RecordOutcome, WorkItem, sqs_work_item
+from worker.batch import RecordOutcome, WorkItem, sqs_work_item
 from worker.errors import MutationError
 from worker.runtime import WorkerRuntime
 
@@ -60,7 +63,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
     runtime.invocations += 1
     started = time.monotonic()
-    deadline = _deadline(context, started)
+    deadline = report_by(context, started)
     log = runtime.log.bind(
         request_id=getattr(context, "aws_request_id", None), invocation=runtime.invocations
     )
@@ -71,7 +74,7 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
             "unrecognised event: expected SQS records, an EventBridge event (detail-type, source, detail) "
             f"or a mutation envelope; got keys {sorted(event)[:10]}"
         )
-    await _prefetch_credentials(runtime, log)
+    await _prefetch_credentials(runtime, log, deadline)
 
     if _is_sqs(event):
         records = event["Records"]
@@ -82,21 +85,23 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
         return {"batchItemFailures": [{"itemIdentifier": o.record_id} for o in outcomes if o.reported_failed]}
 
     if _is_eventbridge(event):
+        event_id = str(event.get("id") or "")
         item = WorkItem(
-            record_id=str(event.get("id", "")),
+            record_id=event_id,
             body=event["detail"] if isinstance(event["detail"], Mapping | str) else {},
             source=f"eventbridge:{event.get('source', '')}",
             first_received_at=event.get("time"),
+            message_id=event_id or None,
         )
         outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
         _log_summary(log, "eventbridge", [outcome], started)
-        if outcome.status in (FAILED, NOT_ATTEMPTED):
+        if outcome.reported_failed:
             raise MutationFailed(outcome.error)
         return _outcome_dict(outcome)
 
-    item = WorkItem(
-        record_id=getattr(context, "aws_request_id", None) or "direct", body=event, source="direct"
-    )
+    request_id = getattr(context, "aws_request_id", None)
+    # Lambda keeps the request id across its own retries of an asynchronous invocation.
+    item = WorkItem(record_id=request_id or "direct", body=event, source="direct", message_id=request_id)
     outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
     _log_summary(log, "direct", [outcome], started)
     return _outcome_dict(outcome)
@@ -117,12 +122,10 @@ def _is_eventbridge(event: Mapping[str, Any]) -> bool:
     return "detail-type" in event and "source" in event and "detail" in event
 
 
-async def _prefetch_credentials(runtime: WorkerRuntime, log: Any) -> None:
-    """Assume or refresh off the event loop, so concurrent sends do not wait behind a blocking STS call."""
-    import asyncio
-
+async def _prefetch_credentials(runtime: WorkerRuntime, log: Any, deadline: float | None) -> None:
+    """Assume once for the batch up front (off the loop), so a refusal is logged once, not per record."""
     try:
-        await asyncio.get_running_loop().run_in_executor(None, runtime.credentials.get_frozen_credentials)
+        await runtime.credentials.get(deadline)
     except MutationError as error:  # each record meets it again and is classified with its own outcome
         log.error(
             "credentials_unavailable",
@@ -132,11 +135,20 @@ async def _prefetch_credentials(runtime: WorkerRuntime, log: Any) -> None:
         )
 
 
-def _deadline(context: Any, now: float) -> float | None:
+#: The handler returns this share of the time left before Lambda's deadline, within the bounds below.
+MARGIN_FRACTION = 0.1
+MARGIN_MIN_SECONDS = 0.1
+MARGIN_MAX_SECONDS = 1.0
+
+
+def report_by(context: Any, now: float) -> float | None:
+    """When (``time.monotonic()``) every record must have its outcome: Lambda's deadline less a margin."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return now + remaining() / 1000.0
+    left = remaining() / 1000.0
+    margin = min(MARGIN_MAX_SECONDS, max(MARGIN_MIN_SECONDS, left * MARGIN_FRACTION))
+    return now + left - margin
 
 
 def _outcome_dict(outcome: RecordOutcome) -> dict[str, Any]:

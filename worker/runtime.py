@@ -21,6 +21,10 @@ from worker.logs import configure_logging
 
 T = TypeVar("T")
 
+#: Seconds; a blocked STS or SQS call ends its thread within about (connect + read) x 2 attempts.
+AWS_CONNECT_TIMEOUT = 2.0
+AWS_READ_TIMEOUT = 5.0
+
 
 class WorkerRuntime:
     def __init__(
@@ -40,10 +44,16 @@ class WorkerRuntime:
         report = inspect_base_credentials(self.base_session, dict(environ) if environ is not None else None)
         log_method = self.log.warning if report.warning else self.log.info
         log_method("base_credentials", **report.as_log())
-        client_config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 3})
+        # STS and SQS calls block a worker thread; the loop stops waiting when the invocation's time runs out,
+        # and these timeouts end the thread's call soon after. Retries are the worker's own (shared backoff).
+        client_config = botocore.config.Config(
+            connect_timeout=AWS_CONNECT_TIMEOUT,
+            read_timeout=AWS_READ_TIMEOUT,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
         # Built from the base (execution role) credentials, once: every AssumeRole goes through this client.
         sts = self.base_session.create_client("sts", region_name=config.region, config=client_config)
-        self.credentials = AssumedRoleCredentials(
+        self.credentials = AssumedRoleCredentials.assuming(
             sts,
             role_arn=config.role_arn,
             session_name=config.session_name,
@@ -68,6 +78,7 @@ class WorkerRuntime:
             max_concurrency=config.max_concurrency,
             dead_letters=dead_letters,
             max_receive_count=config.max_receive_count,
+            create_ids_from_message=config.create_ids_from_message,
         )
         self.loop = asyncio.new_event_loop()
         self.invocations = 0
@@ -87,7 +98,7 @@ class WorkerRuntime:
         self.run(self._warm_up())
 
     async def _warm_up(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.credentials.get_frozen_credentials)
+        await self.credentials.get()
         await self.client.connect()
 
     def close(self) -> None:

@@ -1,14 +1,18 @@
 """gql's aiohttp transport, signed per request with one frozen credential set, keeping the HTTP status.
 
 gql's ``AppSyncIAMAuthentication`` reads the key, secret and token one at a time from a credentials object;
-across a refresh one request can be signed with parts of two sets (an invalid signature). Here every request
-takes ``get_frozen_credentials()`` once. The transport also surfaces the HTTP status of error responses, which
+across a refresh one request can be signed with parts of two sets (an invalid signature), and a refresh inside
+signing would block the event loop on STS. Here each attempt is signed with the one frozen set the client got
+for it (``signing_with``), already fetched off the loop. The transport also surfaces the HTTP status of error responses, which
 gql folds into ``TransportQueryError`` when the body is JSON: a 429 and a resolver error must not look alike.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import aiohttp
@@ -18,7 +22,7 @@ from botocore.credentials import ReadOnlyCredentials
 from gql import GraphQLRequest
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.appsync_auth import AppSyncAuthentication
-from gql.transport.exceptions import TransportServerError
+from gql.transport.exceptions import TransportProtocolError, TransportServerError
 from graphql import ExecutionResult
 
 
@@ -26,10 +30,28 @@ class FrozenCredentialsSource(Protocol):
     def get_frozen_credentials(self) -> ReadOnlyCredentials: ...
 
 
-class FrozenSigV4Authentication(AppSyncAuthentication):
-    """SigV4 for service ``appsync``; the signed host is exactly what the HTTP client sends as Host."""
+#: The set the current task's request is signed with (per task: concurrent sends do not see each other's).
+_SIGNING_CREDENTIALS: ContextVar[ReadOnlyCredentials | None] = ContextVar("signing_credentials", default=None)
 
-    def __init__(self, credentials: FrozenCredentialsSource, *, host: str, region: str) -> None:
+
+@contextmanager
+def signing_with(credentials: ReadOnlyCredentials) -> Iterator[None]:
+    """Sign the requests made inside this block (in this task) with ``credentials``."""
+    token = _SIGNING_CREDENTIALS.set(credentials)
+    try:
+        yield
+    finally:
+        _SIGNING_CREDENTIALS.reset(token)
+
+
+class FrozenSigV4Authentication(AppSyncAuthentication):
+    """SigV4 for service ``appsync``; the signed host is exactly what the HTTP client sends as Host.
+
+    Signs with the set given by ``signing_with``; ``credentials`` is a fallback for callers outside the worker's
+    client (benchmarks), read once per request.
+    """
+
+    def __init__(self, credentials: FrozenCredentialsSource | None = None, *, host: str, region: str) -> None:
         self._credentials = credentials
         self._host = host
         self._region = region
@@ -44,7 +66,12 @@ class FrozenSigV4Authentication(AppSyncAuthentication):
             headers={"accept": "application/json", "content-type": "application/json", **(headers or {})},
             data=data or "{}",
         )
-        SigV4Auth(self._credentials.get_frozen_credentials(), "appsync", self._region).add_auth(request)
+        credentials = _SIGNING_CREDENTIALS.get()
+        if credentials is None:
+            if self._credentials is None:
+                raise RuntimeError("no credentials to sign with: send inside signing_with(...)")
+            credentials = self._credentials.get_frozen_credentials()
+        SigV4Auth(credentials, "appsync", self._region).add_auth(request)
         return dict(request.headers.items())
 
 
@@ -80,6 +107,10 @@ class AppSyncHTTPError(TransportServerError):
         self.message: str = message
 
 
+class AppSyncEmptyAnswer(TransportProtocolError):
+    """HTTP 200 with neither ``data`` nor ``errors`` (``{"data": null}``): nothing says the mutation ran."""
+
+
 class AppSyncTransport(AIOHTTPTransport):
     """One class per transport: raises ``AppSyncHTTPError`` for every HTTP error status."""
 
@@ -102,7 +133,10 @@ class AppSyncTransport(AIOHTTPTransport):
         if response.status >= 400:
             body = await response.text()
             raise AppSyncHTTPError(response.status, errors_of(body), body)
-        return await super()._prepare_result(response)
+        result = await super()._prepare_result(response)
+        if result.data is None and not result.errors:
+            raise AppSyncEmptyAnswer("AppSync answered HTTP 200 with neither data nor errors")
+        return result
 
 
 def errors_of(body: str) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ class Plan:
     reset: bool = False  # close the connection without a response
     delay: float = 0.0  # seconds to wait before processing (slow response)
     stall: float = 0.0  # seconds to wait after executing, before answering
+    answer: str | None = None  # answer HTTP 200 with this JSON body without executing anything
 
     @property
     def is_clean(self) -> bool:
@@ -56,6 +57,7 @@ class Faults:
             self._slow_seconds = 0.0
             self._stall_next = 0
             self._stall_seconds = 0.0
+            self._answer_next: list[str] = []
 
     def set_latency(self, ms: float, jitter_ms: float = 0.0) -> None:
         """Add ``ms`` (+ uniform 0..``jitter_ms``) to every request."""
@@ -102,10 +104,18 @@ class Faults:
         with self._lock:
             self._stall_next, self._stall_seconds = self._stall_next + count, seconds
 
+    def answer_next(self, count: int, body: str) -> None:
+        """Answer the next ``count`` requests with HTTP 200 and ``body``, executing nothing (e.g. ``{"data":{}}``,
+        what AppSync answers when the mutation field was skipped)."""
+        with self._lock:
+            self._answer_next.extend([body] * count)
+
     def draw(self) -> Plan:
         """The plan for one request (consumes "next N" budgets)."""
         with self._lock:
             latency = self._latency + (self._rng.uniform(0.0, self._jitter) if self._jitter else 0.0)
+            if self._answer_next:
+                return Plan(latency, answer=self._answer_next.pop(0))
             if self._error_next:
                 return Plan(latency, status=self._error_next.pop(0))
             if self._reset_next:

@@ -216,6 +216,8 @@ class AppSyncStandIn:
                 return self._reset(request)
             if plan.status is not None:
                 return self._respond(responses.fault(plan.status), None)
+            if plan.answer is not None:
+                return self._respond(responses.Answer(200, plan.answer.encode(), outcome="canned"), None)
             await self._sleep(plan.delay)
         if self._stopping is not None and self._stopping.is_set():
             return self._reset(request)  # shutting down: a delayed request is dropped, not applied

@@ -226,3 +226,39 @@ def test_dead_letters_written_by_the_worker_are_listed_and_replayed(cli: Any, ki
     assert result.code == 0 and result.json()["counts"]["replayed"] == 1
     assert envelope["idempotencyKey"] in kit.table_ids()
     assert kit.count(kit.sb.dlq_url) == 0
+
+
+def test_a_delete_refused_by_its_own_condition_stays_in_the_dlq(cli: Any, kit: Any) -> None:
+    """Replay counts as a redelivery, but the caller's own condition can explain the refusal: not applied."""
+    todo_id = kit.key()
+    kit.sb.client("dynamodb", "B").put_item(
+        TableName=kit.sb.table_name, Item={"id": {"S": todo_id}, "name": {"S": "keep me"}}
+    )
+    kit.put_dead_letter(
+        {"mutation": "deleteTodo", "input": {"id": todo_id}, "condition": {"name": {"eq": "other"}}},
+        error_type="Timeout",
+    )
+    result = cli("replay", "replay", "--json")
+    assert result.code == 1, result.out
+    [message] = result.json()["messages"]
+    assert message["status"] == "failed"
+    assert "the envelope's own condition is false" in message["reason"]
+    assert todo_id in kit.table_ids()  # still there
+    assert kit.count(kit.sb.dlq_url) == 1  # and still in the DLQ
+
+
+def test_a_create_without_a_key_replays_as_the_record_its_first_delivery_made(cli: Any, kit: Any) -> None:
+    """The worker gave the create its message's id; a replay of the dead letter uses the same id."""
+    body = json.dumps({"mutation": "createTodo", "input": {"name": "applied, then timed out"}})
+    kit.put_dead_letter(body, error_type="Timeout")
+    source_id = next(m for m in kit.sb.dlq_messages() if m["Body"] == body)["MessageAttributes"][
+        "failure.sourceMessageId"
+    ]["StringValue"]
+    kit.sb.client("dynamodb", "B").put_item(  # what the first, unanswered delivery wrote
+        TableName=kit.sb.table_name, Item={"id": {"S": source_id}, "name": {"S": "applied, then timed out"}}
+    )
+    result = cli("replay", "replay", "--json")
+    assert result.code == 0, result.out
+    assert result.json()["messages"][0]["status"] == "already_applied"
+    names = [i for i in kit.sb.table_items() if i.get("name") == "applied, then timed out"]
+    assert [i["id"] for i in names] == [source_id]

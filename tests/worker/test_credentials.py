@@ -57,7 +57,7 @@ def error(code: str, message: str) -> ClientError:
 def make(lifetime: float = 3600) -> tuple[AssumedRoleCredentials, ScriptedSTS, Clock]:
     clock = Clock()
     sts = ScriptedSTS(clock, lifetime)
-    creds = AssumedRoleCredentials(
+    creds = AssumedRoleCredentials.assuming(
         sts,
         role_arn="arn:aws:iam::222222222222:role/R",
         session_name="pinned",
@@ -115,6 +115,10 @@ def test_failure_without_usable_credentials_raises() -> None:
     sts.errors.append(error("Throttling", "Rate exceeded"))
     with pytest.raises(CredentialsUnavailableError, match="Throttling"):
         creds.get_frozen_credentials()
+    with pytest.raises(CredentialsUnavailableError, match="tried again in"):
+        creds.get_frozen_credentials()  # inside the backoff: the remembered answer, no second call
+    assert len(sts.calls) == 1
+    clock.now += 1  # past the first backoff (at most 0.25 s)
     creds.get_frozen_credentials()
     clock.now += 3599  # one second left: below the usable floor
     sts.errors.append(error("Throttling", "Rate exceeded"))
@@ -168,12 +172,15 @@ def test_role_chaining_limit_is_explained() -> None:
 
 
 def test_a_set_rejected_as_expired_is_not_handed_out_again_when_the_refresh_fails() -> None:
-    creds, sts, _ = make()
+    creds, sts, clock = make()
     first = creds.get_frozen_credentials()
     rejected = creds.generation
     sts.errors.append(error("Throttling", "Rate exceeded"))
     with pytest.raises(CredentialsUnavailableError):
         creds.force_refresh(rejected)
+    with pytest.raises(CredentialsUnavailableError):
+        creds.get_frozen_credentials()  # backing off, and the rejected set is not handed out meanwhile
+    clock.now += 1
     second = creds.get_frozen_credentials()  # no valid set: assumes again instead of returning the dead one
     assert second.access_key != first.access_key
     assert creds.generation == rejected + 1
