@@ -5,7 +5,7 @@ conformance test checks both against the VTL that Amplify's real transformer gen
 
 - ``custom-roles.json`` holds ``adminRoleNames`` (a string or a list); the CLI replaces the first
   ``${env}`` in each entry with the environment name.
-- CLI behaviour ``verbatim`` (@aws-amplify/amplify-category-api <= 5.15.3): entries become ``adminRoles`` as
+- CLI behaviour ``verbatim`` (@aws-amplify/amplify-category-api <= 5.15.6): entries become ``adminRoles`` as
   written. ``normalize`` (5.15.7+): ``arn:<partition>:sts::<account>:assumed-role/X[/S]`` becomes ``X[/S]``
   and any other ``arn:`` entry is dropped (with a warning).
 - A caller is admin when ``$ctx.identity.userArn.contains($adminRole)`` for some entry (case-sensitive

@@ -2,7 +2,9 @@
 
 Exit codes: 0 written or up to date (``--check``: up to date and no problem entry); 1 ``--check`` found the
 file stale or an entry that never matches, is dropped by the CLI, or admits every caller; 2 usage error or
-invalid input (settings, JSON, keys, types, names AWS would reject), with the file left untouched.
+invalid input (settings, JSON, keys, types, names AWS would reject, a missing API directory, an account that
+is not the project's), or a result that admits every IAM caller without ``--force``, with the file left
+untouched.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from project_settings import Settings
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -23,7 +28,10 @@ exit codes:
   1  --check only: the file is stale (a diff is printed) or an entry never matches, is dropped by the
      Amplify CLI, or admits every IAM caller
   2  usage error or invalid input (settings, JSON, unknown keys, wrong types, account/role/session names
-     AWS would reject); nothing is written
+     AWS would reject, no such API directory, accounts.api not the project's account), in every mode; or
+     the result would admit every IAM caller ("" and the like) and --force was not given; nothing is written
+
+amplify.generation = 2 (Amplify Gen 2): nothing to write, exit 0 with the reason.
 """
 
 
@@ -46,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cli-behaviour",
         choices=("verbatim", "normalize"),
-        help="override amplify.cli_behaviour: verbatim (Amplify CLI <= 5.15.3) or normalize (5.15.7+)",
+        help="override amplify.cli_behaviour: verbatim (@aws-amplify/amplify-category-api <= 5.15.6) or "
+        "normalize (5.15.7+); not the number `amplify --version` prints",
     )
     parser.add_argument(
         "--role-only",
@@ -56,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--create-dirs", action="store_true", help="create amplify/backend/api/<api>/ when it does not exist"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even when the result admits every IAM caller, or accounts.api is not the project's account",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff when stale")
@@ -72,10 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
     from amplify_custom_roles.document import CustomRolesError
+    from amplify_custom_roles.generator import GEN2_NOTE, Gen2ProjectError
     from project_settings import SettingsError
 
     try:
         return _run(args)
+    except Gen2ProjectError as exc:
+        print(f"{exc.source}: amplify.generation = 2, nothing written: {GEN2_NOTE}", file=sys.stderr)
+        return EXIT_OK
     except (CustomRolesError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was written", file=sys.stderr)
@@ -99,8 +117,11 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.with_changes(amplify=changes)
     role_only = True if args.role_only else None
     report = sys.stderr if args.stdout else sys.stdout
+    _settings_warnings(settings)
     if args.check:
-        checked = generator.check(settings, role_only=role_only, cli_behaviour=args.cli_behaviour)
+        checked = generator.check(
+            settings, role_only=role_only, cli_behaviour=args.cli_behaviour, force=args.force
+        )
         _report(checked, report)
         if checked.changed:
             print(f"STALE: {checked.path} does not hold the worker's entry as generated; diff:", file=report)
@@ -112,14 +133,24 @@ def _run(args: argparse.Namespace) -> int:
             )
         print(f"\nnote: {generator.GEN2_NOTE}", file=report)
         return EXIT_OK if checked.ok else EXIT_FINDINGS
-    write = not (args.dry_run or args.stdout)
-    result = generator.generate(
-        settings,
-        role_only=role_only,
-        cli_behaviour=args.cli_behaviour,
-        write=write,
-        create_dirs=args.create_dirs,
-    )
+    if args.dry_run:  # shows the result, then refuses what write mode would refuse
+        result: generator.Plan = generator.plan(
+            settings,
+            role_only=role_only,
+            cli_behaviour=args.cli_behaviour,
+            create_dirs=args.create_dirs,
+            force=args.force,
+        )
+    else:
+        result = generator.generate(
+            settings,
+            role_only=role_only,
+            cli_behaviour=args.cli_behaviour,
+            write=not args.stdout,
+            create_dirs=args.create_dirs,
+            force=args.force,
+        )
+    refusal = None if args.force else result.refusal()
     if args.stdout:
         sys.stdout.write(result.after)
         _report(result, report)
@@ -133,12 +164,27 @@ def _run(args: argparse.Namespace) -> int:
         )
         print("--- result (not written) ---", file=report)
         print(result.after, end="", file=report)
-    elif result.written:
+        if refusal is not None:
+            print(f"error: {refusal}", file=sys.stderr)
+            print("nothing was written", file=sys.stderr)
+            return EXIT_INVALID
+    elif isinstance(result, generator.GenerateResult) and result.written:
         print(f"wrote {result.path}; run `amplify push` to apply it", file=report)
     else:
         print(f"{result.path}: up to date, nothing written", file=report)
     print(f"\nnote: {generator.GEN2_NOTE}", file=report)
     return EXIT_OK
+
+
+def _settings_warnings(settings: Settings) -> None:
+    """The sandbox-values warning and allowed mutations the project's schema lacks, on stderr."""
+    from project_settings.checks import sandbox_warning, schema_problems
+
+    warning = sandbox_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr)
+    for problem in schema_problems(settings):
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _report(result: object, out: TextIO) -> None:

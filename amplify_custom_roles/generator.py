@@ -40,6 +40,7 @@ class Plan:
     after: str
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...]
+    project_account: str | None = None  # the account amplify-meta.json puts the project in, when known
 
     @property
     def changed(self) -> bool:
@@ -51,6 +52,24 @@ class Plan:
     @property
     def problems(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == PROBLEM)
+
+    @property
+    def admits_everyone(self) -> tuple[Finding, ...]:
+        """Entries of the resulting file that admit every IAM caller (or every user/session of an account)."""
+        return tuple(f for f in self.findings if f.admits_everyone)
+
+    def refusal(self) -> CustomRolesError | None:
+        """Why this file must not be written without ``force`` (None when it may be)."""
+        if not self.admits_everyone:
+            return None
+        return CustomRolesError(
+            str(self.path),
+            [f"adminRoleNames entry {f.entry!r}: {f.message}" for f in self.admits_everyone]
+            + [
+                "refusing to write a file that admits every IAM caller: remove the entry (or ask its owner "
+                "to), or pass --force to write it anyway"
+            ],
+        )
 
     @property
     def diff(self) -> str:
@@ -77,8 +96,56 @@ class CheckResult(Plan):
         return not self.changed and not self.problems
 
 
-def plan(settings: Settings, *, role_only: bool | None = None, cli_behaviour: str | None = None) -> Plan:
-    """Read, validate, lint and merge without writing; raises :class:`CustomRolesError` on invalid input."""
+class Gen2ProjectError(CustomRolesError):
+    """``amplify.generation = 2``: there is no custom-roles.json to write (not an error for the CLI)."""
+
+
+def missing_api_directory(settings: Settings) -> CustomRolesError | None:
+    """The error every mode reports when amplify/backend/api/<api>/ is not there (None when it is).
+
+    A missing directory usually means a wrong project directory or API name: a file written there would do
+    nothing, and a diff "from /dev/null" would hide the mistake.
+    """
+    directory = settings.custom_roles_path.parent
+    if directory.is_dir():
+        return None
+    project = settings.amplify.project_dir
+    api_root = directory.parent
+    problems = [
+        f"no such Amplify API directory: check amplify.project_dir ({project}) and amplify.api_name "
+        f"({settings.amplify.api_name!r}) (or --project-dir/--api-name), or pass --create-dirs"
+    ]
+    if api_root.is_dir():
+        found = sorted(p.name for p in api_root.iterdir() if p.is_dir())
+        problems.append(
+            f"the APIs in {api_root} are: {', '.join(found)}" if found else f"{api_root} holds no API"
+        )
+    elif (project / "amplify_outputs.json").is_file() or (project / "amplify" / "backend.ts").is_file():
+        problems.append(f"{project} is an Amplify Gen 2 project: {GEN2_NOTE}")
+    elif not (project / "amplify").is_dir():
+        problems.append(f"{project} has no amplify/ folder: it is not an Amplify Gen 1 project")
+    return CustomRolesError(str(directory), problems)
+
+
+def plan(
+    settings: Settings,
+    *,
+    role_only: bool | None = None,
+    cli_behaviour: str | None = None,
+    create_dirs: bool = False,
+    force: bool = False,
+) -> Plan:
+    """Read, validate, lint and merge without writing; raises :class:`CustomRolesError` on invalid input.
+
+    A missing API directory is invalid input in every mode unless ``create_dirs``; so is a settings account
+    that is not the one the project's amplify-meta.json names, unless ``force``. Under
+    ``amplify.generation = 2`` it raises :class:`Gen2ProjectError`.
+    """
+    if settings.amplify.generation == 2:
+        raise Gen2ProjectError(
+            settings.source,
+            [f"amplify.generation = 2: nothing to write. {GEN2_NOTE} (`make synth` / `make deploy`)"],
+        )
     behaviour = cli_behaviour or settings.amplify.cli_behaviour
     if behaviour not in admin_rule.CLI_BEHAVIOURS:
         raise CustomRolesError("cli_behaviour", [f"{behaviour!r} is not one of {admin_rule.CLI_BEHAVIOURS}"])
@@ -96,6 +163,21 @@ def plan(settings: Settings, *, role_only: bool | None = None, cli_behaviour: st
         )
 
     path = settings.custom_roles_path
+    if not create_dirs and (missing := missing_api_directory(settings)) is not None:
+        raise missing
+    from project_settings.amplify_files import project_account
+
+    deployed_in = project_account(settings.amplify.project_dir, settings.amplify.api_name)
+    if deployed_in is not None and deployed_in != account and not force:
+        raise CustomRolesError(
+            settings.source,
+            [
+                f"accounts.api is {account}, but the Amplify project's amplify-meta.json puts its API in account "
+                f"{deployed_in}: the entry would admit a role in another account and never the worker. Set "
+                f"accounts.api = {deployed_in!r} (or `appsync-mutations init --from-amplify "
+                f"{settings.amplify.project_dir}`), or pass --force"
+            ],
+        )
     before = read_text(path)
     document = parse_document(before, str(path)) if before is not None else RolesDocument(())
     findings, problems = lint(document.entries, subject, behaviour, ours)
@@ -111,6 +193,17 @@ def plan(settings: Settings, *, role_only: bool | None = None, cli_behaviour: st
             f"{ours!r} has no session name: it admits every session of {role.name} and every role whose name "
             f"extends {role.name!r} (e.g. {role.name}Admin); the exact entry is {settings.assumed_role_arn!r}"
         )
+    elif behaviour == admin_rule.NORMALIZE:
+        normalized = admin_rule.resolve_entry(ours, behaviour).admin_role
+        warnings.append(
+            f"under the normalize behaviour (@aws-amplify/amplify-category-api 5.15.7+) the entry becomes "
+            f"{normalized!r}: an unanchored substring without the account, so it also admits roles whose name "
+            f"ends with {role.name!r} (e.g. My{role.name}/{role.session_name}), in any account that can reach "
+            "the API (AWS RAM can share an AppSync API with other accounts); no entry form avoids that"
+        )
+    stale = [f for f in findings if f.replacement is not None and f.entry in document.entries]
+    for finding in stale:
+        warnings.append(f"replaced {finding.entry!r}: {finding.message}")
     return Plan(
         path=path,
         entry=ours,
@@ -120,6 +213,7 @@ def plan(settings: Settings, *, role_only: bool | None = None, cli_behaviour: st
         after=render_document(merged),
         findings=tuple(findings),
         warnings=tuple(warnings),
+        project_account=deployed_in,
     )
 
 
@@ -130,37 +224,50 @@ def generate(
     cli_behaviour: str | None = None,
     write: bool = True,
     create_dirs: bool = False,
+    force: bool = False,
 ) -> GenerateResult:
     """Merge the worker's entry into custom-roles.json and write it atomically when it changed.
 
     The API directory must exist (``amplify add api`` creates it) unless ``create_dirs``: a missing one
-    usually means a wrong project directory or API name, and a file written there would do nothing.
+    usually means a wrong project directory or API name, and a file written there would do nothing. A
+    result that admits every IAM caller is refused (also with ``write=False``) unless ``force``.
     """
-    result = plan(settings, role_only=role_only, cli_behaviour=cli_behaviour)
+    result = plan(
+        settings, role_only=role_only, cli_behaviour=cli_behaviour, create_dirs=create_dirs, force=force
+    )
+    if not force and (refusal := result.refusal()) is not None:
+        raise refusal
     fields = {name: getattr(result, name) for name in Plan.__dataclass_fields__}
     if not write or not result.changed:
         return GenerateResult(**fields, written=False)
     directory = result.path.parent
     if not directory.is_dir():
-        if not create_dirs:
-            raise CustomRolesError(
-                str(directory),
-                [
-                    "no such Amplify API directory: check amplify.project_dir and amplify.api_name "
-                    "(or --project-dir/--api-name), or pass --create-dirs"
-                ],
-            )
         directory.mkdir(parents=True, exist_ok=True)
     write_atomic(result.path, result.after, result.before)
     return GenerateResult(**fields, written=True)
 
 
 def check(
-    settings: Settings, *, role_only: bool | None = None, cli_behaviour: str | None = None
+    settings: Settings,
+    *,
+    role_only: bool | None = None,
+    cli_behaviour: str | None = None,
+    force: bool = False,
 ) -> CheckResult:
     """Whether the file is up to date and free of problem entries (for CI); never writes."""
-    result = plan(settings, role_only=role_only, cli_behaviour=cli_behaviour)
+    result = plan(settings, role_only=role_only, cli_behaviour=cli_behaviour, force=force)
     return CheckResult(**{name: getattr(result, name) for name in Plan.__dataclass_fields__})
 
 
-__all__ = ["GEN2_NOTE", "WARNING", "CheckResult", "GenerateResult", "Plan", "check", "generate", "plan"]
+__all__ = [
+    "GEN2_NOTE",
+    "WARNING",
+    "CheckResult",
+    "Gen2ProjectError",
+    "GenerateResult",
+    "Plan",
+    "check",
+    "generate",
+    "missing_api_directory",
+    "plan",
+]

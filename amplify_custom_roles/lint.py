@@ -47,6 +47,7 @@ class Finding:
     message: str
     admits: tuple[str, ...] = ()
     replacement: str | None = None
+    admits_everyone: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,58 @@ def _probes(target: _Target, subject: Subject) -> list[tuple[str, str]]:
     return probes
 
 
+# Callers with names that share no character with each other: an entry contained in all of a group's ARNs is
+# contained in what every such ARN has in common (the partition, service and resource-type text, the account).
+_WIDE_ACCOUNTS = ("135791357913", "246802468024")
+_WIDE_NAMES = (("QJX", "qjx"), ("VKZ", "vkz"))
+
+
+def _wide_open(role: str, entry: str, subject: Subject) -> str | None:
+    """Whether the resolved entry admits every IAM caller, or every user or role session of one account."""
+    every = [
+        arn
+        for account, (name, session) in zip(_WIDE_ACCOUNTS, _WIDE_NAMES, strict=True)
+        for arn in (
+            assumed_role_entry(account, name, session),
+            f"arn:aws:iam::{account}:user/{name}",
+        )
+    ]
+    if all(admin_rule.is_admitted(arn, [role]) for arn in every):
+        return f"as {role!r} it is part of every caller ARN: admits every IAM caller, in every account"
+    accounts = dict.fromkeys([*re.findall(r"(?<!\d)\d{12}(?!\d)", entry), subject.account])
+    for account in accounts:
+        kinds = {
+            "every role session": [assumed_role_entry(account, n, s) for n, s in _WIDE_NAMES],
+            "every IAM user": [f"arn:aws:iam::{account}:user/{n}" for n, _ in _WIDE_NAMES],
+        }
+        for kind, arns in kinds.items():
+            if all(admin_rule.is_admitted(arn, [role]) for arn in arns):
+                return f"as {role!r}: admits {kind} of account {account}, whatever its name"
+    return None
+
+
+def _stale_own(target: _Target | None, kind: str, entry: str, subject: Subject, ours: str) -> str | None:
+    """Why an assumed-role entry is an earlier entry of the worker's own (to be replaced by ``ours``)."""
+    if kind != "assumed" or target is None or entry == ours or "${" in entry:
+        return None
+    same_account = target.account == subject.account
+    if not same_account:
+        if target.role == subject.role and target.session == subject.session:
+            return (
+                f"the worker's own entry for account {target.account}, but accounts.api is {subject.account}"
+            )
+        return None
+    if target.role == subject.role:
+        if target.session is None:
+            return "the worker role's role-only entry, next to the exact one"
+        if target.session == subject.session:  # ours is the role-only entry this time
+            return "the worker role's exact entry, next to the role-only one written now"
+        return f"the worker role with session {target.session!r}, which its trust policy no longer admits"
+    if target.session is not None and target.session == subject.session:
+        return f"the worker's pinned session under role {target.role!r} (the role was renamed?)"
+    return None
+
+
 def _broadening(admits: Sequence[str]) -> list[str]:
     return [a for a in admits if not a.startswith("sessions whose names extend")]
 
@@ -140,7 +193,26 @@ def lint_entry(entry: str, subject: Subject, behaviour: str, ours: str) -> tuple
     if role is None:
         return Finding(entry, PROBLEM, f"dropped by the Amplify CLI ({behaviour}): admits nothing"), []
     if role == "":
-        return Finding(entry, PROBLEM, "the empty string is in every caller ARN: admits every IAM caller"), []
+        return (
+            Finding(
+                entry,
+                PROBLEM,
+                "the empty string is in every caller ARN: admits every IAM caller",
+                admits_everyone=True,
+            ),
+            [],
+        )
+    wide = _wide_open(role, entry, subject)
+    if wide is not None:
+        return Finding(entry, PROBLEM, wide, admits_everyone=True), []
+    stale = _stale_own(target, kind, entry, subject, ours)
+    if stale is not None:
+        return (
+            Finding(
+                entry, WARNING, f"{stale}: an earlier entry of ours; replaced by {ours!r}", replacement=ours
+            ),
+            [],
+        )
     admits_worker = admin_rule.is_admitted(subject.caller_arn, [role])
     if target is None:  # an ARN that is not an assumed-role ARN, kept by the verbatim CLI
         what = "admits the worker" if admits_worker else "does not admit the worker"

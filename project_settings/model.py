@@ -28,6 +28,18 @@ QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$", re.ASCII)
 API_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$", re.ASCII)
 CLI_BEHAVIOURS = ("verbatim", "normalize")
+GENERATIONS = (1, 2)
+VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+# @aws-amplify/amplify-category-api 5.15.7 (PR #3528) started normalizing custom-roles.json entries.
+FIRST_NORMALIZING_VERSION = (5, 15, 7)
+
+
+def behaviour_for_version(version: str) -> str:
+    """The custom-roles.json behaviour of an ``@aws-amplify/amplify-category-api`` version ("5.15.6")."""
+    match = VERSION_RE.match(version.strip())
+    if match is None:
+        raise ValueError(f"{version!r} is not a version like 5.15.6")
+    return "normalize" if tuple(int(p) for p in match.groups()) >= FIRST_NORMALIZING_VERSION else "verbatim"
 
 
 class SettingsError(ValueError):
@@ -67,6 +79,8 @@ class AmplifySettings:
     api_name: str
     cli_behaviour: str
     include_session_in_entry: bool
+    generation: int = 1  # Amplify Gen 1 (custom-roles.json) or Gen 2 (IAM policy only)
+    category_api_version: str | None = None  # @aws-amplify/amplify-category-api, when known
 
 
 @dataclass(frozen=True)
@@ -256,9 +270,31 @@ def parse_settings(
         allowed_mutations=tuple(allowed),
     )
 
-    behaviour = reader.text("amplify", "cli_behaviour", default="verbatim")
-    if behaviour not in CLI_BEHAVIOURS:
+    explicit_behaviour = reader.text("amplify", "cli_behaviour", optional=True)
+    version = reader.text("amplify", "category_api_version", optional=True) or None
+    behaviour = explicit_behaviour or "verbatim"
+    if explicit_behaviour and behaviour not in CLI_BEHAVIOURS:
         problems.append(f"amplify.cli_behaviour={behaviour!r} must be one of {', '.join(CLI_BEHAVIOURS)}")
+    if version is not None:
+        try:
+            from_version = behaviour_for_version(version)
+        except ValueError as exc:
+            problems.append(f"amplify.category_api_version: {exc}")
+        else:
+            if (
+                explicit_behaviour
+                and explicit_behaviour in CLI_BEHAVIOURS
+                and explicit_behaviour != from_version
+            ):
+                problems.append(
+                    f"amplify.cli_behaviour={explicit_behaviour!r} contradicts amplify.category_api_version="
+                    f"{version!r} (@aws-amplify/amplify-category-api {version} is {from_version!r}: entries "
+                    "pass verbatim through 5.15.6, 5.15.7+ normalizes them); keep one of the two"
+                )
+            behaviour = from_version
+    generation = reader.integer("amplify", "generation", default=1)
+    if generation not in GENERATIONS:
+        problems.append(f"amplify.generation={generation} must be 1 or 2 (the Amplify generation of the API)")
     project_dir = Path(reader.text("amplify", "project_dir", default="."))
     if not project_dir.is_absolute() and base_dir is not None:
         project_dir = base_dir / project_dir
@@ -269,6 +305,8 @@ def parse_settings(
         ),
         cli_behaviour=behaviour,
         include_session_in_entry=reader.boolean("amplify", "include_session_in_entry", default=True),
+        generation=generation,
+        category_api_version=version,
     )
 
     fifo = reader.boolean("worker", "fifo", default=False)
@@ -330,7 +368,14 @@ _KNOWN: dict[str, set[str]] = {
     "accounts": {"worker", "api", "region"},
     "mutator_role": {"name", "session_name", "external_id", "session_seconds"},
     "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations"},
-    "amplify": {"project_dir", "api_name", "cli_behaviour", "include_session_in_entry"},
+    "amplify": {
+        "project_dir",
+        "api_name",
+        "cli_behaviour",
+        "include_session_in_entry",
+        "generation",
+        "category_api_version",
+    },
     "worker": {
         "function_name",
         "execution_role_name",

@@ -21,7 +21,7 @@ iam role ARN  V/N
 empty ""      V/N  +      +           +         +         +              +
 =================  =====  ==========  ========  ========  =============  =============  =========
 
-(V: verbatim, CLI <= 5.15.3; N: normalize, 5.15.7+.) The Cognito auth role is never admitted as admin (the
+(V: verbatim, @aws-amplify/amplify-category-api <= 5.15.6; N: normalize, 5.15.7+.) The Cognito auth role is never admitted as admin (the
 VTL excludes it), but this schema's ``allow: private, provider: iam`` rule authorizes it anyway: the test
 checks that separately.
 """

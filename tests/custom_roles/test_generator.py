@@ -202,10 +202,10 @@ def test_role_only_entry_and_its_warning(kit: Any) -> None:
     # include_session_in_entry = false in settings means the same
     settings = kit.settings.with_changes(amplify={"include_session_in_entry": False})
     assert check(settings).entry == kit.role_only
-    # with the session entry present too, the role-only run adds its entry and keeps the other
+    # with the exact entry present, the role-only run replaces it: one entry of ours remains (issue 17)
     kit.write([kit.ours])
     generate(kit.settings, role_only=True)
-    assert kit.entries() == [kit.ours, kit.role_only]
+    assert kit.entries() == [kit.role_only]
 
 
 def test_check_reports_a_stale_file_with_a_diff(kit: Any) -> None:
@@ -214,7 +214,10 @@ def test_check_reports_a_stale_file_with_a_diff(kit: Any) -> None:
     assert not result.ok and result.changed
     assert result.diff.startswith(f"--- {kit.path}\n+++ {kit.path}\n")
     assert f'+    "{kit.ours}"' in result.diff
-    missing = check(kit.settings.with_changes(amplify={"api_name": "otherapi"}))
+    # an API directory without the file yet (a new API): the diff starts from /dev/null
+    other = kit.settings.with_changes(amplify={"api_name": "otherapi"})
+    other.custom_roles_path.parent.mkdir()
+    missing = check(other)
     assert missing.before is None and "--- /dev/null" in missing.diff
 
 
@@ -228,8 +231,9 @@ def test_findings_say_what_each_entry_admits(kit: Any) -> None:
             "arn:aws:sts::222222222222:federated-user/bob",
         ]
     )
-    findings = {f.entry: f for f in generate(kit.settings).findings}
+    findings = {f.entry: f for f in generate(kit.settings, force=True).findings}
     assert findings[""].severity == PROBLEM and "every IAM caller" in findings[""].message
+    assert findings[""].admits_everyone
     bare = findings[kit.role]
     assert bare.severity == WARNING
     assert any("any account" in a for a in bare.admits)

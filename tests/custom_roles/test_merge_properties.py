@@ -1,8 +1,8 @@
 """Property: any existing file either merges losslessly or is refused with its bytes untouched.
 
 Lossless: every pre-existing entry stays, in order (except the worker role's own IAM role ARN, which never
-matches and is replaced in place), the worker's entry is present exactly once, and a second run changes
-nothing. The number of examples that ran is printed and asserted (see the report with ``-s``).
+matches, and its role-only entry, a stale entry of ours: both are replaced in place), the worker's entry is
+present exactly once, and a second run changes nothing. A file that would admit every IAM caller is refused. The number of examples that ran is printed and asserted (see the report with ``-s``).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _documents(kit: Any) -> st.SearchStrategy[str]:
 def _expected(kit: Any, original: list[str]) -> list[str]:
     merged: list[str] = []
     for entry in original:
-        if entry in (kit.ours, kit.iam_role):
+        if entry in (kit.ours, kit.iam_role, kit.role_only):
             if kit.ours not in merged:
                 merged.append(kit.ours)
         else:

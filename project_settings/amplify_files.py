@@ -1,0 +1,272 @@
+"""What an Amplify project already knows about its API, read from the files the Amplify tooling writes.
+
+Gen 1 (the Amplify CLI, file shapes as in aws-amplify/amplify-cli and committed projects):
+
+- ``amplify/.config/local-env-info.json``: ``{"projectPath": ..., "defaultEditor": ..., "envName": "dev"}``, the
+  checked-out environment.
+- ``amplify/team-provider-info.json``: ``{"<env>": {"awscloudformation": {"Region", "StackId", "AuthRoleArn",
+  "UnauthRoleArn", "StackName", "AmplifyAppId", ...}, "categories": {...}}}``, one entry per environment.
+- ``amplify/backend/amplify-meta.json``: the checked-out environment only: ``providers.awscloudformation``
+  (same keys as above) and ``api.<name>`` with ``"service": "AppSync"`` and, once pushed,
+  ``output.GraphQLAPIIdOutput`` / ``output.GraphQLAPIEndpointOutput``.
+
+The account is the one in ``StackId`` (``arn:aws:cloudformation:<region>:<account>:stack/...``) or
+``AuthRoleArn`` (``arn:aws:iam::<account>:role/...``).
+
+Gen 2 (``npx ampx``): ``amplify_outputs.json`` with ``data.url``, ``data.aws_region`` and
+``data.model_introspection``; it names no account, and the API id is the first label of the URL's host.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+_STACK_ID = re.compile(r"^arn:aws[a-z-]*:cloudformation:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):stack/")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/")
+_APPSYNC_HOST = re.compile(r"^(?P<id>[a-z0-9]{26})\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+
+
+class AmplifyProjectError(ValueError):
+    """The project's files cannot be read as an Amplify project: every problem, together."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What was read (None: not known from the files) and notes on what was not, and why."""
+
+    generation: int
+    source: str
+    env_name: str | None = None
+    account: str | None = None
+    region: str | None = None
+    api_name: str | None = None
+    api_id: str | None = None
+    url: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AmplifyProjectError(str(path), [f"cannot be read as JSON: {exc}"]) from None
+
+
+def _object(value: Any, where: str, problems: list[str]) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(f"{where} must be a JSON object, not {type(value).__name__}")
+        return {}
+    return value
+
+
+def _provider_account(
+    provider: Mapping[str, Any], where: str, problems: list[str]
+) -> tuple[str | None, str | None]:
+    """(account, region) from a provider block's StackId / AuthRoleArn / Region."""
+    accounts: dict[str, str] = {}
+    region = provider.get("Region") if isinstance(provider.get("Region"), str) else None
+    stack = provider.get("StackId")
+    if isinstance(stack, str) and (match := _STACK_ID.match(stack)):
+        accounts["StackId"] = match["account"]
+        region = region or match["region"]
+    for key in ("AuthRoleArn", "UnauthRoleArn"):
+        value = provider.get(key)
+        if isinstance(value, str) and (match := _ROLE_ARN.match(value)):
+            accounts[key] = match["account"]
+    if len(set(accounts.values())) > 1:
+        problems.append(
+            f"{where} names more than one account: "
+            + ", ".join(f"{key} {account}" for key, account in accounts.items())
+        )
+        return None, region
+    return next(iter(accounts.values()), None), region
+
+
+def is_gen1_project(directory: Path) -> bool:
+    return (directory / "amplify" / "backend" / "amplify-meta.json").is_file() or (
+        directory / "amplify" / "team-provider-info.json"
+    ).is_file()
+
+
+def gen2_outputs_path(directory: Path) -> Path | None:
+    """``amplify_outputs.json`` in ``directory`` (or ``directory`` itself when it is that file)."""
+    if directory.is_file() and directory.name.endswith(".json"):
+        return directory
+    candidate = directory / "amplify_outputs.json"
+    return candidate if candidate.is_file() else None
+
+
+def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = None) -> ProjectFacts:
+    """The API's id, endpoint, region and account for ``env`` (default: the checked-out environment)."""
+    amplify = project_dir / "amplify"
+    problems: list[str] = []
+    notes: list[str] = []
+    local = _object(_read_json(amplify / ".config" / "local-env-info.json"), "local-env-info.json", problems)
+    current = local.get("envName") if isinstance(local.get("envName"), str) else None
+    teams = _object(_read_json(amplify / "team-provider-info.json"), "team-provider-info.json", problems)
+    meta_path = amplify / "backend" / "amplify-meta.json"
+    meta = _object(_read_json(meta_path), "amplify-meta.json", problems)
+    if not meta and not teams:
+        raise AmplifyProjectError(
+            str(project_dir),
+            [
+                "not an Amplify Gen 1 project: neither amplify/backend/amplify-meta.json nor "
+                "amplify/team-provider-info.json is there (run `amplify pull` or `amplify init` in it first)"
+            ],
+        )
+    wanted = env or current
+    if env is not None and teams and env not in teams:
+        problems.append(
+            f"environment {env!r} is not in amplify/team-provider-info.json (it has: {', '.join(teams) or 'none'})"
+        )
+    account = region = None
+    if wanted is not None and wanted in teams:
+        block = _object(teams[wanted], f"team-provider-info.json {wanted!r}", problems)
+        provider = _object(block.get("awscloudformation"), f"{wanted}.awscloudformation", problems)
+        account, region = _provider_account(provider, f"team-provider-info.json {wanted!r}", problems)
+    # amplify-meta.json describes the checked-out environment only.
+    meta_is_wanted = wanted is None or current is None or wanted == current
+    providers = _object(meta.get("providers"), "amplify-meta.json providers", problems)
+    if meta_is_wanted and providers:
+        provider = _object(providers.get("awscloudformation"), "providers.awscloudformation", problems)
+        meta_account, meta_region = _provider_account(provider, "amplify-meta.json providers", problems)
+        if account and meta_account and account != meta_account:
+            problems.append(
+                f"team-provider-info.json puts {wanted!r} in account {account}, amplify-meta.json in "
+                f"{meta_account}: run `amplify pull` to bring them in line"
+            )
+        account = account or meta_account
+        region = region or meta_region
+    apis = {
+        name: value
+        for name, value in _object(meta.get("api"), "amplify-meta.json api", problems).items()
+        if isinstance(value, Mapping) and value.get("service") == "AppSync"
+    }
+    chosen = api_name
+    if chosen is None:
+        if len(apis) == 1:
+            chosen = next(iter(apis))
+        elif len(apis) > 1:
+            problems.append(
+                f"amplify-meta.json has more than one AppSync API ({', '.join(apis)}): pass --api-name"
+            )
+        else:
+            api_root = amplify / "backend" / "api"
+            folders = sorted(p.name for p in api_root.iterdir() if p.is_dir()) if api_root.is_dir() else []
+            if len(folders) == 1:
+                chosen = folders[0]
+            else:
+                notes.append(
+                    "no AppSync API found in amplify-meta.json: `amplify add api`, then `amplify push`"
+                )
+    elif meta and chosen not in apis:
+        problems.append(
+            f"amplify-meta.json has no AppSync API {chosen!r} (it has: {', '.join(apis) or 'none'})"
+        )
+    api_id = url = None
+    if chosen in apis and meta_is_wanted:
+        output = _object(apis[chosen].get("output"), f"api.{chosen}.output", problems)
+        api_id = (
+            output.get("GraphQLAPIIdOutput") if isinstance(output.get("GraphQLAPIIdOutput"), str) else None
+        )
+        url = output.get("GraphQLAPIEndpointOutput")
+        url = url if isinstance(url, str) else None
+        if api_id is None or url is None:
+            notes.append(f"API {chosen!r} has no outputs in amplify-meta.json yet: run `amplify push` first")
+    elif chosen is not None and not meta_is_wanted:
+        notes.append(
+            f"amplify-meta.json describes environment {current!r}, not {wanted!r}: the API id and endpoint of "
+            f"{wanted!r} are not on disk; run `amplify env checkout {wanted}` and init again"
+        )
+    if url is not None and (match := _APPSYNC_HOST.match((urlsplit(url).hostname or "").lower())):
+        region = region or match["region"]
+        if api_id is not None and match["id"] != api_id:
+            problems.append(
+                f"api.{chosen}: GraphQLAPIIdOutput {api_id} is not the endpoint's API id {match['id']}"
+            )
+    if account is None:
+        notes.append("no account id found (providers.awscloudformation StackId / AuthRoleArn)")
+    if problems:
+        raise AmplifyProjectError(str(project_dir), problems)
+    return ProjectFacts(
+        generation=1,
+        source=str(meta_path if meta else amplify / "team-provider-info.json"),
+        env_name=wanted,
+        account=account,
+        region=region,
+        api_name=chosen,
+        api_id=api_id,
+        url=url,
+        notes=tuple(notes),
+    )
+
+
+def read_gen2(outputs_path: Path) -> ProjectFacts:
+    """Endpoint, region and API id from ``amplify_outputs.json`` (it does not name the account)."""
+    data = _read_json(outputs_path)
+    if not isinstance(data, Mapping):
+        raise AmplifyProjectError(str(outputs_path), ["must be a JSON object (amplify_outputs.json)"])
+    section = data.get("data")
+    if not isinstance(section, Mapping):
+        raise AmplifyProjectError(
+            str(outputs_path), ["has no data section: the Gen 2 backend defines no data (defineData) yet"]
+        )
+    problems: list[str] = []
+    url = section.get("url") if isinstance(section.get("url"), str) else None
+    region = section.get("aws_region") if isinstance(section.get("aws_region"), str) else None
+    if url is None:
+        problems.append("data.url is missing")
+    api_id = None
+    if url is not None:
+        match = _APPSYNC_HOST.match((urlsplit(url).hostname or "").lower())
+        if match is not None:
+            api_id = match["id"]
+            if region is not None and match["region"] != region:
+                problems.append(f"data.url is in region {match['region']} but data.aws_region is {region}")
+    if problems:
+        raise AmplifyProjectError(str(outputs_path), problems)
+    notes = ["amplify_outputs.json names no account: the API's account (account B) must be given"]
+    if api_id is None:
+        notes.append("data.url is not an AppSync host (a custom domain?): the API id must be given")
+    return ProjectFacts(
+        generation=2,
+        source=str(outputs_path),
+        region=region,
+        api_id=api_id,
+        url=url,
+        notes=tuple(notes),
+    )
+
+
+def project_account(project_dir: Path, api_name: str | None = None) -> str | None:
+    """The account the Gen 1 project's checked-out environment is deployed in, when its files say."""
+    try:
+        return read_gen1(project_dir, api_name=api_name).account if is_gen1_project(project_dir) else None
+    except AmplifyProjectError:
+        return None
+
+
+__all__ = [
+    "AmplifyProjectError",
+    "ProjectFacts",
+    "gen2_outputs_path",
+    "is_gen1_project",
+    "project_account",
+    "read_gen1",
+    "read_gen2",
+]

@@ -1,0 +1,70 @@
+"""Checks every command that uses the settings runs before acting on them.
+
+``sandbox_warning(settings)`` is the one place that knows the local sandbox's placeholder values: the
+custom-roles generator, ``make synth`` (infra/app.py) and ``doctor`` call it and print what it returns.
+``schema_problems(settings)`` checks the allowed mutations against the Amplify project's schema when the
+project is at hand (``project_settings.schema`` reads it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from project_settings.model import Settings
+
+# What settings.toml ships with: the two-account sandbox's ids. Real accounts never have these.
+SANDBOX_WORKER_ACCOUNT = "111111111111"
+SANDBOX_API_ACCOUNT = "222222222222"
+SANDBOX_API_ID = "sandboxapi0000000000000000"
+SANDBOX_ACCOUNTS = {SANDBOX_WORKER_ACCOUNT: "accounts.worker", SANDBOX_API_ACCOUNT: "accounts.api"}
+
+
+def sandbox_values(settings: Settings) -> list[str]:
+    """The settings (``section.key = value``) that still hold the local sandbox's placeholder values."""
+    found = [
+        f"{key} = {value!r}"
+        for key, value in (
+            ("accounts.worker", settings.accounts.worker),
+            ("accounts.api", settings.accounts.api),
+        )
+        if value in SANDBOX_ACCOUNTS
+    ]
+    if settings.appsync.api_id == SANDBOX_API_ID:
+        found.append(f"appsync.api_id = {SANDBOX_API_ID!r}")
+    return found
+
+
+def sandbox_warning(settings: Settings) -> str | None:
+    """A loud warning while the settings still hold the sandbox's account ids or API id (None otherwise).
+
+    Fine for ``make demo`` and the tests; anything meant for AWS (custom-roles.json, templates, doctor
+    against a real API) built from them admits or targets accounts that are not yours.
+    """
+    found = sandbox_values(settings)
+    if not found:
+        return None
+    return (
+        f"WARNING: {settings.source} still holds the local sandbox's placeholder values ({', '.join(found)}). "
+        "They are right for `make demo` only: a custom-roles.json entry, a template or a doctor run built "
+        "from them names accounts that are not yours. Put your own in, or run "
+        "`appsync-mutations init --from-amplify <your Amplify project>` to read them from it."
+    )
+
+
+def schema_problems(settings: Settings) -> list[str]:
+    """Allowed mutations the Amplify project's schema does not define (empty when none, or no schema found)."""
+    from project_settings.schema import mutation_problems
+
+    return mutation_problems(settings)
+
+
+__all__ = [
+    "SANDBOX_ACCOUNTS",
+    "SANDBOX_API_ACCOUNT",
+    "SANDBOX_API_ID",
+    "SANDBOX_WORKER_ACCOUNT",
+    "sandbox_values",
+    "sandbox_warning",
+    "schema_problems",
+]
