@@ -342,17 +342,13 @@ def _single_mutation_field(
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if not operations:
         raise EnvelopeError("query: the document has no operation")
-    if operation_name is not None:
-        chosen = [op for op in operations if op.name is not None and op.name.value == operation_name]
-        if not chosen:
-            raise EnvelopeError(f"operationName: no operation named {_echo(operation_name)} in the document")
-        operation = chosen[0]
-    elif len(operations) > 1:
+    if len(operations) > 1:  # even with operationName: the whole document is sent, the others' text with it
         raise EnvelopeError(
-            f"query: the document has {len(operations)} operations; send one per message or name it in operationName"
+            f"query: the document has {len(operations)} operations; send exactly one per message"
         )
-    else:
-        operation = operations[0]
+    operation = operations[0]
+    if operation_name is not None and (operation.name is None or operation.name.value != operation_name):
+        raise EnvelopeError(f"operationName: no operation named {_echo(operation_name)} in the document")
     if operation.operation is not OperationType.MUTATION:
         raise EnvelopeError(
             f"query: the operation is a {operation.operation.value}; this worker only sends mutations"

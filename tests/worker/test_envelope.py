@@ -59,9 +59,21 @@ def test_document_form_with_id_becomes_the_key() -> None:
     assert request.operation_name == "M"
 
 
-def test_operation_name_selects_among_several() -> None:
+def test_a_document_with_two_operations_is_refused_even_when_operation_name_picks_one() -> None:
+    """The whole document goes to AppSync: the other operation's text would travel with it. Exactly one."""
     doc = 'mutation A { createTodo(input: {name: "a"}) { id } } mutation B { deleteTodo(input: {id: "1"}) { id } }'
-    assert parse_envelope({"query": doc, "operationName": "B"}, ALLOWED).field == "deleteTodo"
+    for name in ("A", "B", None):
+        envelope = {"query": doc, **({"operationName": name} if name else {})}
+        with pytest.raises(EnvelopeError, match="2 operations; send exactly one per message"):
+            parse_envelope(envelope, ALLOWED)
+    one = parse_envelope(
+        {"query": 'mutation B { deleteTodo(input: {id: "1"}) { id } }', "operationName": "B"}, ALLOWED
+    )
+    assert one.field == "deleteTodo"
+    with pytest.raises(EnvelopeError, match="no operation named 'A'"):
+        parse_envelope(
+            {"query": 'mutation B { deleteTodo(input: {id: "1"}) { id } }', "operationName": "A"}, ALLOWED
+        )
 
 
 @pytest.mark.parametrize(
