@@ -111,11 +111,23 @@ def classify_graphql_errors(errors: list[Any]) -> MutationError:
         return ThrottledError(f"{error_type}: {message}", error_type=error_type)
     if error_type == "UnauthorizedException":
         return _classify_unauthorized(401, message)
-    if not error_type and message.startswith("Validation error"):
-        return GraphQLValidationError(message)
     if not error_type:
+        if _refused_before_execution(first):
+            return GraphQLValidationError(message)
         return GraphQLValidationError(message, error_type="GraphQLError")
     return ResolverError(message, error_type=error_type)
+
+
+def _refused_before_execution(error: Mapping[str, Any]) -> bool:
+    """An error without ``errorType`` that no field raised: the document or its variables were refused.
+
+    Decided by the error's shape, not its wording. A resolver's error names the field it came from (``path``);
+    an error the GraphQL engine raises while validating the document or coercing variables has no path (AppSync:
+    ``"path": null`` with graphql-java's "Validation error of type ..." wording; Amplify's simulator and other
+    graphql-js servers: no ``path`` key and graphql-js's wording). Either way nothing ran, and the same document
+    fails the same way every time.
+    """
+    return error.get("path") is None
 
 
 def classify_response(status: int, body: str) -> MutationError | None:

@@ -177,3 +177,90 @@ def test_classification(status: int, text: str, expected: type | None, retryable
         return
     assert type(error) is expected
     assert error is not None and error.retryable is retryable
+
+
+# The same refusals as AppSync and as Amplify's AppSync simulator word and shape them (README, "Amplify's own
+# resolvers"): the classification follows what happened, not the words.
+SAME_MEANING = {
+    "schema validation": [
+        # AppSync (graphql-java): "path": null, graphql/graphql-over-http#81
+        body(
+            {
+                "path": None,
+                "locations": [{"line": 1, "column": 30, "sourceName": None}],
+                "message": "Validation error of type WrongType: argument 'input' with value 'ObjectValue{...}' "
+                "is missing required fields '[name]' @ 'createTodo'",
+            }
+        ),
+        # Amplify's simulator (graphql-js): no path key, graphql-js wording
+        body(
+            {
+                "message": 'Field "CreateTodoInput.name" of required type "String!" was not provided.',
+                "locations": [{"line": 1, "column": 30}],
+            },
+            {
+                "message": 'Field "nam" is not defined by type "CreateTodoInput". Did you mean "name"?',
+                "locations": [{"line": 1, "column": 31}],
+            },
+        ),
+    ],
+    "variable coercion": [
+        body(
+            {
+                "path": None,
+                "locations": None,
+                "message": "Variable 'input' has coerced Null value for NonNull type 'String!'",
+            }
+        ),
+        body(
+            {
+                "message": 'Variable "$input" got invalid value 1 at "input.name"; String cannot represent a non '
+                "string value: 1",
+                "locations": [{"line": 1, "column": 12}],
+            }
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SAME_MEANING))
+def test_a_refused_document_is_a_validation_error_whatever_the_wording(kind: str) -> None:
+    for text in SAME_MEANING[kind]:
+        error = classify_response(200, text)
+        assert type(error) is GraphQLValidationError, text
+        assert error.error_type == "ValidationError" and not error.retryable
+
+
+def test_an_untyped_error_from_a_field_is_not_a_validation_error() -> None:
+    """A resolver that fails without an errorType names its field (``path``): something ran, so it is not the
+    document's fault; it stays a permanent ``GraphQLError``."""
+    text = body({"path": ["createTodo"], "message": "something in the resolver", "locations": []})
+    error = classify_response(200, text)
+    assert error is not None and error.error_type == "GraphQLError" and not error.retryable
+
+
+def test_the_simulators_unauthorized_is_amplifys_resolver_refusal() -> None:
+    """AppSync: "Not Authorized to access createTodo on type Mutation", data/errorInfo null; the simulator:
+    "Unauthorized", data/errorInfo {}. Both are errorType Unauthorized from the resolver."""
+    appsync = body(
+        {
+            "path": ["createTodo"],
+            "data": None,
+            "errorType": "Unauthorized",
+            "errorInfo": None,
+            "message": "Not Authorized to access createTodo on type Mutation",
+        },
+        data={"createTodo": None},
+    )
+    simulator = body(
+        {
+            "message": "Unauthorized",
+            "errorType": "Unauthorized",
+            "data": {},
+            "errorInfo": {},
+            "path": ["createTodo"],
+        },
+        data={"createTodo": None},
+    )
+    for text in (appsync, simulator):
+        assert type(classify_response(200, text)) is ResolverUnauthorizedError

@@ -1,0 +1,550 @@
+"""Amplify's own resolvers as the sandbox's account-B AppSync API: a Node process and a SigV4 front.
+
+``serve.js`` compiles the sandbox's Todo schema with ``@aws-amplify/graphql-transformer`` (Gen 1 line) using the
+admin roles that an ``amplify push`` of ``custom-roles.json`` would give it, and serves the generated resolvers
+with ``@aws-amplify/amplify-appsync-simulator`` on 127.0.0.1, against the sandbox's DynamoDB (moto, account B).
+
+The simulator verifies no signature and knows two IAM identities. ``AmplifyResolvers`` is what the worker talks
+to instead: an aiohttp server on 127.0.0.1 that does what AppSync's front door does (the stand-in's own SigV4
+verifier against the keys the sandbox's STS issued, then ``appsync:GraphQL`` on each top-level field against the
+caller's IAM policy) and forwards the request with the verified caller, so ``$ctx.identity.userArn`` in Amplify's
+VTL is the caller's real assumed-role ARN. It offers the stand-in's test surface (``url``, ``faults``, ``stats``,
+``start``/``stop``) so the same end-to-end cases run on both.
+
+Deploying: ``push()`` is ``amplify push``: it reads ``custom-roles.json`` as the configured Amplify CLI would
+(``admin_rule.admin_roles``) and recompiles the resolvers. With ``auto_push`` every request first pushes the file
+when it changed (the end-to-end cases, which edit the file and expect its effect); without it, the deployed
+resolvers keep what was last pushed (the "never pushed" case ``doctor --probe`` must find).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amplify_custom_roles import admin_rule
+from sandbox.appsync import responses
+from sandbox.appsync.custom_roles import CustomRoles
+from sandbox.appsync.faults import Faults
+from sandbox.appsync.sigv4 import ReceivedRequest, SigV4Verifier
+from sandbox.appsync.stats import Stats
+from sandbox.identity import CallerIdentity
+
+HERE = Path(__file__).resolve().parent
+SERVE_JS = HERE / "serve.js"
+SOURCE_SCHEMA_FILE = HERE.parent / "appsync" / "schema.graphql"
+CALLER_PREFIX = "AWS4-HMAC-SHA256 SandboxCaller="
+#: The Cognito identity pool's roles Amplify's resolvers exclude from the admin path (names only matter here).
+AUTH_ROLE = "amplify-todoapi-sandbox-authRole"
+UNAUTH_ROLE = "amplify-todoapi-sandbox-unauthRole"
+#: The IAM user standing for the AppSync data source's service role in account B.
+DATA_SOURCE_USER = "amplify-appsync-todo-datasource"
+START_TIMEOUT_SECONDS = 60.0
+
+
+class BackendError(RuntimeError):
+    """The Node backend could not start or deploy (its stderr tail is in the message)."""
+
+
+def source_schema() -> str:
+    """The pre-transform Todo schema (``@model @auth``) quoted at the top of the stand-in's schema file."""
+    lines, inside = [], False
+    for line in SOURCE_SCHEMA_FILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# The schema AppSync holds") or line.startswith("# built from"):
+            inside = True
+            continue
+        if inside and line.startswith("#   "):
+            lines.append(line[4:])
+        elif inside and lines:
+            break
+    schema = "\n".join(lines) + "\n"
+    if "@model" not in schema:
+        raise BackendError(f"no source schema quoted in {SOURCE_SCHEMA_FILE}")
+    return schema
+
+
+@dataclass(frozen=True)
+class DynamoDBTarget:
+    """Where the resolvers' DynamoDB data source writes: endpoint, table, and account-B credentials."""
+
+    endpoint: str
+    table_name: str
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+
+class AmplifyResolvers:
+    """Amplify's generated resolvers (in the simulator) behind a SigV4-verifying front on 127.0.0.1."""
+
+    def __init__(
+        self,
+        *,
+        identities: Any,
+        node_modules: Path,
+        dynamodb: DynamoDBTarget,
+        api_id: str,
+        api_name: str,
+        region: str,
+        account_id: str,
+        custom_roles_path: Path,
+        cli_behaviour: str,
+        env_name: str = "sandbox",
+        auto_push: bool = True,
+        patch_condition_values: bool = True,
+    ) -> None:
+        if cli_behaviour not in admin_rule.CLI_BEHAVIOURS:
+            raise ValueError(
+                f"cli_behaviour must be one of {admin_rule.CLI_BEHAVIOURS}, not {cli_behaviour!r}"
+            )
+        self.identities = identities
+        self.node_modules = Path(node_modules)
+        self.dynamodb = dynamodb
+        self.api_id = api_id
+        self.api_name = api_name
+        self.region = region
+        self.account_id = account_id
+        self.custom_roles_path = Path(custom_roles_path)
+        self.cli_behaviour = cli_behaviour
+        self.env_name = env_name
+        self.auto_push = auto_push
+        self.patch_condition_values = patch_condition_values
+        self.faults = Faults()
+        self.stats = Stats()
+        self.versions: dict[str, str] = {}
+        #: The admin roles the deployed resolvers hold (what was last pushed).
+        self.deployed_admin_roles: list[str] = []
+        self.pushes = 0
+        self._custom_roles = CustomRoles(self.custom_roles_path, env_name)
+        self._push_lock = threading.Lock()
+        self._verifier = SigV4Verifier(identities, region)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: Path | None = None
+        self._node_url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: Any = None
+        self._session: Any = None
+        self.url: str | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> str:
+        """Start Node, push custom-roles.json once, serve the front; returns ``http://127.0.0.1:<port>/graphql``."""
+        if self.url is not None:
+            return self.url
+        try:
+            self._start_node(self.admin_roles_in_file())
+            self._start_front()
+        except BaseException:
+            self.stop()
+            raise
+        assert self.url is not None
+        return self.url
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=30)
+            loop.close()
+        self._loop = self._thread = None
+        self.url = None
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(OSError):
+                assert process.stdin is not None
+                process.stdin.close()  # serve.js exits when its stdin ends
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+        self._process = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> AmplifyResolvers:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _start_node(self, admin_roles: list[str]) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise BackendError("node is needed for Amplify's resolvers (Node.js 20+)")
+        self._workdir = Path(tempfile.mkdtemp(prefix="amplify-resolvers-"))
+        config = {
+            "account": self.account_id,
+            "region": self.region,
+            "apiId": self.api_id,
+            "apiName": self.api_name,
+            "envName": self.env_name,
+            "tableName": self.dynamodb.table_name,
+            "authRoleName": AUTH_ROLE,
+            "unauthRoleName": UNAUTH_ROLE,
+            "schema": source_schema(),
+            "adminRoles": admin_roles,
+            "patchConditionValues": self.patch_condition_values,
+            "dynamodb": {
+                "endpoint": self.dynamodb.endpoint,
+                "credentials": {
+                    "accessKeyId": self.dynamodb.access_key_id,
+                    "secretAccessKey": self.dynamodb.secret_access_key,
+                    **({"sessionToken": self.dynamodb.session_token} if self.dynamodb.session_token else {}),
+                },
+            },
+        }
+        config_path = self._workdir / "config.json"
+        config_path.write_text(json.dumps(config), encoding="utf-8")
+        config_path.chmod(0o600)
+        self._stderr_path = self._workdir / "node-stderr.log"
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("AWS_") and key not in ("NODE_OPTIONS", "NODE_PATH")
+        }
+        environment.update(NODE_PATH=str(self.node_modules), AWS_REGION=self.region)
+        with self._stderr_path.open("wb") as stderr:
+            self._process = subprocess.Popen(
+                [node, str(SERVE_JS), str(config_path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=environment,
+                cwd=self._workdir,
+            )
+        ready = self._read_ready_line()
+        self._node_url = f"http://127.0.0.1:{int(ready['port'])}"
+        self.versions = dict(ready["versions"])
+        config_path.unlink()  # it held account-B credentials; serve.js has read it
+        self.deployed_admin_roles = list(admin_roles)
+        self.pushes = 1
+
+    def _read_ready_line(self) -> dict[str, Any]:
+        process = self._process
+        assert process is not None and process.stdout is not None
+        line: list[bytes] = []
+        done = threading.Event()
+
+        def read() -> None:
+            assert process.stdout is not None
+            line.append(process.stdout.readline())
+            done.set()
+
+        threading.Thread(target=read, name="amplify-resolvers-ready", daemon=True).start()
+        if not done.wait(START_TIMEOUT_SECONDS) or not line or not line[0].strip():
+            raise BackendError(f"Amplify's resolvers did not start:\n{self.node_log()}")
+        try:
+            parsed: dict[str, Any] = json.loads(line[0])
+        except ValueError:
+            raise BackendError(f"unexpected output from serve.js: {line[0]!r}\n{self.node_log()}") from None
+        return parsed
+
+    def node_log(self, tail: int = 4000) -> str:
+        """The end of the Node process's stderr (the simulator's own logging goes there)."""
+        path = getattr(self, "_stderr_path", None)
+        if path is None or not path.exists():
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")[-tail:]
+
+    # --- deploying ---------------------------------------------------------------------------------------
+    def admin_roles_in_file(self) -> list[str]:
+        """The adminRoles the Amplify CLI would derive from custom-roles.json now (none when it is absent)."""
+        return self._custom_roles.admin_roles(self.cli_behaviour)
+
+    def push(self) -> list[str]:
+        """``amplify push``: compile custom-roles.json into the resolvers; returns the deployed adminRoles."""
+        return self.deploy(self.admin_roles_in_file())
+
+    def deploy(self, admin_roles: Sequence[str]) -> list[str]:
+        """Recompile the resolvers with exactly these adminRoles (``synthParameters.adminRoles``)."""
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self._node_url}/__sandbox/deploy",
+            data=json.dumps({"adminRoles": list(admin_roles)}).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        with self._push_lock:
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    deployed = json.loads(answer.read())["adminRoles"]
+            except OSError as exc:
+                raise BackendError(f"deploy failed: {exc}\n{self.node_log()}") from None
+            self.deployed_admin_roles = list(deployed)
+            self.pushes += 1
+        return self.deployed_admin_roles
+
+    def _push_if_changed(self) -> None:
+        roles = self.admin_roles_in_file()
+        if roles != self.deployed_admin_roles:
+            self.deploy(roles)
+
+    # --- the front: AppSync's door (SigV4, IAM), then Amplify's resolvers -------------------------------
+    def _start_front(self) -> None:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                port = loop.run_until_complete(self._serve())
+                self.url = f"http://127.0.0.1:{port}/graphql"
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=serve, name="amplify-resolvers-front", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            loop.close()
+            self._loop = self._thread = None
+            raise failure[0]
+
+    async def _serve(self) -> int:
+        import aiohttp
+        from aiohttp import web
+
+        self._stopping = asyncio.Event()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/graphql", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, reuse_address=False)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1])
+
+    async def _shutdown(self) -> None:
+        self._stopping.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _handle(self, request: Any) -> Any:
+        self.stats.begin()
+        try:
+            return await self._handle_counted(request)
+        finally:
+            self.stats.end()
+
+    async def _handle_counted(self, request: Any) -> Any:
+        from aiohttp import web
+
+        plan = self.faults.draw()
+        if not plan.is_clean:
+            await self._sleep(plan.latency)
+            if plan.reset:
+                _reset(request)
+                self.stats.record(None, "reset")
+                return web.Response(status=500)
+            if plan.status is not None:
+                return self._respond(responses.fault(plan.status), None)
+            if plan.answer is not None:
+                return self._respond(responses.Answer(200, plan.answer.encode(), outcome="canned"), None)
+            await self._sleep(plan.delay)
+        caller: CallerIdentity | None = None
+        try:
+            body = await request.read()
+            caller = self._verifier.verify(_received(request, body))
+            fields = self._check_iam(caller, body)
+            if self.auto_push:
+                await asyncio.get_running_loop().run_in_executor(None, self._push_if_changed)
+            answer = await self._forward(body, caller, fields)
+        except responses.Refusal as refusal:
+            answer = refusal.answer()
+        await self._sleep(plan.stall)
+        return self._respond(answer, caller)
+
+    def _respond(self, answer: responses.Answer, caller: CallerIdentity | None) -> Any:
+        from aiohttp import web
+
+        self.stats.record(answer.status, answer.outcome, caller.arn if caller else None)
+        headers = {"content-type": responses.JSON_TYPE, "x-amzn-RequestId": responses.request_id()}
+        headers.update(answer.headers)
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+    def _check_iam(self, caller: CallerIdentity, body: bytes) -> list[tuple[str, str]]:
+        """``appsync:GraphQL`` on each top-level field, as AppSync checks it; returns (type, field) pairs.
+
+        A document that does not parse is passed on unchecked: the simulator gives its own answer to it.
+        """
+        from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+
+        try:
+            payload = json.loads(body)
+            document = parse(payload["query"])
+        except (ValueError, KeyError, TypeError, GraphQLError):
+            return []
+        name = payload.get("operationName")
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [op for op in operations if not name or (op.name and op.name.value == name)][:1]
+        kinds = {OperationType.QUERY: "Query", OperationType.MUTATION: "Mutation"}
+        fields: list[tuple[str, str]] = []
+        base = f"arn:aws:appsync:{self.region}:{self.account_id}:apis/{self.api_id}/types/"
+        for operation in chosen:
+            kind = kinds.get(operation.operation, "Subscription")
+            for selection in operation.selection_set.selections:
+                if not isinstance(selection, FieldNode) or selection.name.value.startswith("__"):
+                    continue
+                if not self.identities.is_allowed(
+                    caller, "appsync:GraphQL", f"{base}{kind}/fields/{selection.name.value}"
+                ):
+                    raise responses.iam_denied()
+                fields.append((kind, selection.name.value))
+        return fields
+
+    async def _forward(
+        self, body: bytes, caller: CallerIdentity, fields: list[tuple[str, str]]
+    ) -> responses.Answer:
+        identity = {
+            "userArn": caller.arn,
+            "accountId": caller.account_id,
+            "username": caller.arn.rsplit("/", 1)[-1],
+        }
+        token = base64.b64encode(json.dumps(identity).encode()).decode()
+        headers = {"content-type": "application/json", "authorization": CALLER_PREFIX + token}
+        assert self._session is not None
+        async with self._session.post(f"{self._node_url}/graphql", data=body, headers=headers) as answer:
+            text = await answer.read()
+            status = answer.status
+        outcome = "ok"
+        try:
+            result = json.loads(text)
+        except ValueError:
+            result = None
+        if isinstance(result, dict):
+            errors = result.get("errors") or []
+            if any(isinstance(e, dict) and e.get("errorType") == "Unauthorized" for e in errors):
+                outcome = "unauthorized"
+            elif errors or "errorMessage" in result:
+                outcome = "graphql_error"
+            data = result.get("data") or {}
+            for kind, field in fields:
+                item = data.get(field) if isinstance(data, dict) else None
+                if kind == "Mutation" and isinstance(item, dict):
+                    self.stats.record_mutation(field, item.get("id"), caller.arn)
+        return responses.Answer(status, text, {}, outcome)
+
+
+def _received(request: Any, body: bytes) -> ReceivedRequest:
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    return ReceivedRequest(request.method, request.raw_path, headers, body)
+
+
+def _reset(request: Any) -> None:
+    """Drop the connection with a TCP RST and no response, as the stand-in does."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+# --- the sandbox with Amplify's resolvers as its AppSync API ----------------------------------------------
+def for_sandbox(sb: Any, node_modules: Path, **options: Any) -> AmplifyResolvers:
+    """An ``AmplifyResolvers`` for a running ``Sandbox``: its identities, account B's table, its custom-roles.json.
+
+    The data source writes with long-term keys of an IAM user in account B (standing for AppSync's data-source
+    service role), created here through the sandbox's public API.
+    """
+    keys = data_source_keys(sb)
+    return AmplifyResolvers(
+        identities=sb.identities,
+        node_modules=node_modules,
+        dynamodb=DynamoDBTarget(
+            endpoint=sb.endpoint_url,
+            table_name=sb.table_name,
+            access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+        ),
+        api_id=sb.settings.appsync.api_id,
+        api_name=sb.settings.amplify.api_name,
+        region=sb.region,
+        account_id=sb.account_b,
+        custom_roles_path=sb.custom_roles_path,
+        cli_behaviour=options.pop("cli_behaviour", sb.cli_behaviour),
+        **options,
+    )
+
+
+def data_source_keys(sb: Any) -> dict[str, str]:
+    """Keys of the account-B IAM user the data source uses (created once per sandbox, allowed the table only)."""
+    cached: dict[str, str] | None = getattr(sb, "_amplify_data_source_keys", None)
+    if cached is not None:
+        return cached
+    keys: dict[str, str] = sb.create_user_keys(DATA_SOURCE_USER, account="B")
+    table_arn = f"arn:aws:dynamodb:{sb.region}:{sb.account_b}:table/{sb.table_name}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": [table_arn, f"{table_arn}/*"]}],
+    }
+    sb.client("iam", "B").put_user_policy(
+        UserName=DATA_SOURCE_USER, PolicyName="todo-table", PolicyDocument=json.dumps(policy)
+    )
+    sb._amplify_data_source_keys = keys
+    return keys
+
+
+@contextlib.contextmanager
+def amplify_appsync(sb: Any, node_modules: Path, **options: Any) -> Iterator[AmplifyResolvers]:
+    """Make Amplify's resolvers the sandbox's AppSync API (``sb.appsync``, ``sb.appsync_url``) while inside.
+
+    The stand-in keeps running (untouched) and is put back on exit.
+    """
+    backend = for_sandbox(sb, node_modules, **options)
+    started = time.monotonic()
+    backend.start()
+    backend.start_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    stand_in, stand_in_url = sb.appsync, sb.appsync_url
+    sb.appsync, sb.appsync_url = backend, backend.url
+    try:
+        yield backend
+    finally:
+        sb.appsync, sb.appsync_url = stand_in, stand_in_url
+        backend.stop()
