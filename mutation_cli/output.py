@@ -9,10 +9,39 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import IO, Any
 
+from mutation_cli.dlq import Remainder
 from mutation_cli.records import DeadLetterRecord
-from mutation_cli.replay import ALREADY, FAILED, REPLAYED, SKIPPED, WOULD_REPLAY, Outcome
+from mutation_cli.replay import (
+    ALREADY,
+    BLOCKED,
+    FAILED,
+    HOLD_LOST,
+    NOT_DONE,
+    REDRIVEN,
+    REPLAYED,
+    SKIPPED,
+    SKIPPED_PERMANENT,
+    WOULD_REDRIVE,
+    WOULD_REPLAY,
+    Outcome,
+)
 
-SUMMARY_ORDER = (REPLAYED, ALREADY, WOULD_REPLAY, "redriven", FAILED, SKIPPED)
+#: Every summary shows these counts in this order (``failed`` always, the others when not zero), then ``left``
+#: for a run on the DLQ.
+SUMMARY_ORDER = (
+    REPLAYED,
+    ALREADY,
+    WOULD_REPLAY,
+    REDRIVEN,
+    WOULD_REDRIVE,
+    FAILED,
+    BLOCKED,
+    HOLD_LOST,
+    SKIPPED_PERMANENT,
+    SKIPPED,
+)
+#: Outcomes listed one by one under the counts, with their reason.
+_LISTED = (*sorted(NOT_DONE), SKIPPED_PERMANENT)
 
 
 def is_tty(stream: IO[str]) -> bool:
@@ -31,7 +60,20 @@ class ProgressReporter(AbstractContextManager["ProgressReporter"]):
         self._task: Any = None
 
     def __enter__(self) -> ProgressReporter:
-        if is_tty(self.stream) and not self.quiet and self.total:
+        if self.total:
+            self._start()
+        return self
+
+    def add(self, count: int) -> None:
+        """``count`` more messages to go (a DLQ run learns its total round by round)."""
+        self.total += count
+        if self._progress is None:
+            self._start()
+        elif self._task is not None:
+            self._progress.update(self._task, total=self.total)
+
+    def _start(self) -> None:
+        if is_tty(self.stream) and not self.quiet and self._progress is None:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -44,7 +86,6 @@ class ProgressReporter(AbstractContextManager["ProgressReporter"]):
             )
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=self.total)
-        return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -56,25 +97,36 @@ class ProgressReporter(AbstractContextManager["ProgressReporter"]):
         self.done += 1
         line = f"{status:<16} {message_id}  {operation or '-'}" + (f"  {detail}" if detail else "")
         if self._progress is not None:
-            if status == FAILED:
+            if status in _LISTED:
                 self._progress.console.print(line, markup=False, highlight=False)
             self._progress.advance(self._task)
         elif not self.quiet:
             print(f"[{self.done}/{self.total}] {line}", file=self.stream, flush=True)
 
     def outcome(self, outcome: Outcome) -> None:
-        detail = f"{outcome.error_type}: {outcome.reason}" if outcome.status == FAILED else ""
+        detail = f"{outcome.error_type}: {outcome.reason}" if outcome.status in _LISTED else ""
         self.advance(outcome.status, outcome.record.message_id, outcome.operation, detail)
 
 
 def print_summary(
-    outcomes: Sequence[Outcome], skipped: int, stream: IO[str] | None = None, interrupted: bool = False
+    outcomes: Sequence[Outcome],
+    skipped: int,
+    stream: IO[str] | None = None,
+    interrupted: bool = False,
+    remainder: Remainder | None = None,
 ) -> None:
-    """Counts per outcome, then every failure with its reason and diagnosis."""
+    """Counts per outcome (and ``left`` on the DLQ), then every message not done or skipped as permanent with its
+    reason and diagnosis, then why messages were left."""
     out = stream or sys.stdout
     counts = Counter(o.status for o in outcomes)
     counts[SKIPPED] += skipped
-    failures = [o for o in outcomes if o.status == FAILED]
+    listed = [o for o in outcomes if o.status in _LISTED]
+    notes = remainder.explain() if remainder is not None else []
+    if any(o.status == SKIPPED_PERMANENT for o in listed):
+        notes.append(
+            "  skipped_permanent: the worker would fail these again at once; fix them and `replay replay` them, "
+            "or pass --include-permanent"
+        )
     if is_tty(out):
         from rich.console import Console
         from rich.table import Table
@@ -86,25 +138,39 @@ def print_summary(
         for status in SUMMARY_ORDER:
             if counts[status] or status == FAILED:
                 table.add_row(status.replace("_", " "), str(counts[status]))
+        if remainder is not None:
+            table.add_row("left", str(remainder.left))
         console.print(table)
-        if failures:
-            detail = Table(title="failed again")
-            for column in ("message id", "operation", "error type", "reason / fix"):
+        if listed:
+            detail = Table(title="failed again, blocked or skipped")
+            for column in ("message id", "outcome", "operation", "error type", "reason / fix"):
                 detail.add_column(column, overflow="fold")
-            for o in failures:
+            for o in listed:
                 text = o.reason or ""
                 if o.diagnosis:
                     text += f"\nfix: {o.diagnosis}"
-                detail.add_row(o.record.message_id, o.operation or "-", o.error_type or "-", text)
+                detail.add_row(
+                    o.record.message_id,
+                    o.status.replace("_", " "),
+                    o.operation or "-",
+                    o.error_type or "-",
+                    text,
+                )
             console.print(detail)
+        for note in notes:
+            console.print(note.strip(), markup=False, highlight=False)
         return
     head = "interrupted: partial summary" if interrupted else "summary"
     parts = [f"{status}={counts[status]}" for status in SUMMARY_ORDER if counts[status] or status == FAILED]
+    if remainder is not None:
+        parts.append(f"left={remainder.left}")
     print(f"{head}: " + " ".join(parts), file=out)
-    for o in failures:
-        print(f"  failed {o.record.message_id} {o.operation or '-'} {o.error_type}: {o.reason}", file=out)
+    for o in listed:
+        print(f"  {o.status} {o.record.message_id} {o.operation or '-'} {o.error_type}: {o.reason}", file=out)
         if o.diagnosis:
             print(f"    fix: {o.diagnosis}", file=out)
+    for note in notes:
+        print(note, file=out)
 
 
 def print_records(records: Iterable[DeadLetterRecord], stream: IO[str] | None = None) -> int:
@@ -119,10 +185,20 @@ def print_records(records: Iterable[DeadLetterRecord], stream: IO[str] | None = 
             r.failure.get("idempotencyKey") or "-",
             r.failure.get("errorType") or "-",
             r.failure.get("reason") or "(no failure.* attributes: moved by SQS redrive policy?)",
+            r.failure.get("diagnosis") or "-",
         )
         for r in records
     ]
-    headers = ("message id", "failed at", "receives", "operation", "idempotency key", "error type", "reason")
+    headers = (
+        "message id",
+        "failed at",
+        "receives",
+        "operation",
+        "idempotency key",
+        "error type",
+        "reason",
+        "fix",
+    )
     if is_tty(out):
         from rich.console import Console
         from rich.table import Table

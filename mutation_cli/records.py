@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from mutation_cli.errors import UsageError
 from worker.dead_letters import ATTRIBUTE_PREFIX, read_failure
+from worker.errors import MutationError, TransientError
 
 
 @dataclass
@@ -34,6 +35,10 @@ class DeadLetterRecord:
     deduplication_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)  # non-failure message attributes
     receipt_handle: str | None = field(default=None, repr=False)  # only for messages held from the DLQ
+    #: While held from the DLQ: when the hold surely ends (``time.monotonic()``; counted from when the receive
+    #: or the last extension was *requested*), and whether it was lost (then it is never deleted nor counted).
+    held_until: float | None = field(default=None, repr=False, compare=False)
+    hold_lost: bool = field(default=False, repr=False, compare=False)
 
     @property
     def failed_at(self) -> datetime | None:
@@ -46,6 +51,18 @@ class DeadLetterRecord:
         is still that one record: the key it recorded, else the message it came from (SQS keeps the
         message id when its own redrive moves a message)."""
         return self.failure.get("idempotencyKey") or self.failure.get("sourceMessageId") or self.message_id
+
+    @property
+    def error_class(self) -> type[MutationError] | None:
+        """The worker's error class for ``failure.errorType`` (None: no error type, or one no class names)."""
+        return error_class(self.failure.get("errorType"))
+
+    @property
+    def permanent(self) -> bool:
+        """The worker judged this failure permanent: its error class is not a ``TransientError``. Unknown or
+        missing error types (SQS's own redrive sets none) are not called permanent."""
+        cls = self.error_class
+        return cls is not None and not issubclass(cls, TransientError)
 
     @property
     def operation(self) -> str | None:
@@ -109,6 +126,24 @@ class DeadLetterRecord:
             deduplication_id=data.get("deduplicationId"),
             attributes=dict(data.get("attributes") or {}),
         )
+
+
+def error_class(error_type: str | None) -> type[MutationError] | None:
+    """The worker's ``MutationError`` subclass whose ``error_type`` is this one, found by walking the classes
+    (worker/errors.py is the one place that says which error types are transient)."""
+    if not error_type:
+        return None
+    return _error_classes().get(error_type)
+
+
+def _error_classes() -> dict[str, type[MutationError]]:
+    found: dict[str, type[MutationError]] = {}
+    pending: list[type[MutationError]] = [MutationError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.error_type, cls)  # a subclass inheriting its parent's type keeps the parent's
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 def read_jsonl(path: str) -> list[DeadLetterRecord]:
