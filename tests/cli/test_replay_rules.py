@@ -74,7 +74,15 @@ def test_a_replay_slower_than_its_hold_keeps_its_messages_from_a_second_replay(k
     kit.sb.appsync.faults.set_latency(500)
     try:
         first = start_cli(
-            "replay", "replay", "--json", "--hold-seconds", "3", "--concurrency", "2", "--queue", kit.sb.dlq_url
+            "replay",
+            "replay",
+            "--json",
+            "--hold-seconds",
+            "3",
+            "--concurrency",
+            "2",
+            "--queue",
+            kit.sb.dlq_url,
         )
         deadline = time.monotonic() + 60
         while kit.visible(kit.sb.dlq_url) and time.monotonic() < deadline:  # the first replay holds them all
@@ -128,13 +136,17 @@ def test_a_message_whose_hold_was_lost_is_neither_deleted_nor_counted(
     kit.empty(kit.sb.dlq_url)
 
 
-def test_redrive_skips_permanent_failures_lists_them_and_sends_them_only_when_forced(cli: Any, kit: Any) -> None:
+def test_redrive_skips_permanent_failures_lists_them_and_sends_them_only_when_forced(
+    cli: Any, kit: Any
+) -> None:
     transient = put(kit, kit.create("timed out"), error_type="Timeout")
     invalid = put(kit, '{"mutation": "createTodo", "input": []}', error_type="InvalidEnvelope")
     refused = put(kit, kit.create("refused by the resolver"), error_type="Unauthorized")
-    moved_by_sqs = kit.sqs.send_message(  # SQS's own redrive policy: no failure.* attributes, envelope invalid
-        QueueUrl=kit.sb.dlq_url, MessageBody="not json"
-    )["MessageId"]
+    moved_by_sqs = (
+        kit.sqs.send_message(  # SQS's own redrive policy: no failure.* attributes, envelope invalid
+            QueueUrl=kit.sb.dlq_url, MessageBody="not json"
+        )["MessageId"]
+    )
 
     result = cli("replay", "redrive")
     assert result.code == 0, result.out
