@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=300,
         metavar="S",
-        help="visibility timeout while working (default 300); unfinished messages reappear after it",
+        help="visibility timeout while working (default 300), extended every S/3 s while the command runs; "
+        "after a crash, unfinished messages reappear when it ends",
     )
     rep = actions.add_parser(
         "replay",
@@ -158,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         "redrive", parents=[source, work], help="move dead letters back to the source queue for the Lambda"
     )
     redrive.add_argument("--to-queue", metavar="URL-or-name", help="default: the source queue in settings")
+    redrive.add_argument(
+        "--include-permanent",
+        action="store_true",
+        help="also redrive permanent failures (error type not transient, or an envelope the worker refuses)",
+    )
     return parser
 
 
