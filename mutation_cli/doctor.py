@@ -5,13 +5,21 @@ Links, in order: configuration -> base credentials (which provider won; environm
 -> base identity (is it the execution role the trust policy admits?) -> AssumeRole with the pinned session name
 -> the caller ARN AppSync will see -> custom-roles.json admits it (verbatim and normalize CLI behaviours) ->
 the role's IAM policy allows appsync:GraphQL on each allowed Mutation field (iam:SimulatePrincipalPolicy, when
-permitted) -> a signed request through the ``send`` path.
+permitted) -> a signed request through the ``send`` path -> (``--probe``) Amplify's authorization itself.
+
+``query { __typename }`` never runs Amplify's auth resolver, so a correct local custom-roles.json that was never
+pushed passes every link above while every mutation is Unauthorized. ``--probe`` sends one mutation that runs
+the real authorization path and cannot write: a delete (else an update) of a random id that cannot exist
+(``doctor-probe-<random>``). Authorized, the resolver reaches DynamoDB and meets ``attribute_exists(id)``
+(ConditionalCheckFailed); unauthorized, it answers Unauthorized. One attempt, never retried, never dead-lettered.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +29,14 @@ from amplify_custom_roles.admin_rule import CLI_BEHAVIOURS, NORMALIZE, VERBATIM,
 from mutation_cli.config import CliContext
 from mutation_cli.diagnose import diagnose
 from mutation_cli.session import ViaRoleError, base_session
-from worker.config import APPSYNC_ENDPOINT_RE, WorkerConfig
+from worker.config import APPSYNC_ENDPOINT_RE, ENV_APPSYNC_URL, WorkerConfig
 from worker.credentials import inspect_base_credentials
-from worker.errors import IAMDeniedError, MutationError
+from worker.errors import (
+    ConditionalCheckFailedError,
+    IAMDeniedError,
+    MutationError,
+    ResolverUnauthorizedError,
+)
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 _ASSUMED = re.compile(
@@ -39,6 +52,11 @@ _CHECK_NAMES = (
     "IAM policy",
     "signed request",
 )
+PROBE_PREFIX = "doctor-probe-"
+#: Worker variables that only count when APPSYNC_URL is set (without it the settings file is used).
+_WORKER_VARIABLE_PREFIXES = ("MUTATOR_",)
+_WORKER_VARIABLES = ("DEAD_LETTER_QUEUE_URL", "ALLOWED_MUTATIONS", "APPSYNC_REGION")
+NEVER_PUSHED = "custom-roles.json admits the worker but the deployed resolvers refuse it: run `amplify push`"
 
 
 @dataclass
@@ -75,6 +93,8 @@ class DoctorOptions:
     cli_behaviour: str | None = None
     amplify_env: str | None = None  # replaces ${env} in entries, as the Amplify CLI does
     verbose: bool = False
+    skip_custom_roles: bool = False  # no Amplify checkout here: do not read custom-roles.json
+    probe: bool = False  # run Amplify's authorization with a mutation that cannot write
 
 
 class Doctor:
@@ -86,7 +106,15 @@ class Doctor:
         self.caller_arn: str | None = None
 
     def run(self) -> list[Check]:
-        self.checks.append(Check("configuration", OK, _describe(self.ctx)))
+        configuration = Check("configuration", OK, _describe(self.ctx))
+        ignored = ignored_worker_variables(self.ctx.source, os.environ)
+        if ignored:
+            configuration.notes.append(
+                f"{ENV_APPSYNC_URL} is unset, so the configuration comes from the settings file and "
+                f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored: set {ENV_APPSYNC_URL} "
+                "(with the rest of the Lambda's environment) to check exactly what the Lambda sees"
+            )
+        self.checks.append(configuration)
         links: list[tuple[str, Callable[[], Check]]] = [
             ("base credentials", self.base_credentials),
             ("base identity", self.base_identity),
@@ -96,6 +124,8 @@ class Doctor:
             ("IAM policy", self.iam_policy),
             ("signed request", self.signed_request),
         ]
+        if self.options.probe:
+            links.append(("authorization probe", self.authorization_probe))
         try:
             for index, (name, link) in enumerate(links):
                 try:
@@ -234,6 +264,15 @@ class Doctor:
 
     def custom_roles(self) -> Check:
         settings = self.ctx.deployment_settings
+        if self.options.skip_custom_roles:
+            return Check(
+                "custom-roles.json",
+                SKIPPED,
+                "not read (--skip-custom-roles: no Amplify checkout here)",
+                notes=["only --probe shows whether the deployed resolvers admit the worker"]
+                if not self.options.probe
+                else [],
+            )
         path = (
             Path(self.options.custom_roles)
             if self.options.custom_roles
@@ -367,6 +406,57 @@ class Doctor:
             or ("check the URL and the network path to it" if answer.status == 0 else "see the reason"),
         )
 
+    def authorization_probe(self) -> Check:
+        """One mutation through Amplify's real auth resolver that cannot write (see the module docstring)."""
+        from mutation_cli.signed_http import SignedGraphQL
+
+        field_name = probe_field(self.config.allowed_mutations)
+        if field_name is None:
+            return Check(
+                "authorization probe",
+                SKIPPED,
+                "no delete or update mutation on the allow-list: a create could write, so none is sent",
+            )
+        probe_id = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
+        document = f'mutation DoctorProbe {{ {field_name}(input: {{id: "{probe_id}"}}) {{ id }} }}'
+        http = SignedGraphQL(self.config, self.runtime.credentials)
+        try:
+            answer = http.post({"query": document, "operationName": "DoctorProbe"})
+        finally:
+            http.close()
+        caller = self.caller_arn or self.config.assumed_role_arn
+        sent = f"{field_name} of {probe_id!r} (no such record)"
+        error = answer.error
+        if isinstance(error, ConditionalCheckFailedError):
+            return Check(
+                "authorization probe",
+                OK,
+                f"Amplify's resolver for {field_name} admitted {caller}: {sent} reached DynamoDB and met "
+                "its condition; nothing was written",
+            )
+        if isinstance(error, ResolverUnauthorizedError):
+            local = next((c for c in self.checks if c.name == "custom-roles.json"), None)
+            if local is not None and local.status == OK:
+                raise Broken(f"{sent}: {error.error_type}: {error.reason}; {NEVER_PUSHED}", NEVER_PUSHED)
+            raise Broken(
+                f"{sent}: {error.error_type}: {error.reason}: the deployed resolvers refuse {caller}",
+                f"list {self.config.assumed_role_arn!r} in custom-roles.json (`make custom-roles`), then "
+                "`amplify push`",
+            )
+        if isinstance(error, IAMDeniedError):
+            raise Broken(
+                f"{sent}: {error.reason}: the role's IAM policy does not allow appsync:GraphQL on {field_name}",
+                "derive the policy from settings.toml (appsync.allowed_mutations) and re-deploy the account-B stack",
+            )
+        if error is None:
+            raise Broken(
+                f"{sent} answered with data: {answer.body[:200]}; a record with a random id existed, or the "
+                "resolver does not guard deletes with attribute_exists(id)",
+                "look at the API's resolvers: this is not what Amplify generates",
+            )
+        diagnose(error, self.config, field_name, self.caller_arn)
+        raise Broken(f"{sent}: {error.error_type}: {error.reason}", error.diagnosis or "see the reason")
+
     def _api_arn(self) -> str | None:
         settings = self.ctx.deployment_settings
         if settings is not None:
@@ -382,6 +472,25 @@ def _unexpected(exc: Exception) -> Broken:
     return Broken(
         f"{type(exc).__name__}: {exc}",
         "an unexpected error (a broken AWS profile, network, or a bug): run again with --verbose",
+    )
+
+
+def probe_field(allowed: Any) -> str | None:
+    """The mutation the probe sends: a delete, else an update, from the allow-list (never a create)."""
+    names = sorted(allowed)
+    return next((n for n in names if n.startswith("delete")), None) or next(
+        (n for n in names if n.startswith("update")), None
+    )
+
+
+def ignored_worker_variables(source: str, environ: Any) -> list[str]:
+    """Worker variables set in the environment that a settings-file configuration silently ignores."""
+    if source == "environment" or environ.get(ENV_APPSYNC_URL, "").strip():
+        return []
+    return sorted(
+        name
+        for name, value in environ.items()
+        if value and (name in _WORKER_VARIABLES or name.startswith(_WORKER_VARIABLE_PREFIXES))
     )
 
 

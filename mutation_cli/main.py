@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--amplify-env", metavar="NAME", help="Amplify environment name, for ${env} in entries"
     )
     doctor.add_argument("--json", action="store_true", help="machine-readable result on stdout")
+    doctor.add_argument(
+        "--probe",
+        action="store_true",
+        help="also run Amplify's authorization: a delete (else update) of a random id that cannot exist",
+    )
+    doctor.add_argument(
+        "--skip-custom-roles",
+        action="store_true",
+        help="no Amplify checkout here: do not read custom-roles.json",
+    )
 
     send = commands.add_parser(
         "send",
@@ -225,6 +235,8 @@ def _doctor(args: argparse.Namespace) -> int:
             cli_behaviour=args.cli_behaviour,
             amplify_env=args.amplify_env,
             verbose=args.verbose,
+            skip_custom_roles=args.skip_custom_roles,
+            probe=args.probe,
         )
         checks = Doctor(ctx, options).run()
     broken = next((c for c in checks if c.status == FAILED), None)

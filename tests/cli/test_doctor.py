@@ -224,3 +224,82 @@ def test_via_role_arn_assumes_the_execution_role_first(
     assert checks["base identity"]["detail"].startswith(
         f"arn:aws:sts::{kit.settings.accounts.worker}:assumed-role/{kit.settings.worker.execution_role_name}/operator-test"
     )
+
+
+# --- --skip-custom-roles, ignored variables, --probe ------------------------------------------------------
+def test_skip_custom_roles_lets_the_later_links_run(cli: Any, kit: Any, tmp_path: Path) -> None:
+    """No Amplify checkout (no custom-roles.json here): the local link is skipped, not a stop."""
+    absent = str(tmp_path / "absent" / "custom-roles.json")
+    result = cli("doctor", "--json", "--skip-custom-roles", "--custom-roles", absent)
+    assert result.code == 0, result.out
+    checks = checks_of(result)
+    assert checks["custom-roles.json"]["status"] == "skipped"
+    assert "--skip-custom-roles" in checks["custom-roles.json"]["detail"]
+    assert "--probe" in " ".join(checks["custom-roles.json"]["notes"])
+    assert checks["signed request"]["status"] == "ok"
+
+
+def test_worker_variables_ignored_without_appsync_url_are_named(cli: Any, kit: Any, operator: Any) -> None:
+    operator.delenv("APPSYNC_URL")  # MUTATOR_*, DEAD_LETTER_QUEUE_URL, ... stay: settings.toml wins
+    result = cli("doctor", "--json", "--skip-custom-roles")
+    configuration = checks_of(result)["configuration"]
+    assert configuration["status"] == "ok"
+    [note] = [n for n in configuration["notes"] if "APPSYNC_URL is unset" in n]
+    for name in ("MUTATOR_ROLE_ARN", "MUTATOR_SESSION_NAME", "DEAD_LETTER_QUEUE_URL"):
+        assert name in note
+
+
+def test_probe_on_a_healthy_chain_writes_nothing(cli: Any, kit: Any, roles_file: Any) -> None:
+    stats = kit.sb.appsync.stats
+    items_before = kit.sb.table_items()
+    result = cli("doctor", "--json", "--probe", "--custom-roles", roles_file([kit.assumed_arn]))
+    assert result.code == 0, result.out
+    probe = checks_of(result)["authorization probe"]
+    assert probe["status"] == "ok" and "admitted" in probe["detail"] and "doctor-probe-" in probe["detail"]
+    assert kit.sb.table_items() == items_before
+    assert not [m for m in stats.mutations if (m.item_id or "").startswith("doctor-probe-")]
+    assert kit.count(kit.sb.dlq_url) == 0  # never dead-lettered
+
+
+def test_probe_finds_a_custom_roles_json_that_was_never_pushed(
+    cli: Any, kit: Any, operator: Any, roles_file: Any
+) -> None:
+    """On Amplify's own resolvers: deployed with the IAM role ARN, fixed locally, never pushed.
+
+    Every other link is green (the local file admits the worker, the signature is accepted); only the probe,
+    which runs the resolvers' auth step, sees the refusal, and names the broken link."""
+    import os
+
+    from sandbox.amplify_backend import NodeUnavailable, amplify_appsync, node_modules
+
+    try:
+        modules = node_modules()
+    except NodeUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{exc} (CI=true: install Node.js 20+)")
+        pytest.skip(str(exc))
+    sb = kit.sb
+    roles_file([kit.iam_role_arn])  # what the last `amplify push` deployed
+    with amplify_appsync(sb, modules, auto_push=False) as backend:
+        operator.setenv("APPSYNC_URL", backend.url)
+        local = roles_file([kit.assumed_arn])  # `make custom-roles`, but no `amplify push`
+        plain = cli("doctor", "--json", "--custom-roles", local)
+        assert plain.code == 0, plain.out  # the wall: every link green ...
+        result = cli("doctor", "--json", "--probe", "--custom-roles", local)
+        assert result.code == 1
+        assert result.json()["firstBroken"] == "authorization probe"
+        probe = checks_of(result)["authorization probe"]
+        assert "Unauthorized" in probe["detail"]
+        assert probe["fix"] == (
+            "custom-roles.json admits the worker but the deployed resolvers refuse it: run `amplify push`"
+        )
+        assert {c["status"] for n, c in checks_of(result).items() if n != "authorization probe"} <= {
+            "ok",
+            "skipped",
+        }
+        backend.push()  # amplify push
+        fixed = cli("doctor", "--json", "--probe", "--custom-roles", local)
+        assert fixed.code == 0, fixed.out
+        assert checks_of(fixed)["authorization probe"]["status"] == "ok"
+        assert not [i for i in sb.table_items() if str(i["id"]).startswith("doctor-probe-")]
+        assert kit.count(sb.dlq_url) == 0
