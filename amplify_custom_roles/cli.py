@@ -178,13 +178,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _settings_warnings(settings: Settings) -> None:
     """The sandbox-values warning and allowed mutations the project's schema lacks, on stderr."""
-    from project_settings.checks import sandbox_warning, schema_problems
+    from project_settings.checks import settings_warnings
 
-    warning = sandbox_warning(settings)
-    if warning:
+    for warning in settings_warnings(settings):
         print(warning, file=sys.stderr)
-    for problem in schema_problems(settings):
-        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _report(result: object, out: TextIO) -> None:

@@ -7,6 +7,7 @@ the cdk CLI can also run it (``cdk synth --app "python -m infra.app"``), then ``
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -62,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         "--outdir", default=None, help="cloud assembly directory (default: CDK_OUTDIR or cdk.out)"
     )
     args = parser.parse_args(argv)
-    directory = synth(load_settings(args.settings), args.outdir)
+    settings = load_settings(args.settings)
+    from project_settings.checks import settings_warnings
+
+    for warning in settings_warnings(settings):  # the sandbox's account ids, mutations the schema lacks
+        print(warning, file=sys.stderr)
+    directory = synth(settings, args.outdir)
     print(f"templates written to {directory}")
     return 0
 

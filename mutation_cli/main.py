@@ -63,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
         + "\nexit codes: 0 ok, 1 failed/partial, 2 usage, 130 interrupted",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="{replay,send,doctor}", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="{init,replay,send,doctor}", required=True)
+    from mutation_cli.init_settings import add_init_parser
+
+    add_init_parser(commands)  # `init --from-amplify DIR`: settings.toml from the Amplify project
 
     doctor = commands.add_parser(
         "doctor",
@@ -199,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from mutation_cli.config import load_context
 
+    if args.command == "init":
+        from mutation_cli.init_settings import run_init
+
+        return run_init(args)
     if args.command == "doctor":
         return _doctor(args)
     ctx = load_context(args.settings)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,6 +253,56 @@ def read_gen2(outputs_path: Path) -> ProjectFacts:
     )
 
 
+CATEGORY_API = "@aws-amplify/amplify-category-api"
+_CLI_PACKAGES = ("@aws-amplify/cli", "@aws-amplify/cli-internal")
+
+
+def _global_node_roots() -> list[Path]:
+    import os
+
+    roots = [Path("/usr/local/lib/node_modules"), Path("/usr/lib/node_modules")]
+    prefix = os.environ.get("NPM_CONFIG_PREFIX")
+    if prefix:
+        roots.insert(0, Path(prefix) / "lib" / "node_modules")
+    roots.append(Path.home() / ".npm-global" / "lib" / "node_modules")
+    return roots
+
+
+def detect_category_api_version(
+    project_dir: Path, roots: Sequence[Path] | None = None
+) -> tuple[str, str] | None:
+    """(version, package.json path) of the ``@aws-amplify/amplify-category-api`` the Amplify CLI would use.
+
+    Looked up in the project's ``node_modules`` first, then in the Amplify CLI's own install (npm global
+    roots, nested under ``@aws-amplify/cli`` / ``cli-internal``). None when not found (e.g. the CLI was
+    installed as a standalone binary): ``amplify --version`` prints the CLI's number, not this package's.
+    """
+    search = [project_dir / "node_modules", *(roots if roots is not None else _global_node_roots())]
+    for root in search:
+        candidates = [root / CATEGORY_API / "package.json"]
+        for cli in _CLI_PACKAGES:
+            candidates.append(root / cli / "node_modules" / CATEGORY_API / "package.json")
+            candidates.append(
+                root
+                / cli
+                / "node_modules"
+                / "@aws-amplify"
+                / "cli-internal"
+                / "node_modules"
+                / CATEGORY_API
+                / "package.json"
+            )
+        for candidate in candidates:
+            try:
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            version = data.get("version") if isinstance(data, Mapping) else None
+            if isinstance(version, str) and data.get("name") == CATEGORY_API:
+                return version, str(candidate)
+    return None
+
+
 def project_account(project_dir: Path, api_name: str | None = None) -> str | None:
     """The account the Gen 1 project's checked-out environment is deployed in, when its files say."""
     try:
@@ -262,8 +312,10 @@ def project_account(project_dir: Path, api_name: str | None = None) -> str | Non
 
 
 __all__ = [
+    "CATEGORY_API",
     "AmplifyProjectError",
     "ProjectFacts",
+    "detect_category_api_version",
     "gen2_outputs_path",
     "is_gen1_project",
     "project_account",

@@ -59,6 +59,12 @@ def schema_problems(settings: Settings) -> list[str]:
     return mutation_problems(settings)
 
 
+def settings_warnings(settings: Settings) -> list[str]:
+    """Every warning above, as printable lines: the sandbox values first, then schema mismatches."""
+    warning = sandbox_warning(settings)
+    return ([warning] if warning else []) + [f"warning: {p}" for p in schema_problems(settings)]
+
+
 __all__ = [
     "SANDBOX_ACCOUNTS",
     "SANDBOX_API_ACCOUNT",
@@ -67,4 +73,5 @@ __all__ = [
     "sandbox_values",
     "sandbox_warning",
     "schema_problems",
+    "settings_warnings",
 ]

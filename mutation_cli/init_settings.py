@@ -1,0 +1,346 @@
+"""``appsync-mutations init --from-amplify DIR``: write or update settings.toml from the Amplify project.
+
+Gen 1 (``amplify/backend/amplify-meta.json``, ``team-provider-info.json``, ``.config/local-env-info.json``,
+the API's ``schema.graphql`` or ``schema/``) or Gen 2 (``amplify_outputs.json``). Everything else in the
+settings file (its comments, the role, the queues) is kept as it is. What the project cannot say is taken from
+the options, asked for on a terminal, or written as a ``<...>`` placeholder that every command refuses until it
+is filled in (so nothing half-configured reaches AWS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from mutation_cli.errors import UsageError
+
+EPILOG = """\
+What is read (Gen 1): account B and region from providers.awscloudformation (StackId, AuthRoleArn) of the
+environment (--env, default: the checked-out one in amplify/.config/local-env-info.json, per environment in
+team-provider-info.json); API id and endpoint from api.<name>.output in amplify-meta.json (the checked-out
+environment only); the mutation names from the @model types of the API's schema; the
+@aws-amplify/amplify-category-api version (custom-roles.json behaviour) from node_modules when installed.
+Gen 2: data.url, data.aws_region and data.model_introspection of amplify_outputs.json (no account in it).
+Not in any Amplify file: account A (the worker's), which mutations the worker may send (kept when the
+schema defines them). Those come from --worker-account / --mutations, a prompt on a terminal, or stay a
+<placeholder> that every command refuses until filled in.
+
+exit codes: 0 written (or --dry-run shown); 2 the project or the options are invalid (nothing written)
+"""
+
+PLACEHOLDER_WORKER = "<account A: the worker's 12-digit account id>"
+PLACEHOLDER_API = "<account B: the Amplify API's 12-digit account id>"
+PLACEHOLDER_API_ID = "<the AppSync API id: run `amplify push`, then init again>"
+PLACEHOLDER_URL = "<https://<api id>.appsync-api.<region>.amazonaws.com/graphql>"
+
+
+def add_init_parser(commands: Any) -> None:
+    """Register ``init`` on the CLI's subcommands (called from mutation_cli.main.build_parser)."""
+    init = commands.add_parser(
+        "init",
+        help="write or update settings.toml from your Amplify project (Gen 1 or Gen 2)",
+        description="Read the Amplify project's own files and write the values into settings.toml.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    init.add_argument(
+        "--settings", metavar="PATH", help="settings file to update (default: the project's settings.toml)"
+    )
+    init.add_argument(
+        "--from-amplify",
+        metavar="DIR",
+        required=True,
+        help="the Amplify project (Gen 1: holds amplify/; Gen 2: holds amplify_outputs.json, or that file)",
+    )
+    init.add_argument("--env", metavar="ENV", help="Gen 1 environment (default: the checked-out one)")
+    init.add_argument("--api-name", metavar="NAME", help="Gen 1 API (needed when the project has several)")
+    init.add_argument("--generation", type=int, choices=(1, 2), help="when the folder holds both generations")
+    init.add_argument("--worker-account", metavar="ID", help="account A, where the worker runs")
+    init.add_argument("--api-account", metavar="ID", help="account B, when the project files do not say")
+    init.add_argument(
+        "--mutations",
+        metavar="A,B",
+        help="the mutation fields the worker may send (checked against the schema)",
+    )
+    init.add_argument("--dry-run", action="store_true", help="show the changes; write nothing")
+    init.add_argument("--no-input", action="store_true", help="never prompt; leave placeholders instead")
+
+
+def run_init(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    interactive = not args.no_input and sys.stdin.isatty()
+    ask: Callable[[str], str] | None = (lambda label: input(f"{label}: ").strip()) if interactive else None
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    return initialise(args, out=out, err=err, ask=ask)
+
+
+def _read_current(path: Path) -> tuple[str, dict[str, Any]]:
+    from project_settings.model import DEFAULT_PATH
+
+    source = path if path.is_file() else DEFAULT_PATH
+    try:
+        text = source.read_text(encoding="utf-8")
+        return text, tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{source}: cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{source}: not valid TOML: {exc}") from None
+
+
+def _relative(target: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(target.resolve(), base.resolve())
+    except ValueError:  # another drive
+        return str(target.resolve())
+
+
+def initialise(
+    args: argparse.Namespace,
+    *,
+    out: TextIO,
+    err: TextIO,
+    ask: Callable[[str], str] | None = None,
+) -> int:
+    from project_settings.amplify_files import (
+        AmplifyProjectError,
+        detect_category_api_version,
+        gen2_outputs_path,
+        is_gen1_project,
+        read_gen1,
+        read_gen2,
+    )
+    from project_settings.model import ACCOUNT_RE, DEFAULT_PATH, behaviour_for_version
+    from project_settings.schema import SchemaError, introspection_schema, read_gen1_schema, read_outputs
+
+    source = Path(args.from_amplify).expanduser()
+    if not source.exists():
+        raise UsageError(f"--from-amplify {source}: no such file or directory")
+    project = source.parent if source.is_file() else source
+    outputs = gen2_outputs_path(source)
+    gen1 = source.is_dir() and is_gen1_project(source)
+    generation = args.generation
+    if generation is None:
+        if gen1 and outputs is not None:
+            raise UsageError(
+                f"{source} holds both an Amplify Gen 1 project and amplify_outputs.json (a migration in "
+                "progress?): pass --generation 1 or --generation 2"
+            )
+        if not gen1 and outputs is None:
+            raise UsageError(
+                f"{source} is not an Amplify project: no amplify/backend/amplify-meta.json or "
+                "amplify/team-provider-info.json (Gen 1), no amplify_outputs.json (Gen 2; run `npx ampx "
+                "generate outputs` or `npx ampx sandbox` first)"
+            )
+        generation = 1 if gen1 else 2
+    if generation == 1 and not gen1:
+        raise UsageError(f"{source}: no Amplify Gen 1 project there (amplify/backend/amplify-meta.json)")
+    if generation == 2 and outputs is None:
+        raise UsageError(f"{source}: no amplify_outputs.json there")
+    if generation == 2 and (args.env or args.api_name):
+        raise UsageError("--env and --api-name are for Amplify Gen 1 projects")
+
+    try:
+        if generation == 1:
+            facts = read_gen1(project, env=args.env, api_name=args.api_name)
+            api_dir = project / "amplify" / "backend" / "api" / (facts.api_name or "")
+            schema = read_gen1_schema(api_dir) if facts.api_name else None
+        else:
+            assert outputs is not None
+            facts = read_gen2(outputs)
+            schema = introspection_schema(read_outputs(outputs), str(outputs))
+    except (AmplifyProjectError, SchemaError) as exc:
+        raise UsageError(str(exc)) from None
+
+    settings_path = Path(args.settings) if args.settings else DEFAULT_PATH
+    text, raw = _read_current(settings_path)
+    current = {section: dict(raw.get(section, {})) for section in ("accounts", "appsync", "amplify")}
+    changes: dict[tuple[str, str], Any] = {}
+    origins: dict[tuple[str, str], str] = {}
+    todo: list[str] = []
+
+    def choose(key: tuple[str, str], value: Any, origin: str) -> None:
+        changes[key] = value
+        origins[key] = origin
+
+    def account(
+        key: tuple[str, str], given: str | None, found: str | None, label: str, placeholder: str
+    ) -> None:
+        from project_settings.checks import SANDBOX_ACCOUNTS
+
+        if given is not None:
+            if not ACCOUNT_RE.match(given):
+                raise UsageError(f"--{key[1]}-account {given!r} is not a 12-digit account id")
+            choose(key, given, "the command line")
+            return
+        if found is not None:
+            choose(key, found, facts.source)
+            return
+        existing = current["accounts"].get(key[1])
+        if isinstance(existing, str) and ACCOUNT_RE.match(existing) and existing not in SANDBOX_ACCOUNTS:
+            return  # already yours: kept
+        answer = ask(f"{label} (12 digits)") if ask else ""
+        if answer:
+            if not ACCOUNT_RE.match(answer):
+                raise UsageError(f"{answer!r} is not a 12-digit account id")
+            choose(key, answer, "your answer")
+            return
+        choose(key, placeholder, "placeholder")
+        todo.append(f"{key[0]}.{key[1]}: {label}")
+
+    if facts.account and args.api_account and facts.account != args.api_account:
+        raise UsageError(
+            f"--api-account {args.api_account} contradicts {facts.source}, which puts the API in {facts.account}"
+        )
+    account(
+        ("accounts", "worker"),
+        args.worker_account,
+        None,
+        "account A, where the worker runs",
+        PLACEHOLDER_WORKER,
+    )
+    account(
+        ("accounts", "api"), args.api_account, facts.account, "account B, the Amplify API's", PLACEHOLDER_API
+    )
+    if facts.region:
+        choose(("accounts", "region"), facts.region, facts.source)
+    if facts.api_id:
+        choose(("appsync", "api_id"), facts.api_id, facts.source)
+    else:
+        choose(("appsync", "api_id"), PLACEHOLDER_API_ID, "placeholder")
+        todo.append("appsync.api_id: the AppSync API id")
+    if facts.url:
+        choose(("appsync", "url"), facts.url, facts.source)
+    else:
+        choose(("appsync", "url"), PLACEHOLDER_URL, "placeholder")
+        todo.append("appsync.url: the GraphQL endpoint")
+
+    known = list(schema.mutations) if schema else []
+    if args.mutations:
+        wanted = [m.strip() for m in args.mutations.split(",") if m.strip()]
+        unknown = [m for m in wanted if known and m not in known]
+        if unknown or not wanted:
+            raise UsageError(
+                f"--mutations: {', '.join(unknown) or 'none given'} not in the schema "
+                f"({schema.source if schema else ''}: {', '.join(known)})"
+            )
+        choose(("appsync", "allowed_mutations"), wanted, "the command line")
+    else:
+        existing = [m for m in current["appsync"].get("allowed_mutations", []) if isinstance(m, str)]
+        kept = [m for m in existing if m in known] if known else existing
+        if kept:
+            if kept != existing:
+                choose(
+                    ("appsync", "allowed_mutations"),
+                    kept,
+                    f"kept those {schema.source if schema else ''} defines",
+                )
+        else:
+            answer = (
+                ask(f"mutations the worker may send, comma-separated ({', '.join(known)})") if ask else ""
+            )
+            picked = [m.strip() for m in answer.split(",") if m.strip()]
+            if picked and all(m in known for m in picked):
+                choose(("appsync", "allowed_mutations"), picked, "your answer")
+            else:
+                choices = ", ".join(known) if known else "the API's mutation fields"
+                choose(("appsync", "allowed_mutations"), [f"<choose from: {choices}>"], "placeholder")
+                todo.append(
+                    f"appsync.allowed_mutations: pick from {choices} (least privilege: only what you send)"
+                )
+
+    choose(("amplify", "project_dir"), _relative(project, settings_path.parent), "--from-amplify")
+    choose(("amplify", "generation"), generation, f"Amplify Gen {generation} files")
+    if generation == 1 and facts.api_name:
+        choose(("amplify", "api_name"), facts.api_name, facts.source)
+    notes = list(facts.notes)
+    if generation == 1:
+        detected = detect_category_api_version(project)
+        if detected is not None:
+            version, where = detected
+            choose(("amplify", "category_api_version"), version, where)
+            choose(("amplify", "cli_behaviour"), behaviour_for_version(version), f"{where} ({version})")
+        else:
+            notes.append(
+                "the @aws-amplify/amplify-category-api version was not found in node_modules: amplify.cli_behaviour "
+                "is kept; set amplify.category_api_version to that package's version (`npm ls -g "
+                "@aws-amplify/amplify-category-api`; not the number `amplify --version` prints)"
+            )
+    else:
+        notes.append(
+            "Amplify Gen 2: no custom-roles.json; the mutator role's IAM policy on the API's field ARNs is the only "
+            "gate (`make synth`, then deploy the account-B stack)"
+        )
+
+    from project_settings.toml_edit import set_values, write_text_atomic
+
+    try:
+        new_text = set_values(text, changes)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{settings_path}: cannot be updated in place: {exc}") from None
+    _print_summary(out, settings_path, changes, origins, facts, notes, todo, args.dry_run)
+    if args.dry_run:
+        import difflib
+
+        old_name = str(settings_path) if settings_path.is_file() else "/dev/null"
+        out.writelines(
+            difflib.unified_diff(
+                text.splitlines(True) if settings_path.is_file() else [],
+                new_text.splitlines(True),
+                old_name,
+                str(settings_path),
+            )
+        )
+        return 0
+    if new_text != text or not settings_path.is_file():
+        write_text_atomic(settings_path, new_text)
+    _post_checks(settings_path, todo, err)
+    return 0
+
+
+def _print_summary(
+    out: TextIO,
+    path: Path,
+    changes: dict[tuple[str, str], Any],
+    origins: dict[tuple[str, str], str],
+    facts: Any,
+    notes: list[str],
+    todo: list[str],
+    dry_run: bool,
+) -> None:
+    env = f", environment {facts.env_name!r}" if facts.env_name else ""
+    print(f"Amplify Gen {facts.generation} project ({facts.source}{env})", file=out)
+    print(f"{'would set' if dry_run else 'set'} in {path}:", file=out)
+    for (section, key), value in changes.items():
+        print(f"  {section}.{key} = {value!r}    <- {origins[(section, key)]}", file=out)
+    for note in notes:
+        print(f"note: {note}", file=out)
+    if todo:
+        print("still to fill in (every command refuses the placeholders until then):", file=out)
+        for item in todo:
+            print(f"  - {item}", file=out)
+
+
+def _post_checks(path: Path, todo: list[str], err: TextIO) -> None:
+    """Load what was written; show the problems that are not the placeholders, and the warnings."""
+    from project_settings import SettingsError, load_settings
+    from project_settings.checks import settings_warnings
+
+    try:
+        settings = load_settings(path)
+    except SettingsError as exc:
+        others = [p for p in exc.problems if "<" not in p]
+        if others:
+            print(f"{path} still has problems:", file=err)
+            for problem in others:
+                print(f"  - {problem}", file=err)
+        return
+    for warning in settings_warnings(settings):
+        print(warning, file=err)
+
+
+__all__ = ["add_init_parser", "initialise", "run_init"]
