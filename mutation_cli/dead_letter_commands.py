@@ -136,6 +136,7 @@ class DeadLetterCommand:
             return records, skipped, None
         dlq = self.dead_letter_queue()
         held = dlq.hold(self.selection.matches, hold_seconds=LIST_HOLD_SECONDS, limit=self.selection.limit)
+        dlq.release(held.beyond)  # not examined: counted as left
         try:
             remainder = Remainder.measure(
                 dlq,
@@ -213,6 +214,9 @@ class DeadLetterCommand:
                             keeper=keeper,
                         )
                         skipped += len(held.others)
+                        dlq.release(held.beyond)  # not examined (--limit reached): counted as left
+                        for record in held.beyond:
+                            keeper.drop(record)
                         if not held.selected:
                             break
                         selected += len(held.selected)

@@ -56,6 +56,7 @@ class Held:
 
     selected: list[DeadLetterRecord] = field(default_factory=list)
     others: list[DeadLetterRecord] = field(default_factory=list)  # received, not selected
+    beyond: list[DeadLetterRecord] = field(default_factory=list)  # received after the limit was reached
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,12 @@ class DeadLetterQueue:
                     record.held_until = requested + hold_seconds
                     if keeper is not None:
                         keeper.keep(record)
-                    full = limit is not None and len(held.selected) >= limit
-                    (held.others if full or not want(record) else held.selected).append(record)
+                    if limit is not None and len(held.selected) >= limit:
+                        held.beyond.append(record)
+                    else:
+                        (held.selected if want(record) else held.others).append(record)
         except BaseException:
-            mine = held.selected + held.others
+            mine = held.selected + held.others + held.beyond
             self.release(r for r in mine if keeper is None or keeper.owns(r))
             raise
         return held
