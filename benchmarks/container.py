@@ -38,6 +38,9 @@ def serve(handler_path: str) -> None:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         answer.update(wall=time.perf_counter() - wall0, cpu=time.process_time() - cpu0)
         protocol.write(json.dumps(answer) + "\n")
+    reset = getattr(sys.modules.get("worker.handler"), "reset_runtime", None)
+    if reset is not None:  # close the connection pool: no "Unclosed client session" at exit
+        reset()
 
 
 class ContainerProcess:
