@@ -152,4 +152,6 @@ def test_sts_throttling_for_the_whole_invocation_is_a_few_calls_not_one_per_reco
     assert _all_failed(event, response)
     assert sb.dlq_messages() == []  # throttling is transient: nothing dead-lettered
     requests = len(sb.sts.refused_calls)
-    assert 1 <= requests <= 20, f"{requests} AssumeRole requests for one 10-record batch"
+    # one call in flight with a shared backoff: 8-9 requests here (2 botocore attempts a call); it was one call
+    # per record and attempt, serialised on the event loop, past the deadline
+    assert 1 <= requests <= 12, f"{requests} AssumeRole requests for one 10-record batch"
