@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from worker.client import MutationClient
 from worker.dead_letters import DeadLetter, DeadLetterPublisher
@@ -93,21 +94,21 @@ class BatchProcessor:
         self._log = structlog.get_logger("worker.batch")
 
     async def process(
-        self, items: Sequence[WorkItem], *, fifo: bool = False, deadline: float | None = None, log: Any = None
+        self, items: Sequence[WorkItem], *, fifo: bool = False, deadline: float | None = None
     ) -> list[RecordOutcome]:
         """Outcomes in the order of ``items``, all of them by ``deadline`` (``time.monotonic()``)."""
-        log = log or self._log
+        log = self._log
         limit = asyncio.Semaphore(self.max_concurrency)
         outcomes: list[RecordOutcome | None] = [None] * len(items)
 
         async def one(index: int) -> None:
             async with limit:
-                outcomes[index] = await self.process_item(items[index], deadline=deadline, log=log)
+                outcomes[index] = await self.process_item(items[index], deadline=deadline)
 
         async def run_group(indexes: list[int]) -> None:
             async with limit:
                 for position, index in enumerate(indexes):
-                    outcome = await self.process_item(items[index], deadline=deadline, log=log)
+                    outcome = await self.process_item(items[index], deadline=deadline)
                     outcomes[index] = outcome
                     if outcome.reported_failed:
                         for later in indexes[position + 1 :]:
@@ -140,24 +141,25 @@ class BatchProcessor:
             outcomes[index] = RecordOutcome(items[index].record_id, FAILED, error)
         return [outcome for outcome in outcomes if outcome is not None]
 
-    async def process_item(
-        self, item: WorkItem, *, deadline: float | None = None, log: Any = None
-    ) -> RecordOutcome:
-        log = (log or self._log).bind(message_id=item.record_id, receive_count=item.receive_count)
+    async def process_item(self, item: WorkItem, *, deadline: float | None = None) -> RecordOutcome:
+        # Every line about this record (here, in the client) carries its id: bound for this task only.
+        with bound_contextvars(message_id=item.record_id, receive_count=item.receive_count):
+            return await self._process_item(item, deadline)
+
+    async def _process_item(self, item: WorkItem, deadline: float | None) -> RecordOutcome:
+        log = self._log
         started = time.perf_counter()
         request: MutationRequest | None = None
         try:
             message_id = item.message_id if self.create_ids_from_message else None
             request = parse_envelope(item.body, self.allowed_fields, message_id=message_id)
-            result = await self.client.send(
-                request, deadline=deadline, redelivered=item.receive_count > 1, log=log
-            )
+            result = await self.client.send(request, deadline=deadline, redelivered=item.receive_count > 1)
         except MutationError as error:
-            return await self._handle_failure(item, request, error, log, started, deadline)
+            return await self._handle_failure(item, request, error, started, deadline)
         except Exception as unexpected:  # a bug must not fail the other records of the batch
             log.exception("record_crashed", error_type=type(unexpected).__name__)
             bug = WorkerBugError(f"worker bug: {type(unexpected).__name__}: {unexpected}")
-            return await self._handle_failure(item, request, bug, log, started, deadline)
+            return await self._handle_failure(item, request, bug, started, deadline)
         log.info(
             "record_done",
             operation=result.field,
@@ -172,10 +174,10 @@ class BatchProcessor:
         item: WorkItem,
         request: MutationRequest | None,
         error: MutationError,
-        log: Any,
         started: float,
         deadline: float | None = None,
     ) -> RecordOutcome:
+        log = self._log
         operation = request.field if request else None
         last_delivery = self.max_receive_count is not None and item.receive_count >= self.max_receive_count
         fields = {

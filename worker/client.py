@@ -152,7 +152,6 @@ class MutationClient:
         *,
         deadline: float | None = None,
         redelivered: bool = False,
-        log: Any = None,
     ) -> SendResult:
         """Apply ``request`` or raise the classified ``MutationError`` (``.attempts`` set).
 
@@ -160,7 +159,6 @@ class MutationClient:
         the retries. A create without a record id is not sent again after an answer that may have been lost.
         """
         await self.connect()
-        log = (log or self._log).bind(operation=request.field)
         policy = self.retry_policy
         fresh_generation: int | None = None  # the set this send assumed after an expired-token answer
         attempts = 0
@@ -179,11 +177,12 @@ class MutationClient:
                     credentials = await self.credentials.get(deadline)
                     timeout = self._attempt_timeout(deadline)
                     try:
-                        data = await self._execute_once(request, credentials.frozen, timeout, log, attempts)
+                        data = await self._execute_once(request, credentials.frozen, timeout, attempts)
                     except ConditionalCheckFailedError as error:
                         if counts_as_applied(request, attempts, redelivered):
-                            log.info(
+                            self._log.info(
                                 "mutation_already_applied",
+                                operation=request.field,
                                 attempt=attempts,
                                 idempotency_key=request.idempotency_key,
                             )
@@ -235,7 +234,6 @@ class MutationClient:
         request: MutationRequest,
         credentials: ReadOnlyCredentials,
         timeout: float,
-        log: Any,
         attempt: int,
     ) -> Any:
         started = time.perf_counter()
@@ -249,8 +247,9 @@ class MutationClient:
             data = field_data(request, result)
         except Exception as raw:  # cancellation (a BaseException) passes through untouched
             error = classify_exception(raw)
-            log.info(
+            self._log.info(
                 "mutation_attempt",
+                operation=request.field,
                 attempt=attempt,
                 outcome="transient" if error.retryable else "permanent",
                 error_type=error.error_type,
@@ -260,8 +259,9 @@ class MutationClient:
             if error is raw:
                 raise
             raise error from None
-        log.debug(
+        self._log.debug(
             "mutation_attempt",
+            operation=request.field,
             attempt=attempt,
             outcome="applied",
             duration_ms=round((time.perf_counter() - started) * 1000, 1),

@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from structlog.contextvars import bound_contextvars
+
 from worker.batch import RecordOutcome, WorkItem, sqs_work_item
 from worker.errors import MutationError
 from worker.runtime import WorkerRuntime
@@ -62,11 +64,17 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
     runtime.invocations += 1
+    # Every line of this invocation carries these (structlog's merge_contextvars), whichever layer logs it.
+    with bound_contextvars(
+        request_id=getattr(context, "aws_request_id", None), invocation=runtime.invocations
+    ):
+        return await _handle(runtime, event, context)
+
+
+async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     deadline = report_by(context, started)
-    log = runtime.log.bind(
-        request_id=getattr(context, "aws_request_id", None), invocation=runtime.invocations
-    )
+    log = runtime.log
     if not isinstance(event, Mapping):
         raise EventShapeError(f"expected a JSON object event, got {type(event).__name__}")
     if not (_is_sqs(event) or _is_eventbridge(event) or "mutation" in event or "query" in event):
@@ -80,7 +88,7 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
         records = event["Records"]
         items = [sqs_work_item(record) for record in records]
         fifo = any(str(r.get("eventSourceARN", "")).endswith(".fifo") for r in records)
-        outcomes = await runtime.batch.process(items, fifo=fifo, deadline=deadline, log=log)
+        outcomes = await runtime.batch.process(items, fifo=fifo, deadline=deadline)
         _log_summary(log, "sqs", outcomes, started)
         return {"batchItemFailures": [{"itemIdentifier": o.record_id} for o in outcomes if o.reported_failed]}
 
@@ -93,7 +101,7 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
             first_received_at=event.get("time"),
             message_id=event_id or None,
         )
-        outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
+        outcome = await runtime.batch.process_item(item, deadline=deadline)
         _log_summary(log, "eventbridge", [outcome], started)
         if outcome.reported_failed:
             raise MutationFailed(outcome.error)
@@ -102,7 +110,7 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
     request_id = getattr(context, "aws_request_id", None)
     # Lambda keeps the request id across its own retries of an asynchronous invocation.
     item = WorkItem(record_id=request_id or "direct", body=event, source="direct", message_id=request_id)
-    outcome = await runtime.batch.process_item(item, deadline=deadline, log=log)
+    outcome = await runtime.batch.process_item(item, deadline=deadline)
     _log_summary(log, "direct", [outcome], started)
     return _outcome_dict(outcome)
 

@@ -56,7 +56,10 @@ def test_input_values_never_reach_info_logs(
     out = capsys.readouterr().out
     assert response == {"batchItemFailures": []}
     lines = _log_lines(out)
-    assert any(line.get("event") == "record_dead_lettered" for line in lines)
+    [dead] = [line for line in lines if line.get("event") == "record_dead_lettered"]
+    assert dead["message_id"] == message_id and dead["request_id"] and dead["invocation"]  # context bound once
+    attempts = [line for line in lines if line.get("event") == "mutation_attempt"]
+    assert all(line["message_id"] == message_id for line in attempts)
     leaking = [line["event"] for line in lines if SENTINEL in json.dumps(line)]
     assert leaking == [], f"input value in log lines: {leaking}"
     assert SENTINEL in _letter(sb, message_id)["reason"]  # the DLQ keeps the whole reason (it has the body)
