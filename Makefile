@@ -42,7 +42,7 @@ custom-roles: $(STAMP)
 ## Build the Lambda package into build/lambda: Lambda-platform wheels of [project.dependencies] + worker/.
 ## The one infra step that downloads (from the package index); synth uses build/lambda when present.
 package: $(STAMP)
-	$(PY) -m infra.packaging --out build/lambda
+	$(PY) -m infra.packaging --out build/lambda --settings $(SETTINGS)
 
 ## Write both accounts' CloudFormation templates to cdk.out/ (offline; cdk-nag runs and must pass).
 synth: $(STAMP)

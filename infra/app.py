@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from infra.mutator_stack import MutatorRoleStack
 from infra.nag import add_checks
 from infra.names import MUTATOR_STACK_ID, WORKER_STACK_ID, mutator_stack_name, worker_stack_name
-from infra.packaging import DEFAULT_PACKAGE_DIR, lambda_source
+from infra.packaging import DEFAULT_PACKAGE_DIR, lambda_source, package_problems
 from infra.worker_stack import WorkerStack
 from project_settings import Settings, load_settings
 
@@ -50,10 +50,27 @@ def build_app(settings: Settings, *, code_dir: Path, outdir: str | None = None) 
 def synth(
     settings: Settings, outdir: str | None = None, package_dir: Path | None = DEFAULT_PACKAGE_DIR
 ) -> Path:
-    """Synthesize both stacks into ``outdir``; returns the cloud assembly directory."""
+    """Synthesize both stacks into ``outdir``; returns the cloud assembly directory.
+
+    Refuses a built package whose wheels are for another architecture than ``worker.architecture``.
+    """
+    _warnings, refusal = package_problems(settings.worker.architecture, package_dir)
+    if refusal is not None:
+        raise ValueError(refusal)
     with lambda_source(package_dir) as code_dir:
         assembly = build_app(settings, code_dir=code_dir, outdir=outdir).synth()
     return Path(assembly.directory)
+
+
+def operations_warnings(settings: Settings) -> list[str]:
+    """What a deployment from these settings would lack that someone relies on (printed by ``make synth``)."""
+    if settings.worker.alarm_topic_arn:
+        return []
+    return [
+        "warning: worker.alarm_topic_arn is empty: the alarms (function errors and throttles, source-queue age, "
+        "both dead-letter queues) have no actions, so nobody is notified when they fire; set it to an SNS "
+        "topic ARN in account A"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     from project_settings.checks import settings_warnings
 
     for warning in settings_warnings(settings):  # the sandbox's account ids, mutations the schema lacks
+        print(warning, file=sys.stderr)
+    for warning in operations_warnings(settings):
+        print(warning, file=sys.stderr)
+    package_warnings, refusal = package_problems(settings.worker.architecture, DEFAULT_PACKAGE_DIR)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    for warning in package_warnings:
         print(warning, file=sys.stderr)
     directory = synth(settings, args.outdir)
     print(f"templates written to {directory}")

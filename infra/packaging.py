@@ -11,6 +11,7 @@ always runs ``make package`` first.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACKAGE_DIR = PROJECT_ROOT / "build" / "lambda"
 #: The only source package shipped; everything else in the repository stays out of the function.
 SHIPPED_PACKAGES = ("worker",)
-#: Matches the stack's runtime and architecture (Python 3.12 on x86_64).
+#: Matches the stack's runtime (Python 3.12); the wheels' platform follows ``worker.architecture``.
 LAMBDA_PYTHON_VERSION = "3.12"
-LAMBDA_PLATFORM = "manylinux2014_x86_64"
+LAMBDA_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+LAMBDA_PLATFORM = LAMBDA_PLATFORMS["x86_64"]
+#: Written into a built package: what it was built for (synth refuses a package of another architecture).
+PACKAGE_MANIFEST = ".lambda-package.json"
+#: A dependency every built package holds; without it the function cannot import its transport.
+_DEPENDENCY_MARKER = "gql"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 
 
@@ -45,7 +51,9 @@ def copy_sources(target: Path, root: Path = PROJECT_ROOT) -> None:
         shutil.copytree(root / name, destination, ignore=_IGNORED)
 
 
-def build_package(target: Path = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT) -> Path:
+def build_package(
+    target: Path = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT, architecture: str = "arm64"
+) -> Path:
     """Build the deployable package: Lambda-platform wheels of the runtime deps plus ``worker/``.
 
     Needs the package index (it is the one step that downloads); synth and tests never call it.
@@ -68,7 +76,7 @@ def build_package(target: Path = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT)
             "--python-version",
             LAMBDA_PYTHON_VERSION,
             "--platform",
-            LAMBDA_PLATFORM,
+            LAMBDA_PLATFORMS[architecture],
             "--only-binary=:all:",
             *runtime_requirements(root / "pyproject.toml"),
         ],
@@ -77,6 +85,9 @@ def build_package(target: Path = DEFAULT_PACKAGE_DIR, root: Path = PROJECT_ROOT)
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts of the deps: never run in Lambda
     copy_sources(target, root)
     precompile(target)
+    (target / PACKAGE_MANIFEST).write_text(
+        json.dumps({"architecture": architecture, "python": LAMBDA_PYTHON_VERSION}) + "\n", encoding="utf-8"
+    )
     return target
 
 
@@ -116,7 +127,51 @@ def precompile(target: Path) -> bool:
 
 
 def is_built(package_dir: Path = DEFAULT_PACKAGE_DIR) -> bool:
-    return all((package_dir / name / "__init__.py").is_file() for name in SHIPPED_PACKAGES)
+    """A built package: the shipped sources and their dependencies (``worker/`` alone could not start)."""
+    return (package_dir / _DEPENDENCY_MARKER).is_dir() and all(
+        (package_dir / name / "__init__.py").is_file() for name in SHIPPED_PACKAGES
+    )
+
+
+def built_architecture(package_dir: Path = DEFAULT_PACKAGE_DIR) -> str | None:
+    """The architecture a built package's wheels are for (None: unknown, built before it was recorded)."""
+    try:
+        value = json.loads((package_dir / PACKAGE_MANIFEST).read_text(encoding="utf-8")).get("architecture")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def package_problems(
+    architecture: str, package_dir: Path | None = DEFAULT_PACKAGE_DIR
+) -> tuple[list[str], str | None]:
+    """(warnings, refusal) about the package a synth would use for a function on ``architecture``."""
+    if package_dir is None or not is_built(package_dir):
+        where = package_dir if package_dir is not None else "the package directory"
+        return (
+            [
+                f"warning: {where} holds no built Lambda package: the function's asset is worker/ alone, "
+                "without gql, aiohttp or any other dependency, so a deployed function could not start. This "
+                "template is for checking only; run `make package` before deploying (`make deploy` does)."
+            ],
+            None,
+        )
+    built = built_architecture(package_dir)
+    if built is None:
+        return (
+            [
+                f"warning: {package_dir} does not say which architecture its wheels are for; run `make package` "
+                f"again to be sure they match worker.architecture={architecture!r}"
+            ],
+            None,
+        )
+    if built != architecture:
+        return (
+            [],
+            f"{package_dir} was built for {built} but worker.architecture is {architecture}: its compiled "
+            "wheels (aiohttp, yarl, multidict) would not load; run `make package` again",
+        )
+    return [], None
 
 
 @contextmanager
@@ -140,9 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the worker's Lambda package (needs the package index)."
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_PACKAGE_DIR)
+    parser.add_argument("--settings", type=Path, default=None, help="settings file (its worker.architecture)")
+    parser.add_argument("--architecture", choices=sorted(LAMBDA_PLATFORMS), default=None)
     args = parser.parse_args(argv)
-    path = build_package(args.out)
-    print(f"Lambda package built in {path}")
+    architecture = args.architecture
+    if architecture is None:
+        from project_settings import load_settings
+
+        architecture = load_settings(args.settings).worker.architecture
+    path = build_package(args.out, architecture=architecture)
+    print(f"Lambda package built in {path} for {architecture} ({LAMBDA_PLATFORMS[architecture]})")
     return 0
 
 

@@ -27,6 +27,8 @@ ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
 QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$", re.ASCII)
 API_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$", re.ASCII)
+SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$", re.ASCII)
+ARCHITECTURES = ("arm64", "x86_64")
 CLI_BEHAVIOURS = ("verbatim", "normalize")
 GENERATIONS = (1, 2)
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
@@ -102,6 +104,16 @@ class WorkerSettings:
     log_level: str
     eventbridge_source: str
     eventbridge_detail_type: str
+    #: SNS topic every alarm notifies (alarm and OK); None: alarms without actions (``make synth`` warns).
+    alarm_topic_arn: str | None = None
+    #: Lambda architecture: "arm64" (default) or "x86_64"; ``make package`` builds wheels for it.
+    architecture: str = "arm64"
+    #: X-Ray active tracing on the function.
+    tracing: bool = False
+    #: Lambda SnapStart on published versions (Python 3.12+): a version and a ``live`` alias are published.
+    snapstart: bool = False
+    #: Reserved concurrency of the function: bounds the SQS and the EventBridge paths together.
+    reserved_concurrency: int = 10
 
 
 @dataclass(frozen=True)
@@ -350,7 +362,25 @@ def parse_settings(
         log_level=reader.text("worker", "log_level", default="INFO").upper(),
         eventbridge_source=reader.text("worker.eventbridge", "source", default="com.example.mutations"),
         eventbridge_detail_type=reader.text("worker.eventbridge", "detail_type", default="AppSyncMutation"),
+        alarm_topic_arn=reader.text(
+            "worker", "alarm_topic_arn", pattern=SNS_TOPIC_ARN_RE, expect="an SNS topic ARN", optional=True
+        )
+        or None,
+        architecture=reader.text("worker", "architecture", default="arm64").lower(),
+        tracing=reader.boolean("worker", "tracing", default=False),
+        snapstart=reader.boolean("worker", "snapstart", default=False),
+        reserved_concurrency=reader.integer("worker", "reserved_concurrency", default=10, low=1, high=10000),
     )
+    if worker.architecture not in ARCHITECTURES:
+        problems.append(
+            f"worker.architecture={worker.architecture!r} must be one of {', '.join(ARCHITECTURES)}"
+        )
+    if worker.reserved_concurrency < worker.max_function_concurrency:
+        problems.append(
+            f"worker.reserved_concurrency={worker.reserved_concurrency} must be at least "
+            f"worker.max_function_concurrency={worker.max_function_concurrency}: the SQS event source would be "
+            "throttled by the function's own reservation (leave room for EventBridge events too)"
+        )
     if worker.queue_name and fifo != worker.queue_name.endswith(".fifo"):
         problems.append("worker.queue_name must end in .fifo exactly when worker.fifo is true")
     if worker.dead_letter_queue_name and fifo != worker.dead_letter_queue_name.endswith(".fifo"):
@@ -393,6 +423,11 @@ _KNOWN: dict[str, set[str]] = {
         "log_retention_days",
         "log_level",
         "eventbridge",
+        "alarm_topic_arn",
+        "architecture",
+        "tracing",
+        "snapstart",
+        "reserved_concurrency",
     },
     "worker.eventbridge": {"source", "detail_type"},
 }

@@ -8,6 +8,7 @@ session name (and the external id when one is set).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from project_settings.model import Settings
@@ -16,19 +17,31 @@ PolicyDocument = dict[str, Any]
 
 
 def mutator_trust_policy(settings: Settings) -> PolicyDocument:
+    return trust_policy_document(
+        worker_account=settings.accounts.worker,
+        execution_role_arn=settings.execution_role_arn,
+        session_name=settings.mutator_role.session_name,
+        external_id=settings.mutator_role.external_id,
+    )
+
+
+def trust_policy_document(
+    *, worker_account: str, execution_role_arn: str, session_name: str, external_id: str | None = None
+) -> PolicyDocument:
+    """The mutator role's trust policy from plain values (the ``MutatorRole`` construct's props)."""
     conditions: dict[str, dict[str, str]] = {
-        "ArnEquals": {"aws:PrincipalArn": settings.execution_role_arn},
-        "StringEquals": {"sts:RoleSessionName": settings.mutator_role.session_name},
+        "ArnEquals": {"aws:PrincipalArn": execution_role_arn},
+        "StringEquals": {"sts:RoleSessionName": session_name},
     }
-    if settings.mutator_role.external_id:
-        conditions["StringEquals"]["sts:ExternalId"] = settings.mutator_role.external_id
+    if external_id:
+        conditions["StringEquals"]["sts:ExternalId"] = external_id
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "WorkerExecutionRoleWithPinnedSession",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{settings.accounts.worker}:root"},
+                "Principal": {"AWS": f"arn:aws:iam::{worker_account}:root"},
                 "Action": "sts:AssumeRole",
                 "Condition": conditions,
             }
@@ -38,6 +51,16 @@ def mutator_trust_policy(settings: Settings) -> PolicyDocument:
 
 def mutator_identity_policy(settings: Settings) -> PolicyDocument:
     """``appsync:GraphQL`` on the allowed mutation fields only."""
+    return identity_policy_document(settings.mutation_field_arns())
+
+
+def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
+    """``appsync:GraphQL`` resources of ``fields`` on the API ``arn:aws:appsync:<region>:<account>:apis/<id>``."""
+    return [f"{api_arn}/types/Mutation/fields/{f}" for f in fields]
+
+
+def identity_policy_document(field_arns: Sequence[str]) -> PolicyDocument:
+    """``appsync:GraphQL`` on exactly these field ARNs."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -45,7 +68,7 @@ def mutator_identity_policy(settings: Settings) -> PolicyDocument:
                 "Sid": "AllowedMutationFields",
                 "Effect": "Allow",
                 "Action": "appsync:GraphQL",
-                "Resource": settings.mutation_field_arns(),
+                "Resource": list(field_arns),
             }
         ],
     }
@@ -62,6 +85,10 @@ def execution_role_trust_policy() -> PolicyDocument:
 
 def execution_role_assume_policy(settings: Settings) -> PolicyDocument:
     """The worker may assume the one mutator role in account B, nothing else."""
+    return assume_policy_document(settings.mutator_role_arn)
+
+
+def assume_policy_document(mutator_role_arn: str) -> PolicyDocument:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -69,7 +96,7 @@ def execution_role_assume_policy(settings: Settings) -> PolicyDocument:
                 "Sid": "AssumeMutatorRole",
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
-                "Resource": settings.mutator_role_arn,
+                "Resource": mutator_role_arn,
             }
         ],
     }

@@ -217,6 +217,8 @@ def test_alarms_on_depth_and_age_of_both_dead_letter_queues(template_a: dict[str
     watched = set()
     for alarm in resources_of_type(template_a, "AWS::CloudWatch::Alarm").values():
         props = alarm["Properties"]
+        if props["Namespace"] != "AWS/SQS":
+            continue
         [dimension] = props["Dimensions"]
         queue_id = dimension["Value"]["Fn::GetAtt"][0]
         watched.add((names[queue_id], props["MetricName"]))
@@ -224,13 +226,13 @@ def test_alarms_on_depth_and_age_of_both_dead_letter_queues(template_a: dict[str
         assert props["TreatMissingData"] == "notBreaching"
         if props["MetricName"] == "ApproximateNumberOfMessagesVisible":
             assert props["Threshold"] == 1
-        else:
+        elif names[queue_id] != "appsync-mutations":
             assert props["Threshold"] == 24 * 3600
     assert watched == {
         (queue, metric)
         for queue in ("appsync-mutations-dlq", "appsync-mutation-worker-events-dlq")
         for metric in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")
-    }
+    } | {("appsync-mutations", "ApproximateAgeOfOldestMessage")}
 
 
 def test_log_group_retention_and_function_logs_there(template_a: dict[str, Any], settings: Settings) -> None:
@@ -240,7 +242,12 @@ def test_log_group_retention_and_function_logs_there(template_a: dict[str, Any],
         "RetentionInDays": settings.worker.log_retention_days,
     }
     assert log_group["DeletionPolicy"] == "Retain"
-    assert worker_function_properties(template_a)["LoggingConfig"] == {"LogGroup": {"Ref": log_id}}
+    assert worker_function_properties(template_a)["LoggingConfig"] == {
+        "LogGroup": {"Ref": log_id},
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
 
 
 def test_fifo_settings_make_fifo_queues(fifo_synthesized: Synthesized) -> None:

@@ -45,8 +45,8 @@ def test_every_acknowledgement_carries_a_reason(assembly_dir: Path) -> None:
                     for rule, reason in entry["data"].items():
                         acknowledged[f"{path} {rule}"] = reason
     assert sorted(acknowledged) == [
-        "/AccountAWorker/EventsDeadLetterQueue Annotation::AwsSolutions-SQS3",
-        "/AccountAWorker/WorkerFunction Annotation::AwsSolutions-L1",
+        "/AccountAWorker/Worker/EventsDeadLetterQueue Annotation::AwsSolutions-SQS3",
+        "/AccountAWorker/Worker/WorkerFunction Annotation::AwsSolutions-L1",
     ]
     assert all(len(reason) > 40 for reason in acknowledged.values())
 

@@ -1,0 +1,78 @@
+"""``MutatorRole``: the role in account B that the worker assumes, as a construct for any CDK app.
+
+Plain props (no settings file): the role and session names, the worker's account and execution role, the
+API and the mutation fields. The documents are ``project_settings.policies``' own (the sandbox and the
+alignment test use the very same), written into a ``CfnRole`` verbatim (no L2 principal rewriting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from project_settings.policies import (
+    identity_policy_document,
+    mutation_field_arns,
+    trust_policy_document,
+)
+
+#: Chained from the Lambda execution role's session: AWS caps such sessions at one hour.
+MAX_SESSION_SECONDS = 3600
+#: Name of the role's one inline policy (read back by ``infra.extract``).
+POLICY_NAME = "AllowedMutationFields"
+#: Logical id of the role resource (a fixed id: the extraction helpers and existing stacks rely on it).
+ROLE_ID = "MutatorRole"
+
+
+class MutatorRole(Construct):
+    """The mutator role: trusted by one execution role with a pinned session, ``appsync:GraphQL`` on the fields.
+
+    ``api_arn`` is ``arn:aws:appsync:<region>:<account B>:apis/<api id>``; ``allowed_mutations`` the fields.
+    Trust is account A's root narrowed by ``ArnEquals aws:PrincipalArn`` (no deploy order between the accounts).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        session_name: str,
+        worker_account: str,
+        execution_role_name: str,
+        api_arn: str,
+        allowed_mutations: Sequence[str],
+        external_id: str | None = None,
+        partition: str = "aws",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not allowed_mutations:
+            raise ValueError("MutatorRole needs at least one allowed mutation field")
+        execution_role_arn = f"arn:{partition}:iam::{worker_account}:role/{execution_role_name}"
+        self.trust_policy = trust_policy_document(
+            worker_account=worker_account,
+            execution_role_arn=execution_role_arn,
+            session_name=session_name,
+            external_id=external_id,
+        )
+        self.identity_policy = identity_policy_document(mutation_field_arns(api_arn, allowed_mutations))
+        self.role = iam.CfnRole(
+            self,
+            ROLE_ID,
+            role_name=role_name,
+            description=(
+                f"Assumed by {execution_role_arn} with session {session_name} to send AppSync mutations"
+            ),
+            assume_role_policy_document=self.trust_policy,
+            max_session_duration=MAX_SESSION_SECONDS,
+            policies=[
+                iam.CfnRole.PolicyProperty(policy_name=POLICY_NAME, policy_document=self.identity_policy)
+            ],
+        )
+        self.role_arn = self.role.attr_arn
+        api_account = api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
+        #: What AppSync's resolvers see as the caller (what Amplify's custom-roles.json must admit).
+        self.assumed_role_arn = f"arn:{partition}:sts::{api_account}:assumed-role/{role_name}/{session_name}"
