@@ -18,10 +18,21 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-VERBATIM = "verbatim"
-NORMALIZE = "normalize"
-CLI_BEHAVIOURS = (VERBATIM, NORMALIZE)
+from worker.names import CLI_BEHAVIOURS, NORMALIZE, VERBATIM
 
+__all__ = [
+    "CLI_BEHAVIOURS",
+    "NORMALIZE",
+    "VERBATIM",
+    "Resolution",
+    "admin_roles",
+    "is_admitted",
+    "resolve_entry",
+    "substitute_env",
+]
+
+# What the 5.15.7 CLI normalizes, as it does it (not worker.names' strict caller form): the rule must match
+# Amplify's behaviour, including its leniency.
 _ASSUMED_ROLE_ARN = re.compile(r"^arn:[a-z-]+:sts::\d{12}:assumed-role/(?P<rest>.+)$")
 
 

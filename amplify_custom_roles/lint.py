@@ -18,6 +18,8 @@ OK = "ok"
 WARNING = "warning"
 PROBLEM = "problem"
 
+# Lenient on purpose (any partition, account or name, even empty): these read what people wrote into
+# custom-roles.json, to say what is wrong with it; worker.names holds the strict forms AWS produces.
 _IAM_ROLE = re.compile(r"^arn:(?P<partition>[^:]*):iam::(?P<account>[^:]*):role/(?:[^/]*/)*(?P<role>[^/]*)$")
 _ASSUMED = re.compile(
     r"^arn:(?P<partition>[^:]*):sts::(?P<account>[^:]*):assumed-role/(?P<role>[^/]*)(?:/(?P<session>[^/]*))?$"

@@ -1,23 +1,20 @@
-"""The names AWS accepts and the entry forms built from them.
-
-Validation is ASCII-only on purpose: IAM role and session names allow ``[A-Za-z0-9_+=,.@-]``, and Python's
-``\\w`` would also accept letters such as ``é`` that AWS rejects.
-"""
+"""The names AWS accepts (``worker.names``, their one home) and the custom-roles.json entry built from them."""
 
 from __future__ import annotations
 
-import re
+from worker.names import ACCOUNT_RE, ROLE_NAME_RE, SESSION_NAME_RE
+from worker.names import assumed_role_arn as assumed_role_entry
 
-ACCOUNT_RE = re.compile(r"^\d{12}$")
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
-SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9_+=,.@-]{2,64}$")
+__all__ = [
+    "ACCOUNT_RE",
+    "ENV_PLACEHOLDER",
+    "ROLE_NAME_RE",
+    "SESSION_NAME_RE",
+    "assumed_role_entry",
+    "name_problems",
+]
+
 ENV_PLACEHOLDER = "${env}"
-
-
-def assumed_role_entry(account: str, role: str, session: str | None) -> str:
-    """The ``adminRoleNames`` entry for a role session as AppSync reports it (``userArn``, no role path)."""
-    base = f"arn:aws:sts::{account}:assumed-role/{role}"
-    return f"{base}/{session}" if session is not None else base
 
 
 def name_problems(account: str, role: str, session: str | None) -> list[str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from worker.config import APPSYNC_ENDPOINT_RE, WorkerConfig
+from worker.config import WorkerConfig
 from worker.diagnostics import diagnose as worker_diagnose
 from worker.errors import MutationError, SigningError
+from worker.names import APPSYNC_ENDPOINT_RE
 
 
 def diagnose(error: MutationError, config: WorkerConfig, field: str, caller_arn: str | None) -> MutationError:

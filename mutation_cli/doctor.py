@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from amplify_custom_roles.admin_rule import CLI_BEHAVIOURS, NORMALIZE, VERBATIM,
 from mutation_cli.config import CliContext
 from mutation_cli.diagnose import diagnose
 from mutation_cli.session import ViaRoleError, base_session
-from worker.config import APPSYNC_ENDPOINT_RE, ENV_APPSYNC_URL, WorkerConfig
+from worker.config import ENV_APPSYNC_URL, WorkerConfig
 from worker.credentials import inspect_base_credentials
 from worker.errors import (
     ConditionalCheckFailedError,
@@ -37,11 +36,9 @@ from worker.errors import (
     MutationError,
     ResolverUnauthorizedError,
 )
+from worker.names import APPSYNC_ENDPOINT_RE, ASSUMED_ROLE_ARN_RE
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-_ASSUMED = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+$"
-)
 _CHECK_NAMES = (
     "configuration",
     "base credentials",
@@ -195,7 +192,7 @@ class Doctor:
                 notes=["no settings for this deployment: the trust policy's principal is not compared"],
             )
         expected = settings.execution_role_arn
-        match = _ASSUMED.match(arn)
+        match = ASSUMED_ROLE_ARN_RE.match(arn)
         principal = f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}" if match else arn
         if principal != expected:
             raise Broken(

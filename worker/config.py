@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from worker.names import (
+    APPSYNC_ENDPOINT_RE,
+    EXTERNAL_ID_RE,
+    FIELD_NAME_RE,
+    REGION_RE,
+    ROLE_ARN_RE,
+    SESSION_NAME_RE,
+    assumed_role_arn,
+)
 
 # Environment variable names: the contract between infra/, the sandbox and the worker.
 ENV_APPSYNC_URL = "APPSYNC_URL"
@@ -33,16 +42,6 @@ ENV_CREATE_ID_FROM_MESSAGE = "CREATE_ID_FROM_MESSAGE"
 MAX_CHAINED_SESSION_SECONDS = 3600
 MIN_SESSION_SECONDS = 900
 
-ROLE_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$", re.ASCII
-)
-# AWS: 2-64 characters of [\w+=,.@-].
-SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
-FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-#: An AppSync API's own endpoint host (a custom domain has none of this): its region is in the name.
-APPSYNC_ENDPOINT_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 #: AppSync, and every custom domain in front of it, serves GraphQL at this path; the signer signs it.
 GRAPHQL_PATH = "/graphql"
 DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -108,7 +107,7 @@ class WorkerConfig:
     @property
     def assumed_role_arn(self) -> str:
         """The caller ARN AppSync will see: what custom-roles.json has to admit (no role path)."""
-        return f"arn:aws:sts::{self.role_account}:assumed-role/{self.role_name}/{self.session_name}"
+        return assumed_role_arn(self.role_account, self.role_name, self.session_name)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:

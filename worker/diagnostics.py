@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from worker.names import ASSUMED_ROLE_ARN_RE, assumed_role_arn
+
 if TYPE_CHECKING:
     from worker.errors import MutationError
 
 _DENIED_USER = re.compile(r"User: (?P<caller>\S+) is not authorized to perform: sts:AssumeRole")
-_ASSUMED = re.compile(
-    r"^arn:aws[a-z-]*:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$"
-)
 
 
 def explain_assume_role_denied(
@@ -32,7 +31,7 @@ def explain_assume_role_denied(
         )
     match = _DENIED_USER.search(message)
     caller = match["caller"] if match else "the execution role"
-    assumed = _ASSUMED.match(caller)
+    assumed = ASSUMED_ROLE_ARN_RE.match(caller)
     role_name = role_arn.rsplit("/", 1)[-1]
     if assumed and assumed["role"] == role_name:
         return (
@@ -59,9 +58,7 @@ def explain_assume_role_denied(
 def explain_resolver_unauthorized(
     field: str, caller_arn: str | None, role_arn: str, session_name: str
 ) -> str:
-    account = role_arn.split(":")[4]
-    role_name = role_arn.rsplit("/", 1)[-1]
-    entry = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"
+    entry = assumed_role_arn(role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1], session_name)
     return (
         f"Amplify's resolver for {field} refused caller {caller_arn or entry}: custom-roles.json must list {entry!r} "
         "in adminRoleNames (an arn:aws:iam::...:role/... entry never matches); run `make custom-roles` then "

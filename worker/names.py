@@ -1,0 +1,50 @@
+"""AWS and Amplify names, ARNs and their patterns: the one home for each rule.
+
+The worker, the settings, the custom-roles generator and the operator's CLI all import these (the dependency goes
+one way: everything else depends on ``worker``, which depends on nothing of the project's). Validation is ASCII-only
+on purpose: IAM allows ``[A-Za-z0-9_+=,.@-]`` in role and session names, and Python's ``\\w`` would also accept
+letters such as ``é`` that AWS rejects.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+#: IAM: role names 1-64, role session names 2-64 characters of letters, digits and _+=,.@-.
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
+SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9_+=,.@-]{2,64}$")
+ROLE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[A-Za-z0-9_+=,.@-]+/)*(?P<name>[A-Za-z0-9_+=,.@-]{1,64})$"
+)
+#: What STS reports and AppSync sees as the caller (``$ctx.identity.userArn``): no role path.
+ASSUMED_ROLE_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$"
+)
+EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+#: A GraphQL name (a mutation field).
+FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+#: An AppSync API's own endpoint host (a custom domain has none of this): its region is in the name.
+APPSYNC_ENDPOINT_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+
+#: How ``@aws-amplify/amplify-category-api`` turns custom-roles.json entries into ``adminRoles``: entries pass as
+#: written through 5.15.6; 5.15.7 normalizes ``arn:...:assumed-role/X[/S]`` to ``X[/S]``.
+VERBATIM = "verbatim"
+NORMALIZE = "normalize"
+CLI_BEHAVIOURS = (VERBATIM, NORMALIZE)
+
+
+def role_arn(account: str, role: str) -> str:
+    return f"arn:aws:iam::{account}:role/{role}"
+
+
+def assumed_role_arn(account: str, role: str, session: str | None = None) -> str:
+    """The caller ARN of a session of ``role`` (``session`` None: the role-only prefix custom-roles.json may list)."""
+    base = f"arn:aws:sts::{account}:assumed-role/{role}"
+    return f"{base}/{session}" if session is not None else base
+
+
+def appsync_field_arn(region: str, account: str, api_id: str, type_name: str, field: str) -> str:
+    """The resource of ``appsync:GraphQL`` for one field."""
+    return f"arn:aws:appsync:{region}:{account}:apis/{api_id}/types/{type_name}/fields/{field}"
