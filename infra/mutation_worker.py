@@ -176,6 +176,13 @@ class MutationWorker(Construct):
             )
         else:
             self.queue = source_queue
+            if dead_letter_queue is None:
+                acknowledge(
+                    self.dead_letter_queue,
+                    "AwsSolutions-SQS3",
+                    "This queue is itself a dead-letter queue: the worker sends its permanent failures here with "
+                    "the reason; the source queue passed in has its own redrive policy, so cdk-nag cannot see it.",
+                )
         self.events_dead_letter_queue = events_dead_letter_queue or self._queue(
             "EventsDeadLetterQueue",
             names.events_dead_letter,
