@@ -29,7 +29,6 @@ from worker.errors import (
     ServerError,
     SigningError,
     ThrottledError,
-    TransientError,
 )
 from worker.transport import AppSyncEmptyAnswer, AppSyncHTTPError, errors_of
 
@@ -181,7 +180,3 @@ def _classify_unauthorized(
     if "not authorized" in message.lower() or "permission denied" in message.lower():
         return IAMDeniedError(f"HTTP {status} {error_type}: {message}")
     return SigningError(f"HTTP {status} {error_type}: {message}", error_type=error_type or f"HTTP{status}")
-
-
-def is_transient(error: MutationError) -> bool:
-    return isinstance(error, TransientError)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from worker.names import (
@@ -85,7 +85,6 @@ class WorkerConfig:
     max_attempts: int = 6
     #: A create with no id of its own gets the message's id (SQS message id, EventBridge event id) as its id.
     create_ids_from_message: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def host(self) -> str:

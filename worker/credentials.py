@@ -180,8 +180,6 @@ class AssumeRoleFetcher:
 class AssumedRoleCredentials:
     """The refresh policy around an ``AssumeRoleFetcher``: thread-safe for sync callers, single flight on the loop."""
 
-    method = "assume-role"
-
     def __init__(
         self,
         fetcher: AssumeRoleFetcher,
@@ -239,12 +237,9 @@ class AssumedRoleCredentials:
     def generation(self) -> int:
         return self._current.generation if self._current else 0
 
-    @property
-    def expiry(self) -> float:
-        return self._current.expiry if self._current else 0.0
-
     def seconds_left(self) -> float:
-        return self.expiry - self._clock()
+        """Until the current set expires (0 or less: there is none)."""
+        return (self._current.expiry if self._current else 0.0) - self._clock()
 
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
         """Sync callers (the operator's CLI, requests-aws4auth): one consistent set, refreshed first if due."""

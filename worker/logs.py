@@ -29,13 +29,12 @@ _SCRUB = [
 ]
 #: Lower-case substrings, one of which every ``_SCRUB`` match contains (compared with the text lower-cased).
 _MARKERS = ("signature", "security-token", "akia", "asia")
-_ALLOWED_KEYS = frozenset({"access_key_kind", "error_type", "idempotency_key"})
 
 
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         value = event_dict[key]
-        if key not in _ALLOWED_KEYS and _SECRET_KEYS.search(key):
+        if _SECRET_KEYS.search(key):
             event_dict[key] = "[redacted]"
         elif isinstance(value, str):
             event_dict[key] = scrub(value)
