@@ -21,7 +21,8 @@ from typing import Any
 
 from project_settings import Settings, load_settings
 from sandbox.fixture import Sandbox
-from sandbox.lambda_runtime import LambdaContext
+from sandbox.lambda_runtime import LambdaContext, MetricsCollector, collect_metrics
+from worker.metrics import COUNTS, NAMESPACE, is_emf
 
 
 def heading(text: str) -> None:
@@ -36,8 +37,26 @@ def worker_logs() -> Iterator[list[dict[str, Any]]]:
     with contextlib.redirect_stdout(buffer):
         yield lines
     for line in buffer.getvalue().splitlines():
-        if line.startswith("{"):
+        if line.startswith("{") and not is_emf(line):  # metric lines are shown by show_metrics
             lines.append(json.loads(line))
+
+
+def show_metrics(metrics: MetricsCollector) -> None:
+    """The batch's EMF figures, as CloudWatch would chart them (namespace AppSyncMutationWorker)."""
+    totals = metrics.totals()
+    latency = sorted(metrics.values("AppSyncLatency"))
+    figures = ", ".join(f"{name} {int(totals.get(name, 0))}" for name in COUNTS)
+    print(f"  metrics ({len(metrics.documents)} EMF lines, namespace {NAMESPACE}): {figures}")
+    if latency:
+        print(
+            f"           AppSyncLatency ms: min {latency[0]}, median {latency[len(latency) // 2]}, max {latency[-1]}"
+        )
+    by_type = metrics.dead_lettered_by_type()
+    if by_type:
+        print(
+            "           DeadLettered by ErrorType: "
+            + ", ".join(f"{k} {int(v)}" for k, v in sorted(by_type.items()))
+        )
 
 
 def outcomes(logs: list[dict[str, Any]]) -> None:
@@ -111,11 +130,12 @@ def main() -> int:
         print(f"  Lambda receives a batch of {len(event['Records'])} records")
 
         heading("Lambda invokes the worker (SQS, partial batch response)")
-        with worker_logs() as logs:
+        with worker_logs() as logs, collect_metrics() as metrics:
             response = lambda_handler(event, LambdaContext(function_name=settings.worker.function_name))
         sb.apply_batch_response(event, response)
         outcomes(logs)
         print(f"  response: {json.dumps(response)}")
+        show_metrics(metrics)
         assumed = [line for line in logs if line["event"] == "assumed_role"]
         if assumed:
             print(

@@ -11,12 +11,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
+
+from worker.metrics import is_emf
 
 
 @dataclass
@@ -131,3 +135,77 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 def json_body(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+class MetricsCollector:
+    """What CloudWatch Logs does with the function's stdout: keeps every EMF line as a metrics document.
+
+    Installed as ``sys.stdout`` by :func:`collect_metrics`; other lines pass through to the previous stdout.
+    """
+
+    def __init__(self, passthrough: TextIO | None, *, echo_metrics: bool = False) -> None:
+        self.documents: list[dict[str, Any]] = []
+        self._passthrough = passthrough
+        self._echo = echo_metrics
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if is_emf(line):
+                self.documents.append(json.loads(line))
+                if not self._echo:
+                    continue
+            if self._passthrough is not None:
+                self._passthrough.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._passthrough is not None:
+            self._passthrough.flush()
+
+    def totals(self, dimensions: Mapping[str, str] | None = None) -> dict[str, float]:
+        """Sum of every metric over the collected documents whose dimension set is exactly ``dimensions``'s keys
+        (default: the function-name-only documents); a list of values (latency) counts its values' sum."""
+        wanted = dict(dimensions or {})
+        result: dict[str, float] = {}
+        for document in self.documents:
+            [directive] = document["_aws"]["CloudWatchMetrics"]
+            [dimension_set] = directive["Dimensions"]
+            if set(dimension_set) != {"FunctionName", *wanted}:
+                continue
+            if any(document.get(k) != v for k, v in wanted.items()):
+                continue
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                result[metric["Name"]] = result.get(metric["Name"], 0) + (
+                    sum(value) if isinstance(value, list) else value
+                )
+        return result
+
+    def values(self, name: str) -> list[float]:
+        """Every value of one metric (e.g. each record's AppSync latency)."""
+        found: list[float] = []
+        for document in self.documents:
+            value = document.get(name)
+            if value is not None and any(
+                m["Name"] == name for d in document["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+            ):
+                found.extend(value if isinstance(value, list) else [value])
+        return found
+
+    def dead_lettered_by_type(self) -> dict[str, float]:
+        return {
+            str(d["ErrorType"]): d["DeadLettered"]
+            for d in self.documents
+            if "ErrorType" in d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+        }
+
+
+@contextmanager
+def collect_metrics(*, echo_metrics: bool = False) -> Iterator[MetricsCollector]:
+    """Collect the worker's EMF lines written to stdout while the block runs (other output passes through)."""
+    collector = MetricsCollector(sys.stdout, echo_metrics=echo_metrics)
+    with redirect_stdout(collector):
+        yield collector

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +53,9 @@ class RecordOutcome:
     status: Status
     error: MutationError | None = None
     operation: str | None = None
+    #: Sends made to AppSync for this record in this invocation, and how long they took in all (the metrics).
+    attempts: int = 0
+    send_ms: float | None = None
 
     @property
     def reported_failed(self) -> bool:
@@ -150,12 +153,15 @@ class BatchProcessor:
         log = self._log
         started = time.perf_counter()
         request: MutationRequest | None = None
+        sent: float | None = None
         try:
             message_id = item.message_id if self.create_ids_from_message else None
             request = parse_envelope(item.body, self.allowed_fields, message_id=message_id)
+            sent = time.perf_counter()
             result = await self.client.send(request, deadline=deadline, redelivered=item.receive_count > 1)
         except MutationError as error:
-            return await self._handle_failure(item, request, error, started, deadline)
+            outcome = await self._handle_failure(item, request, error, started, deadline)
+            return replace(outcome, attempts=error.attempts, send_ms=_sent_ms(sent, error.attempts))
         except Exception as unexpected:  # a bug must not fail the other records of the batch
             log.exception("record_crashed", error_type=type(unexpected).__name__)
             bug = WorkerBugError(f"worker bug: {type(unexpected).__name__}: {unexpected}")
@@ -167,7 +173,8 @@ class BatchProcessor:
             attempts=result.attempts,
             duration_ms=_ms_since(started),
         )
-        return RecordOutcome(item.record_id, result.status, None, result.field)
+        send_ms = _sent_ms(sent, result.attempts)
+        return RecordOutcome(item.record_id, result.status, None, result.field, result.attempts, send_ms)
 
     async def _handle_failure(
         self,
@@ -283,6 +290,11 @@ def _json(value: Mapping[str, Any]) -> str:
     import json
 
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _sent_ms(sent: float | None, attempts: int) -> float | None:
+    """How long the record's sends took (None when nothing was sent)."""
+    return _ms_since(sent) if sent is not None and attempts > 0 else None
 
 
 def _ms_since(started: float) -> float:

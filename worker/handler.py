@@ -95,6 +95,7 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
         fifo = any(str(r.get("eventSourceARN", "")).endswith(".fifo") for r in records)
         outcomes = await runtime.batch.process(items, fifo=fifo, deadline=deadline)
         _log_summary(log, "sqs", outcomes, started)
+        runtime.emit_metrics(outcomes)
         return {"batchItemFailures": [{"itemIdentifier": o.record_id} for o in outcomes if o.reported_failed]}
 
     if _is_eventbridge(event):
@@ -108,6 +109,7 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
         )
         outcome = await runtime.batch.process_item(item, deadline=deadline)
         _log_summary(log, "eventbridge", [outcome], started)
+        runtime.emit_metrics([outcome])
         if outcome.reported_failed:
             raise MutationFailed(outcome.error)
         return _outcome_dict(outcome)
@@ -117,6 +119,7 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
     item = WorkItem(record_id=request_id or "direct", body=event, source="direct", message_id=request_id)
     outcome = await runtime.batch.process_item(item, deadline=deadline)
     _log_summary(log, "direct", [outcome], started)
+    runtime.emit_metrics([outcome])
     return _outcome_dict(outcome)
 
 

@@ -7,7 +7,7 @@ fresh ``asyncio.run`` per invocation would break the pooled connections ("Event 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -18,6 +18,7 @@ from worker.config import WorkerConfig
 from worker.credentials import AssumedRoleCredentials, inspect_base_credentials
 from worker.dead_letters import DeadLetterPublisher
 from worker.logs import configure_logging
+from worker.metrics import emit, function_name, invocation_documents
 
 T = TypeVar("T")
 
@@ -82,6 +83,7 @@ class WorkerRuntime:
         )
         self.loop = asyncio.new_event_loop()
         self.invocations = 0
+        self._assume_role_calls_reported = 0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> WorkerRuntime:
@@ -100,6 +102,18 @@ class WorkerRuntime:
     async def _warm_up(self) -> None:
         await self.credentials.get()
         await self.client.connect()
+
+    def emit_metrics(self, outcomes: Sequence[Any]) -> None:
+        """This invocation's EMF lines (``worker.metrics``): outcomes, attempts, latency, AssumeRole calls."""
+        try:
+            calls = self.credentials.assume_role_calls
+            documents = invocation_documents(
+                outcomes, assume_role_calls=calls - self._assume_role_calls_reported, function=function_name()
+            )
+            self._assume_role_calls_reported = calls
+            emit(documents)
+        except Exception as exc:  # metrics never fail an invocation whose outcomes are already decided
+            self.log.warning("metrics_not_written", error_type=type(exc).__name__)
 
     def close(self) -> None:
         if self.loop.is_closed():
