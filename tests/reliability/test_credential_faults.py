@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,36 +9,14 @@ from typing import Any
 from benchmarks.soak import keep_on_expiry
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
-from worker.dead_letters import read_failure
-from worker.handler import lambda_handler
+from tests.support import create_bodies, dead_letters, drain
 
 SETTINGS = load_settings()
 
 
-def _creates(prefix: str, count: int) -> list[str]:
-    return [
-        json.dumps({"mutation": "createTodo", "input": {"name": "x"}, "idempotencyKey": f"{prefix}-{i}"})
-        for i in range(count)
-    ]
-
-
-def _drain(sb: Sandbox) -> None:
-    stats = sb.drain_queue(lambda_handler, batch_size=10, max_rounds=20)
-    assert stats.whole_batch_failures == 0
-
-
-def _dead_letters(sb: Sandbox, ids: set[str]) -> dict[str, dict[str, str]]:
-    found = {}
-    for message in sb.dlq_messages():
-        failure = read_failure(message.get("MessageAttributes", {}))
-        if failure.get("sourceMessageId") in ids:
-            found[failure["sourceMessageId"]] = failure
-    return found
-
-
 def _warm(sb: Sandbox) -> None:
-    sb.send_messages(_creates(f"warm-{uuid.uuid4().hex[:6]}", 2))
-    _drain(sb)
+    sb.send_messages(create_bodies(f"warm-{uuid.uuid4().hex[:6]}", 2))
+    drain(sb)
 
 
 def test_expiry_mid_run_refreshes_and_applies_everything(sb: Sandbox, container: Callable[..., None]) -> None:
@@ -50,10 +27,10 @@ def test_expiry_mid_run_refreshes_and_applies_everything(sb: Sandbox, container:
     calls_before = len(sb.sts.assume_role_calls)
     sb.sts.expire_all(keep_role_arns=keep_on_expiry(sb))
     prefix = f"expiry-{uuid.uuid4().hex[:6]}"
-    ids = set(sb.send_messages(_creates(prefix, 10)))
-    _drain(sb)
+    ids = set(sb.send_messages(create_bodies(prefix, 10)))
+    drain(sb)
     assert {f"{prefix}-{i}" for i in range(10)} <= {item["id"] for item in sb.table_items()}
-    assert _dead_letters(sb, ids) == {}
+    assert dead_letters(sb, ids) == {}
     assert len(sb.sts.assume_role_calls) == calls_before + 1
     assert sb.appsync.stats.by_outcome.get("expired_token", 0) >= 1
 
@@ -72,9 +49,9 @@ def test_expiry_while_sts_throttles_is_transient_not_a_dead_letter(
     sb.sts.expire_all(keep_role_arns=keep_on_expiry(sb))
     sb.sts.throttle_next(4)  # exactly one AssumeRole call (4 attempts in botocore standard mode) fails
     prefix = f"expiry-throttled-{uuid.uuid4().hex[:6]}"
-    ids = set(sb.send_messages(_creates(prefix, 10)))
-    _drain(sb)
-    letters = _dead_letters(sb, ids)
+    ids = set(sb.send_messages(create_bodies(prefix, 10)))
+    drain(sb)
+    letters = dead_letters(sb, ids)
     reasons = sorted({f"{f.get('errorType')}: {f.get('reason')}" for f in letters.values()})
     assert letters == {}, f"{len(letters)} of 10 good messages dead-lettered: {reasons}"
     assert {f"{prefix}-{i}" for i in range(10)} <= {item["id"] for item in sb.table_items()}

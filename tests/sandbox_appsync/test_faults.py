@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -17,16 +16,9 @@ from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.appsync_auth import AppSyncIAMAuthentication
 from gql.transport.exceptions import TransportConnectionFailed, TransportServerError
 
+from tests.support import wait_for
+
 TYPENAME = b'{"query":"query { __typename }"}'
-
-
-def _wait_for(predicate: Any, what: str, limit: float = 10.0) -> None:
-    """Poll until ``predicate()`` holds (a deadline for a stuck test, not a timing assertion)."""
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.01)
 
 
 def test_fail_next_answers_the_next_requests_then_recovers(appsync: Any, client: Any) -> None:
@@ -102,7 +94,7 @@ def test_apply_then_stall_makes_the_retry_meet_its_own_first_attempt(
     appsync.faults.stall_after_apply_next(1, seconds=5.0)
     with pytest.raises(requests.Timeout):
         client.raw(_body(kit.CREATE, variables), timeout=0.3)
-    _wait_for(lambda: len(appsync.stats.mutations) == 1, "the stalled create to be applied")
+    wait_for(lambda: len(appsync.stats.mutations) == 1, "the stalled create to be applied")
     retry = client.gql(kit.CREATE, variables)
     assert retry.body["data"] == {"createTodo": None}
     assert retry.error["errorType"] == "DynamoDB:ConditionalCheckFailedException"

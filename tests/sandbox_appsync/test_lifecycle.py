@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from typing import Any
 
 import pytest
 import requests
+
+from tests.support import wait_for
 
 
 def _threads() -> set[str]:
@@ -48,7 +49,7 @@ def test_stop_leaves_no_thread_listener_or_stalled_request(
 
     waiting = threading.Thread(target=hold)
     waiting.start()
-    _wait_for(lambda: stand_in.stats.in_flight == 1)
+    wait_for(lambda: stand_in.stats.in_flight == 1)
     stand_in.stop()
     waiting.join(timeout=10)
     assert not waiting.is_alive()
@@ -57,13 +58,6 @@ def test_stop_leaves_no_thread_listener_or_stalled_request(
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
     stand_in.stop()  # twice is harmless
-
-
-def _wait_for(predicate: Any) -> None:
-    deadline = time.monotonic() + 10
-    while not predicate():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.01)
 
 
 def test_unknown_cli_behaviour_is_rejected(identities: Any, dynamodb: Any, roles_file: Any, kit: Any) -> None:

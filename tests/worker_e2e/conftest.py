@@ -14,19 +14,15 @@ backend, per module and backend). Without Node the ``amplify`` cases are skipped
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from project_settings import Settings, load_settings
 from sandbox.fixture import Sandbox
-from sandbox.lambda_runtime import LambdaContext
-from worker.handler import lambda_handler
+from tests import support
 
 SETTINGS: Settings = load_settings()
 BACKENDS = ("stand-in", "amplify")
@@ -89,39 +85,13 @@ def sb(backend: str, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
             yield sandbox
 
 
-def _create(name: str | None = None, key: str | None = None, **extra: Any) -> str:
-    envelope: dict[str, Any] = {
-        "mutation": "createTodo",
-        "input": {"name": name or f"todo-{uuid.uuid4().hex[:8]}"},
-        "idempotencyKey": key or uuid.uuid4().hex,
-        **extra,
-    }
-    return json.dumps(envelope)
-
-
-def _invoke(
-    sb: Sandbox, *, max_messages: int = 10, timeout_ms: int = 60_000
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One Lambda invocation the way the event source mapping makes it, and its response applied to SQS."""
-    event = sb.sqs_event(max_messages=max_messages)
-    response = lambda_handler(
-        event, LambdaContext(function_name=SETTINGS.worker.function_name, timeout_ms=timeout_ms)
-    )
-    sb.apply_batch_response(event, response)
-    return event, response
-
-
-def _table_ids(sb: Sandbox) -> set[str]:
-    return {item["id"] for item in sb.table_items()}
-
-
 class Kit:
     """Helpers for the tests (in importlib mode test modules cannot import this conftest)."""
 
     settings = SETTINGS
-    create = staticmethod(_create)
-    invoke = staticmethod(_invoke)
-    table_ids = staticmethod(_table_ids)
+    create = staticmethod(support.create_body)
+    invoke = staticmethod(support.invoke)
+    table_ids = staticmethod(support.table_ids)
 
 
 @pytest.fixture

@@ -13,18 +13,10 @@ from typing import Any
 
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
-from worker.dead_letters import read_failure
+from tests.support import dead_letters
 from worker.handler import lambda_handler
 
 CREATE_DOCUMENT = "mutation M($input: CreateTodoInput!) { createTodo(input: $input) { id name } }"
-
-
-def _letters(sb: Sandbox) -> dict[str, dict[str, str]]:
-    found = {}
-    for message in sb.dlq_messages():
-        failure = read_failure(message.get("MessageAttributes", {}))
-        found[failure.get("sourceMessageId", message["MessageId"])] = {**failure, "body": message["Body"]}
-    return found
 
 
 def _todo(sb: Sandbox, todo_id: str) -> dict[str, Any] | None:
@@ -75,7 +67,7 @@ def test_a_redelivered_create_is_already_applied(
     _, second = kit.invoke(sb)  # the redelivery meets attribute_not_exists(id)
     assert second == {"batchItemFailures": []}
     assert [item["id"] for item in sb.table_items() if item["id"] == key] == [key]
-    assert message_id not in _letters(sb)
+    assert message_id not in dead_letters(sb)
 
 
 def test_updates_with_and_without_conditions(sb: Sandbox, container: Callable[..., None], kit: Any) -> None:
@@ -138,7 +130,7 @@ def test_schema_validation_errors_are_dead_lettered_as_validation_errors(
     ids = dict(zip(bodies, sb.send_messages(list(bodies.values())), strict=True))
     _, response = kit.invoke(sb)
     assert response == {"batchItemFailures": []}
-    letters = _letters(sb)
+    letters = dead_letters(sb)
     for kind, message_id in ids.items():
         assert letters[message_id]["errorType"] == "ValidationError", (kind, letters[message_id])
     reason = letters[ids["unknown selected field"]]["reason"]
@@ -158,7 +150,7 @@ def test_the_iam_role_arn_entry_is_unauthorized_until_fixed(
     [message_id] = sb.send_messages([kit.create(key=key)])
     _, response = kit.invoke(sb)
     assert response == {"batchItemFailures": []}
-    letter = _letters(sb)[message_id]
+    letter = dead_letters(sb)[message_id]
     assert letter["errorType"] == "Unauthorized"
     expected = (
         "Unauthorized" if backend == "amplify" else "Not Authorized to access createTodo on type Mutation"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sandbox.fixture import Sandbox
-from worker.dead_letters import read_failure
+from tests.support import dead_letters
 
 SENTINEL = "SENTINEL-INPUT-VALUE-7f3a"
 
@@ -25,14 +25,6 @@ def _log_lines(text: str) -> list[dict[str, Any]]:
             except ValueError:
                 continue
     return lines
-
-
-def _letter(sb: Sandbox, message_id: str) -> dict[str, str]:
-    for message in sb.dlq_messages():
-        failure = read_failure(message.get("MessageAttributes", {}))
-        if failure.get("sourceMessageId") == message_id:
-            return failure
-    raise AssertionError(f"{message_id} is not in the DLQ")
 
 
 @pytest.mark.parametrize(
@@ -57,12 +49,16 @@ def test_input_values_never_reach_info_logs(
     assert response == {"batchItemFailures": []}
     lines = _log_lines(out)
     [dead] = [line for line in lines if line.get("event") == "record_dead_lettered"]
-    assert dead["message_id"] == message_id and dead["request_id"] and dead["invocation"]  # context bound once
+    assert (
+        dead["message_id"] == message_id and dead["request_id"] and dead["invocation"]
+    )  # context bound once
     attempts = [line for line in lines if line.get("event") == "mutation_attempt"]
     assert all(line["message_id"] == message_id for line in attempts)
     leaking = [line["event"] for line in lines if SENTINEL in json.dumps(line)]
     assert leaking == [], f"input value in log lines: {leaking}"
-    assert SENTINEL in _letter(sb, message_id)["reason"]  # the DLQ keeps the whole reason (it has the body)
+    assert (
+        SENTINEL in dead_letters(sb)[message_id]["reason"]
+    )  # the DLQ keeps the whole reason (it has the body)
 
 
 def test_echoed_strings_are_capped(
@@ -83,7 +79,7 @@ def test_echoed_strings_are_capped(
     longest = max(len(line) for line in out.splitlines())
     assert longest < 4000, f"a log line of {longest} characters"
     for message_id in ids:
-        assert len(_letter(sb, message_id)["reason"]) <= 1100
+        assert len(dead_letters(sb)[message_id]["reason"]) <= 1100
 
 
 def test_a_worker_bug_is_redelivered_then_dead_lettered_with_its_traceback(
@@ -114,5 +110,5 @@ def test_a_worker_bug_is_redelivered_then_dead_lettered_with_its_traceback(
 
     _, second = kit.invoke(sb)  # the last allowed delivery: into the DLQ with the reason
     assert second == {"batchItemFailures": []}
-    letter = _letter(sb, message_id)
+    letter = dead_letters(sb)[message_id]
     assert letter["errorType"] == "WorkerBug" and "boom: a bug" in letter["reason"]

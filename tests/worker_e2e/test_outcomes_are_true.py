@@ -14,15 +14,8 @@ from typing import Any
 
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
-from worker.dead_letters import read_failure
+from tests.support import dead_letters
 from worker.handler import lambda_handler
-
-
-def _letters(sb: Sandbox) -> dict[str, dict[str, str]]:
-    return {
-        failure.get("sourceMessageId", ""): failure
-        for failure in (read_failure(m.get("MessageAttributes", {})) for m in sb.dlq_messages())
-    }
 
 
 def _todo(sb: Sandbox, todo_id: str) -> dict[str, Any] | None:
@@ -58,7 +51,7 @@ def test_a_mutation_field_that_directives_can_drop_is_refused_before_sending(
     ids = sb.send_messages(bodies)
     _, response = kit.invoke(sb)
     assert response == {"batchItemFailures": []}
-    letters = _letters(sb)
+    letters = dead_letters(sb)
     for message_id in ids:
         assert letters[message_id]["errorType"] == "InvalidEnvelope"
         assert "directives on the mutation field" in letters[message_id]["reason"]
@@ -99,7 +92,7 @@ def test_a_create_refused_by_its_own_condition_is_not_already_applied(
     _, response = kit.invoke(sb)
     assert response == {"batchItemFailures": []}
     assert _todo(sb, key) is None  # nothing was created ...
-    letter = _letters(sb)[message_id]  # ... and it says so, in the DLQ
+    letter = dead_letters(sb)[message_id]  # ... and it says so, in the DLQ
     assert letter["errorType"] == "DynamoDB:ConditionalCheckFailedException"
     assert "the envelope's own condition is false" in letter["reason"]
 
@@ -135,7 +128,7 @@ def test_a_redelivered_delete_refused_by_its_own_condition_stays_a_failure(
     assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
     assert second == {"batchItemFailures": []}
     assert _todo(sb, todo_id) is not None
-    assert "the envelope's own condition is false" in _letters(sb)[message_id]["reason"]
+    assert "the envelope's own condition is false" in dead_letters(sb)[message_id]["reason"]
 
 
 def test_a_redelivered_delete_without_a_condition_whose_item_is_gone_is_already_applied(
@@ -152,7 +145,7 @@ def test_a_redelivered_delete_without_a_condition_whose_item_is_gone_is_already_
     _, second = kit.invoke(sb)
     assert second == {"batchItemFailures": []}
     assert _todo(sb, todo_id) is None
-    assert message_id not in _letters(sb)
+    assert message_id not in dead_letters(sb)
 
 
 def test_a_create_without_id_or_key_applied_then_timed_out_is_one_record(
@@ -194,7 +187,7 @@ def test_opting_out_of_message_ids_never_resends_an_unanswered_create(
     assert response == {"batchItemFailures": []}
     created = [item for item in sb.table_items() if item.get("name") == name]
     assert len(created) == 1 and created[0]["id"] != message_id  # Amplify's own id, written once
-    letter = _letters(sb)[message_id]
+    letter = dead_letters(sb)[message_id]
     assert letter["errorType"] == "OutcomeUnknown"
     assert "could create a second record" in letter["reason"]
 

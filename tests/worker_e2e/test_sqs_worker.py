@@ -7,17 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.fixture import Sandbox
-from worker.dead_letters import read_failure
+from tests.support import dead_letters
 from worker.handler import get_runtime
-
-
-def dlq_failures(sb: Sandbox) -> dict[str, dict[str, str]]:
-    """DLQ messages by source message id -> their failure.* attributes."""
-    found = {}
-    for message in sb.dlq_messages():
-        failure = read_failure(message.get("MessageAttributes", {}))
-        found[failure.get("sourceMessageId", message["MessageId"])] = {**failure, "body": message["Body"]}
-    return found
 
 
 def test_batch_is_applied_with_one_assume_role_from_the_execution_role(
@@ -121,7 +112,7 @@ def test_permanent_failures_go_to_the_dlq_with_their_reason(
     _, response = invoke(sb)
     assert response == {"batchItemFailures": []}  # nothing left for redelivery: dead-lettered with reasons
     assert "perm-good" in table_ids(sb)
-    failures = dlq_failures(sb)
+    failures = dead_letters(sb)
     assert set(failures) == {ids["invalid"], ids["not-allowed"], ids["validation"]}
     assert failures[ids["invalid"]]["errorType"] == "InvalidEnvelope"
     assert "not JSON" in failures[ids["invalid"]]["reason"]
@@ -142,7 +133,7 @@ def test_custom_roles_with_the_iam_role_arn_is_diagnosed(
     [message_id] = sb.send_messages([create(key="denied-by-resolver")])
     _, response = invoke(sb)
     assert response == {"batchItemFailures": []}
-    failure = dlq_failures(sb)[message_id]
+    failure = dead_letters(sb)[message_id]
     assert failure["errorType"] == "Unauthorized"
     assert failure["reason"] == "Not Authorized to access createTodo on type Mutation"
     assert SETTINGS.assumed_role_arn in failure["diagnosis"]
