@@ -3,7 +3,8 @@
 In one process, the sandbox (moto and the AppSync stand-in) and the worker share one interpreter lock, so the
 benchmark would measure their sum. On Lambda the worker has its own machine; a child process gives it its own
 core. Protocol: one JSON object per line on stdin (``{"event": ..., "timeout_ms": ...}``), one per line back
-(``{"response": ..., "wall": s, "cpu": s}`` or ``{"error": "..."}``); the handler's own log lines go to
+(``{"response": ..., "wall": s, "cpu": s, "rss_mb": MB}``: CPU of the whole process, every thread, and its
+resident set after the invocation; or ``{"error": "..."}``); the handler's own log lines go to
 /dev/null (CloudWatch's job, not the benchmark's).
 """
 
@@ -36,11 +37,23 @@ def serve(handler_path: str) -> None:
             answer = {"response": response}
         except Exception as exc:  # Lambda: the whole batch failed
             answer = {"error": f"{type(exc).__name__}: {exc}"}
-        answer.update(wall=time.perf_counter() - wall0, cpu=time.process_time() - cpu0)
+        answer.update(wall=time.perf_counter() - wall0, cpu=time.process_time() - cpu0, rss_mb=rss_mb())
         protocol.write(json.dumps(answer) + "\n")
     reset = getattr(sys.modules.get("worker.handler"), "reset_runtime", None)
     if reset is not None:  # close the connection pool: no "Unclosed client session" at exit
         reset()
+
+
+def rss_mb() -> float:
+    """This process's resident set now (VmRSS), in MB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 class ContainerProcess:
@@ -59,6 +72,7 @@ class ContainerProcess:
         )
         self.last_wall = 0.0
         self.last_cpu = 0.0
+        self.last_rss_mb = 0.0
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
         assert self._process.stdin is not None and self._process.stdout is not None
@@ -69,6 +83,7 @@ class ContainerProcess:
             raise RuntimeError("the container process exited")
         answer = json.loads(line)
         self.last_wall, self.last_cpu = answer["wall"], answer["cpu"]
+        self.last_rss_mb = answer.get("rss_mb", 0.0)
         if "error" in answer:
             return RuntimeError(answer["error"])
         return answer["response"]

@@ -1,8 +1,18 @@
-"""``make bench``: the worker against its limit and against the naive baseline, from one run (issue 7).
+"""``make bench``: the worker against its limit and against the naive baseline, from one run (issues 7, 14).
 
-Everything runs in the local sandbox (moto + the AppSync stand-in, in this process, on 127.0.0.1) with the
-stand-in's added latency (default 25 ms). Targets are reported against, never asserted. Writes a table to the
-terminal and every figure, with the machine it ran on, to ``bench-results.json``.
+Two harnesses, one run:
+
+1. The limit points (``benchmarks.harness``): the fast AppSync stand-in in its own process (SigV4 checked against
+   a fixed key table, resolver-like answers, fixed added latency), the worker in its own container process, at
+   MAX_CONCURRENCY 10, 50 and 100 and latencies 25 and 100 ms, each next to the harness's own ceiling at that
+   point (a minimal pre-signed client) and the naive baseline; then 10,000 mutations at latency 0 in one warm
+   container (CPU per mutation, resident memory after each invocation).
+2. The sandbox (moto + the sandbox's AppSync stand-in, in this process, on 127.0.0.1): the full path with real
+   SQS and AssumeRole, batches of 10 and 100, at ``--latency-ms`` (default 25 ms).
+
+Cold start (import + runtime construction) is measured in the dev venv and in a Lambda-like package. Targets are
+reported against, never asserted. Writes a table to the terminal and every figure, with the machine it ran on,
+to ``bench-results.json``.
 """
 
 from __future__ import annotations
@@ -18,10 +28,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-TARGET_LIMIT_SHARE = 0.8
+TARGET_LIMIT_SHARE = 0.8  # sandbox, batch 10 (issue 7)
 TARGET_VS_NAIVE = 8.0
-TARGET_READY_MS = 350.0
-TARGET_RSS_MB = 100.0
+#: Issue 14: share of MAX_CONCURRENCY / latency at 25 ms, by concurrency (other points are reported only).
+TARGET_POINT_SHARE = {10: 0.95, 50: 0.95, 100: 0.9}
+TARGET_POINT_LATENCY_MS = 25.0
+TARGET_CPU_US = 150.0
+TARGET_READY_MS = 200.0  # the Lambda-like package
+TARGET_RSS_MB = 80.0  # after 10,000 mutations in one warm container
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,6 +50,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cold-samples", type=int, default=7, help="fresh processes per cold-start figure")
     parser.add_argument("--component-rounds", type=int, default=2000)
     parser.add_argument("--skip-package", action="store_true", help="no Lambda-like package measurement")
+    parser.add_argument(
+        "--skip-sandbox", action="store_true", help="only the limit points, soak and cold start"
+    )
+    parser.add_argument(
+        "--skip-limit", action="store_true", help="no fast-stand-in runs (limit points, soak)"
+    )
+    parser.add_argument(
+        "--limit-concurrency", default="10,50,100", help="MAX_CONCURRENCY of the limit points (10,50,100)"
+    )
+    parser.add_argument("--limit-latencies", default="25,100", help="added latencies of the limit points, ms")
+    parser.add_argument("--limit-rounds", type=int, default=20, help="mutations per lane per invocation (20)")
+    parser.add_argument("--limit-invocations", type=int, default=3, help="timed invocations per point (3)")
+    parser.add_argument("--naive-records", type=int, default=10, help="records per naive invocation (10)")
+    parser.add_argument("--soak-mutations", type=int, default=10_000, help="mutations in the soak (10000)")
+    parser.add_argument("--soak-batch", type=int, default=1000, help="records per soak invocation (1000)")
     parser.add_argument(
         "--stand-in-dynamodb",
         choices=("auto", "in-process", "client"),
@@ -57,11 +86,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _numbers(text: str) -> tuple[Any, ...]:
+    return tuple(float(x) if "." in x else int(x) for x in text.split(",") if x.strip())
+
+
 def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
-    from benchmarks import ceiling, cold_start, overhead, throughput
+    from benchmarks import cold_start
     from project_settings import load_settings
-    from sandbox.appsync import server as stand_in_server
-    from sandbox.fixture import Sandbox
 
     settings = load_settings()
     concurrency = settings.worker.max_concurrency
@@ -71,15 +102,61 @@ def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": {"latency_ms": latency, "max_concurrency": concurrency},
         "targets": {
-            "batch10_share_of_limit": TARGET_LIMIT_SHARE,
-            "batch10_vs_naive": TARGET_VS_NAIVE,
+            "point_share_of_limit_at_25ms": {str(k): v for k, v in TARGET_POINT_SHARE.items()},
+            "harness_ceiling_share_of_limit": 0.97,
+            "cpu_us_per_mutation": TARGET_CPU_US,
+            "lambda_package_ready_ms": TARGET_READY_MS,
+            "rss_mb_after_10000_mutations": TARGET_RSS_MB,
+            "sandbox_batch10_share_of_limit": TARGET_LIMIT_SHARE,
+            "sandbox_batch10_vs_naive": TARGET_VS_NAIVE,
             "assume_role_per_container_per_credential_lifetime": 1,
-            "cold_start_ready_ms": TARGET_READY_MS,
-            "peak_rss_mb": TARGET_RSS_MB,
         },
     }
     limit = concurrency / (latency / 1000.0) if latency > 0 else None
     results["limit_mutations_per_second"] = round(limit, 1) if limit else None
+
+    if not args.skip_limit:
+        from benchmarks import harness
+
+        progress("  limit points on the fast stand-in (own process) ...")
+        results["limit"] = harness.run(
+            settings,
+            concurrencies=_numbers(args.limit_concurrency),
+            latencies_ms=_numbers(args.limit_latencies),
+            rounds=args.limit_rounds,
+            invocations=args.limit_invocations,
+            naive_records=args.naive_records,
+            soak_mutations=args.soak_mutations,
+            soak_batch=args.soak_batch,
+            progress=progress,
+        )
+    if not args.skip_sandbox:
+        _sandbox_runs(args, settings, results, progress)
+
+    progress("  cold start (dev venv) ...")
+    cold: dict[str, Any] = {"dev_venv": cold_start.measure(args.cold_samples)}
+    if not args.skip_package:
+        from benchmarks import package
+
+        progress("  cold start (Lambda-like package dir) ...")
+        built = package.build()
+        cold["lambda_package"] = {
+            **cold_start.measure(args.cold_samples, path=str(built["path"]), isolated=True),
+            "package": built,
+        }
+    results["cold_start"] = cold
+    results["summary"] = summarize(results)
+    return results
+
+
+def _sandbox_runs(args: argparse.Namespace, settings: Any, results: dict[str, Any], progress: Any) -> None:
+    """The full path: moto SQS and STS, the sandbox's stand-in (GraphQL execution, DynamoDB), in this process."""
+    from benchmarks import ceiling, overhead, throughput
+    from sandbox.appsync import server as stand_in_server
+    from sandbox.fixture import Sandbox
+
+    concurrency = settings.worker.max_concurrency
+    latency = args.latency_ms
 
     original_init = stand_in_server.AppSyncStandIn.__init__
 
@@ -145,21 +222,6 @@ def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
     finally:
         sb.stop()
 
-    progress("  cold start (dev venv) ...")
-    cold: dict[str, Any] = {"dev_venv": cold_start.measure(args.cold_samples)}
-    if not args.skip_package:
-        from benchmarks import package
-
-        progress("  cold start (Lambda-like package dir) ...")
-        built = package.build()
-        cold["lambda_package"] = {
-            **cold_start.measure(args.cold_samples, path=str(built["path"]), isolated=True),
-            "package": built,
-        }
-    results["cold_start"] = cold
-    results["summary"] = summarize(results)
-    return results
-
 
 def _mutator_credentials(sb: Any) -> Any:
     """The account-B role's credentials, assumed from the execution role like the worker does."""
@@ -179,137 +241,239 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
-    runs = results["throughput"]
-    limit = results["limit_mutations_per_second"]
-    w10, w100 = (
-        runs["worker_batch10"]["mutations_per_second"],
-        runs["worker_batch100"]["mutations_per_second"],
-    )
-    n10, n100 = runs["naive_batch10"]["mutations_per_second"], runs["naive_batch100"]["mutations_per_second"]
-    sandbox_ceiling = results["sandbox_ceiling"]["at_latency"]["per_second"]
+    summary: dict[str, Any] = {}
+    limit_run = results.get("limit")
+    if limit_run is not None:
+        points = {}
+        for point in limit_run["points"]:
+            key = f"c{point['concurrency']}_{point['latency_ms']:g}ms"
+            target = TARGET_POINT_SHARE.get(point["concurrency"])
+            if point["latency_ms"] != TARGET_POINT_LATENCY_MS:
+                target = None
+            share = point["worker_share_of_limit"]
+            points[key] = {
+                "worker_per_second": point["worker"]["per_second"],
+                "worker_share_of_limit": share,
+                "ceiling_share_of_limit": point["ceiling_share_of_limit"],
+                "harness_bound": point["harness_bound"],
+                "worker_share_of_ceiling": _ratio(
+                    point["worker"]["per_second"], point["ceiling"]["per_second"]
+                ),
+                "naive_per_second": point["naive"]["per_second"],
+                "worker_vs_naive": _ratio(point["worker"]["per_second"], point["naive"]["per_second"]),
+                "target_share": target,
+                "target_met": None if target is None or share is None else share >= target,
+            }
+        soak = limit_run["soak"]
+        summary.update(
+            points=points,
+            cpu_us_per_mutation=soak["cpu_us_per_mutation"],
+            cpu_target_met=soak["cpu_us_per_mutation"] is not None
+            and soak["cpu_us_per_mutation"] <= TARGET_CPU_US,
+            rss_mb_after_soak=soak["rss_mb_final"],
+            rss_target_met=soak["rss_mb_final"] <= TARGET_RSS_MB,
+            soak_mutations=soak["mutations"],
+        )
+    if "throughput" in results:
+        runs = results["throughput"]
+        limit = results["limit_mutations_per_second"]
+        w10, w100 = (
+            runs["worker_batch10"]["mutations_per_second"],
+            runs["worker_batch100"]["mutations_per_second"],
+        )
+        n10, n100 = (
+            runs["naive_batch10"]["mutations_per_second"],
+            runs["naive_batch100"]["mutations_per_second"],
+        )
+        sandbox_ceiling = results["sandbox_ceiling"]["at_latency"]["per_second"]
+        summary.update(
+            worker_batch10_per_second=w10,
+            worker_batch100_per_second=w100,
+            naive_batch10_per_second=n10,
+            naive_batch100_per_second=n100,
+            batch10_share_of_limit=_ratio(w10, limit),
+            batch100_share_of_limit=_ratio(w100, limit),
+            batch10_share_of_sandbox_ceiling=_ratio(w10, sandbox_ceiling),
+            sandbox_ceiling_share_of_limit=_ratio(sandbox_ceiling, limit),
+            sandbox_limited=bool(limit and sandbox_ceiling and sandbox_ceiling < TARGET_LIMIT_SHARE * limit),
+            batch10_vs_naive=_ratio(w10, n10),
+            batch100_vs_naive=_ratio(w100, n100),
+            worker_assume_role_per_container=max(
+                runs["worker_batch10"]["assume_role_calls"], runs["worker_batch100"]["assume_role_calls"]
+            ),
+        )
     cold = results["cold_start"]
     package = cold.get("lambda_package") or cold["dev_venv"]
-    return {
-        "worker_batch10_per_second": w10,
-        "worker_batch100_per_second": w100,
-        "naive_batch10_per_second": n10,
-        "naive_batch100_per_second": n100,
-        "batch10_share_of_limit": _ratio(w10, limit),
-        "batch100_share_of_limit": _ratio(w100, limit),
-        "batch10_share_of_sandbox_ceiling": _ratio(w10, sandbox_ceiling),
-        "sandbox_ceiling_share_of_limit": _ratio(sandbox_ceiling, limit),
-        "sandbox_limited": bool(limit and sandbox_ceiling and sandbox_ceiling < TARGET_LIMIT_SHARE * limit),
-        "batch10_vs_naive": _ratio(w10, n10),
-        "batch100_vs_naive": _ratio(w100, n100),
-        "worker_assume_role_per_container": max(
-            runs["worker_batch10"]["assume_role_calls"], runs["worker_batch100"]["assume_role_calls"]
-        ),
-        "lambda_package_ready_ms": package["ready_ms_median"],
-        "lambda_package_peak_rss_mb": package["peak_rss_mb_max"],
-        "lambda_package_cli_only_modules": package["cli_only_modules_imported"],
-    }
+    summary.update(
+        lambda_package_ready_ms=package["ready_ms_median"],
+        lambda_package_ready_target_met=package["ready_ms_median"] <= TARGET_READY_MS,
+        lambda_package_peak_rss_mb=package["peak_rss_mb_max"],
+        lambda_package_cli_only_modules=package["cli_only_modules_imported"],
+        lambda_package_other_modules=package["other_modules_imported"],
+    )
+    return summary
 
 
 def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "NOT met")
 
 
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def render_limit(results: dict[str, Any]) -> list[str]:
+    limit_run = results["limit"]
+    summary = results["summary"]
+    header = (
+        "MAX_CONC",
+        "latency",
+        "limit/s",
+        "harness ceiling/s",
+        "worker/s",
+        "worker x limit",
+        "target",
+        "naive/s",
+        "worker/naive",
+    )
+    rows: list[tuple[str, ...]] = [header]
+    for point in limit_run["points"]:
+        key = f"c{point['concurrency']}_{point['latency_ms']:g}ms"
+        s = summary["points"][key]
+        ceiling_text = f"{point['ceiling']['per_second']} ({point['ceiling_share_of_limit']:.2f}x)"
+        if point["harness_bound"]:
+            ceiling_text += " HARNESS-BOUND"
+        target = s["target_share"]
+        rows.append(
+            (
+                str(point["concurrency"]),
+                f"{point['latency_ms']:g} ms",
+                f"{point['limit_per_second']:g}",
+                ceiling_text,
+                str(point["worker"]["per_second"]),
+                f"{point['worker_share_of_limit']:.2f}x" if point["worker_share_of_limit"] else "n/a",
+                f">= {target}: {_verdict(s['target_met'])}" if target is not None else "-",
+                str(point["naive"]["per_second"]),
+                f"{s['worker_vs_naive']}x",
+            )
+        )
+    soak = limit_run["soak"]
+    lines = [
+        "Limit points: fast AppSync stand-in in its own process (SigV4 checked, resolver answer, fixed latency), "
+        "worker in its own container process",
+        "",
+        *_columns(rows),
+        "",
+        f"harness ceiling: a minimal pre-signed client at the same point; below "
+        f"{limit_run['ceiling_share_required']}x the limit the point is HARNESS-BOUND (the worker's figure there "
+        "is bounded by the harness). naive: sequential, so the same at every MAX_CONCURRENCY.",
+        "",
+        f"worker CPU per mutation (µs), latency 0        {soak['cpu_us_per_mutation']:>8}  container process CPU / "
+        f"mutations over {soak['mutations']:,} (batches of {soak['batch_size']}, MAX_CONCURRENCY "
+        f"{soak['concurrency']}); target <= {TARGET_CPU_US:g}: {_verdict(summary['cpu_target_met'])}",
+        f"RSS after {soak['mutations']:,} mutations, one warm container (MB)  {soak['rss_mb_final']:>6}  "
+        f"after warm-up {soak['rss_mb_after_warm_up']}, growth over the second half "
+        f"{soak['rss_mb_growth_second_half']}; target <= {TARGET_RSS_MB:g}: {_verdict(summary['rss_target_met'])}",
+        f"worker AssumeRole calls on the fast stand-in          {limit_run['worker_assume_role_calls']:>3}  for "
+        f"{limit_run['worker_containers']} warm containers and "
+        f"{sum(p['worker']['mutations'] for p in limit_run['points']) + soak['mutations']:,} timed mutations "
+        "(target: one per container)",
+    ]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
-    runs = results["throughput"]
     s = results["summary"]
-    limit = results["limit_mutations_per_second"]
     latency = results["settings"]["latency_ms"]
     conc = results["settings"]["max_concurrency"]
-    ceiling_run = results["sandbox_ceiling"]
+    lines = [
+        f"make bench: {results['machine']['cpu_count']} CPUs, Python {results['machine']['python']}, load "
+        f"average at start {results['machine']['load_average_at_start']}",
+        "",
+    ]
+    if "limit" in results:
+        lines += [*render_limit(results), ""]
     rows: list[tuple[str, str, str]] = []
 
     def add(label: str, value: Any, note: str = "") -> None:
         rows.append((label, "" if value is None else str(value), note))
 
-    limit_text = f"{limit:g}/s (concurrency {conc} / {latency:g} ms)" if limit else "n/a at latency 0"
-    add("limit (MAX_CONCURRENCY / latency)", limit_text)
-    add(
-        "sandbox ceiling (stand-in, minimal client)",
-        f"{ceiling_run['at_latency']['per_second']}/s",
-        f"{_ratio(ceiling_run['at_latency']['per_second'], limit)} x limit; at 0 ms: "
-        f"{ceiling_run['at_latency_0']['per_second']}/s; DynamoDB path: {results['sandbox']['stand_in_dynamodb_path']}",
-    )
-    for batch in (10, 100):
-        worker, naive = runs[f"worker_batch{batch}"], runs[f"naive_batch{batch}"]
-        share = s[f"batch{batch}_share_of_limit"]
-        note = f"{share} x limit"
-        if batch == 10:
-            note += f" (target >= {TARGET_LIMIT_SHARE}: {_verdict(share is not None and share >= TARGET_LIMIT_SHARE)})"
-            note += f"; {s['batch10_share_of_sandbox_ceiling']} x sandbox ceiling"
-        add(f"worker, batch {batch} (mutations/s)", worker["mutations_per_second"], note)
-        add(f"naive,  batch {batch} (mutations/s)", naive["mutations_per_second"])
-        vs = s[f"batch{batch}_vs_naive"]
-        vs_note = (
-            f"target >= {TARGET_VS_NAIVE}: {_verdict(vs is not None and vs >= TARGET_VS_NAIVE)}"
-            if batch == 10
-            else ""
-        )
-        add(f"worker / naive, batch {batch}", f"{vs}x", vs_note)
-    for batch in (10, 100):
-        worker, naive = runs[f"worker_batch{batch}"], runs[f"naive_batch{batch}"]
+    if "throughput" in results:
+        runs = results["throughput"]
+        limit = results["limit_mutations_per_second"]
+        ceiling_run = results["sandbox_ceiling"]
+        limit_text = f"{limit:g}/s (concurrency {conc} / {latency:g} ms)" if limit else "n/a at latency 0"
+        add("sandbox: limit (MAX_CONCURRENCY / latency)", limit_text)
         add(
-            f"AssumeRole per 1,000 msgs, batch {batch}",
-            f"worker {worker['assume_role_calls_per_1000_messages']} / naive {naive['assume_role_calls_per_1000_messages']}",
-            f"worker: {worker['assume_role_calls']} call(s) for {worker['messages_total']} msgs in one container "
-            f"(target 1: {_verdict(worker['assume_role_calls'] == 1)}); naive: one per invocation",
+            "sandbox ceiling (stand-in, minimal client)",
+            f"{ceiling_run['at_latency']['per_second']}/s",
+            f"{_ratio(ceiling_run['at_latency']['per_second'], limit)} x limit; at 0 ms: "
+            f"{ceiling_run['at_latency_0']['per_second']}/s; DynamoDB path: "
+            f"{results['sandbox']['stand_in_dynamodb_path']}",
         )
-    overhead = results["overhead"]
-    parts = overhead["components_us"]
-    add(
-        "client overhead per mutation (µs)",
-        overhead["through_handler_cpu_us"],
-        "handler-thread CPU through the SQS handler at latency 0",
-    )
-    add(
-        "  of which, in isolation (µs)",
-        parts["total_us"],
-        f"envelope {parts['envelope_us']} + serialize {parts['serialize_us']} + sign {parts['sign_us']} "
-        f"+ classify {parts['classify_ok_us']}",
-    )
+        for batch in (10, 100):
+            worker, naive = runs[f"worker_batch{batch}"], runs[f"naive_batch{batch}"]
+            share = s[f"batch{batch}_share_of_limit"]
+            note = f"{share} x limit"
+            if batch == 10:
+                note += f"; {s['batch10_share_of_sandbox_ceiling']} x sandbox ceiling"
+            add(f"worker, batch {batch} (mutations/s)", worker["mutations_per_second"], note)
+            add(f"naive,  batch {batch} (mutations/s)", naive["mutations_per_second"])
+            add(f"worker / naive, batch {batch}", f"{s[f'batch{batch}_vs_naive']}x")
+        for batch in (10, 100):
+            worker, naive = runs[f"worker_batch{batch}"], runs[f"naive_batch{batch}"]
+            add(
+                f"AssumeRole per 1,000 msgs, batch {batch}",
+                f"worker {worker['assume_role_calls_per_1000_messages']} / naive "
+                f"{naive['assume_role_calls_per_1000_messages']}",
+                f"worker: {worker['assume_role_calls']} call(s) for {worker['messages_total']} msgs in one "
+                f"container (target 1: {_verdict(worker['assume_role_calls'] == 1)}); naive: one per invocation",
+            )
+        overhead = results["overhead"]
+        parts = overhead["components_us"]
+        add(
+            "client overhead per mutation (µs)",
+            overhead["through_handler_cpu_us"],
+            "container process CPU through the SQS handler at latency 0 (sandbox, batches of 10)",
+        )
+        add(
+            "  of which, in isolation (µs)",
+            parts["total_us"],
+            ", ".join(f"{k.removesuffix('_us')} {v}" for k, v in parts.items() if k != "total_us"),
+        )
     for key, label in (("dev_venv", "dev venv"), ("lambda_package", "Lambda-like package")):
         cold = results["cold_start"].get(key)
         if cold is None:
             continue
+        target = (
+            f"; target <= {TARGET_READY_MS:g}: {_verdict(cold['ready_ms_median'] <= TARGET_READY_MS)}"
+            if key == "lambda_package"
+            else ""
+        )
         add(
             f"cold start, {label} (ms)",
             cold["ready_ms_median"],
-            f"import {cold['import_ms_median']} ms; median of {cold['samples']}; target <= {TARGET_READY_MS:g}: "
-            f"{_verdict(cold['ready_ms_median'] <= TARGET_READY_MS)}",
+            f"import {cold['import_ms_median']} ms; median of {cold['samples']}{target}",
         )
-        add(
-            f"peak RSS, {label} (MB)",
-            cold["peak_rss_mb_max"],
-            f"target <= {TARGET_RSS_MB:g}: {_verdict(cold['peak_rss_mb_max'] <= TARGET_RSS_MB)}",
-        )
-        add(
-            f"CLI-only modules imported, {label}",
-            ", ".join(cold["cli_only_modules_imported"]) or "none",
-        )
+        add(f"peak RSS at cold start, {label} (MB)", cold["peak_rss_mb_max"])
+        add(f"CLI-only modules imported, {label}", ", ".join(cold["cli_only_modules_imported"]) or "none")
+        add(f"other modules imported, {label}", ", ".join(cold["other_modules_imported"]) or "none")
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    lines = [
-        f"make bench: latency {latency:g} ms, MAX_CONCURRENCY {conc}, "
-        f"{results['machine']['cpu_count']} CPUs, Python {results['machine']['python']}",
-        "",
-    ]
     lines += [f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c}".rstrip() for a, b, c in rows]
-    if s["sandbox_limited"]:
+    if s.get("sandbox_limited"):
         lines += [
             "",
             f"NOTE: the sandbox itself tops out at {s['sandbox_ceiling_share_of_limit']} x the limit at this latency "
-            "(the stand-in and moto share one process and its GIL, on the same 2 cores as the worker's "
-            "container process): the worker's share of the limit is bounded by the sandbox, not only by the worker.",
+            "(the stand-in and moto share one process and its GIL, on the same cores as the worker's "
+            "container process): the limit points above are the worker's figures.",
         ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print("make bench: measuring (this takes about a minute) ...", file=sys.stderr)
+    print("make bench: measuring (this takes a few minutes) ...", file=sys.stderr)
     results = run(args, progress=lambda text: print(text, file=sys.stderr))
     Path(args.output).write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(render(results))

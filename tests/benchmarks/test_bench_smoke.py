@@ -36,6 +36,13 @@ def test_bench_produces_every_figure(tmp_path: Path, capsys: pytest.CaptureFixtu
         "--ceiling-requests=30",
         "--cold-samples=1",
         "--component-rounds=20",
+        "--limit-concurrency=2",
+        "--limit-latencies=5",
+        "--limit-rounds=2",
+        "--limit-invocations=1",
+        "--naive-records=2",
+        "--soak-mutations=20",
+        "--soak-batch=10",
         "--skip-package",  # the package build needs pip and a network or wheel cache: `make bench` covers it
         f"--output={output}",
     ]
@@ -55,9 +62,22 @@ def test_bench_produces_every_figure(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert results["overhead"]["components_us"]["sign_us"] > 0
     assert results["sandbox_ceiling"]["at_latency"]["failures"] == 0
     assert results["cold_start"]["dev_venv"]["ready_ms_median"] > 0
+    limit_run = results["limit"]
+    (point,) = limit_run["points"]
+    assert point["concurrency"] == 2 and point["latency_ms"] == 5
+    assert point["ceiling"]["failures"] == 0 and point["ceiling"]["per_second"] > 0
+    assert point["worker"]["mutations"] == 4 and point["worker"]["failures_reported"] == 0
+    assert point["naive"]["failures_reported"] == 0
+    assert limit_run["soak"]["mutations"] == 20 and limit_run["soak"]["failures_reported"] == 0
+    assert limit_run["soak"]["cpu_us_per_mutation"] > 0 and limit_run["soak"]["rss_mb_final"] > 0
+    assert limit_run["worker_assume_role_calls"] == limit_run["worker_containers"]
+    assert limit_run["stand_in"]["stats"]["refused"] == 0
     table = capsys.readouterr().out
     for label in (
         "limit",
+        "harness ceiling",
+        "worker CPU per mutation",
+        "RSS after 20 mutations",
         "sandbox ceiling",
         "worker / naive",
         "AssumeRole per 1,000",
