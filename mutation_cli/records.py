@@ -8,6 +8,13 @@ The JSON Lines format ``replay export`` writes (and ``--file`` / ``--failed-out`
 
 ``failure`` holds the worker's ``failure.*`` message attributes with the prefix removed; ``attributes``
 any other (producer) message attributes, kept for ``redrive``.
+
+The events DLQ holds two other formats, recognised on reading (``failure.format`` says which; ``list`` shows it
+at the start of the reason): an EventBridge rule's DLQ holds the **event itself** (``eventbridge-rule``, the
+reason in the ``ERROR_CODE``/``ERROR_MESSAGE`` attributes), Lambda's asynchronous on-failure destination holds an
+**invocation record** with ``requestPayload`` (``lambda-async``). For both, ``body`` is the envelope inside (the
+event's ``detail``), ``originalBody`` keeps the message as it was, and ``failure.sourceMessageId`` is the event id
+(or the async request id) the worker gave a create without an id, so a replay is still that one record.
 """
 
 from __future__ import annotations
@@ -39,6 +46,13 @@ class DeadLetterRecord:
     #: or the last extension was *requested*), and whether it was lost (then it is never deleted nor counted).
     held_until: float | None = field(default=None, repr=False, compare=False)
     hold_lost: bool = field(default=False, repr=False, compare=False)
+    #: The DLQ message's own body when ``body`` is the envelope unwrapped from an events-DLQ format.
+    original_body: str | None = None
+
+    @property
+    def format(self) -> str:
+        """``worker`` (the worker's own DLQ, or SQS redrive), ``eventbridge-rule`` or ``lambda-async``."""
+        return self.failure.get("format") or WORKER_FORMAT
 
     @property
     def failed_at(self) -> datetime | None:
@@ -80,7 +94,7 @@ class DeadLetterRecord:
         attributes = message.get("Attributes") or {}
         all_attributes = message.get("MessageAttributes") or {}
         sent = attributes.get("SentTimestamp")
-        return cls(
+        record = cls(
             message_id=str(message["MessageId"]),
             body=str(message.get("Body", "")),
             failure=read_failure(all_attributes),
@@ -91,9 +105,10 @@ class DeadLetterRecord:
             attributes={k: v for k, v in all_attributes.items() if not k.startswith(ATTRIBUTE_PREFIX)},
             receipt_handle=message.get("ReceiptHandle"),
         )
+        return _unwrapped(record)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "messageId": self.message_id,
             "body": self.body,
             "failure": self.failure,
@@ -103,6 +118,9 @@ class DeadLetterRecord:
             "deduplicationId": self.deduplication_id,
             "attributes": self.attributes,
         }
+        if self.original_body is not None:
+            data["originalBody"] = self.original_body
+        return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> DeadLetterRecord:
@@ -116,7 +134,8 @@ class DeadLetterRecord:
         failure = data.get("failure") or {}
         if not isinstance(failure, dict):
             raise UsageError(f"{where}: 'failure' must be an object")
-        return cls(
+        original = data.get("originalBody")
+        record = cls(
             message_id=str(data.get("messageId") or where),
             body=body,
             failure={str(k): str(v) for k, v in failure.items()},
@@ -125,7 +144,95 @@ class DeadLetterRecord:
             group_id=data.get("groupId"),
             deduplication_id=data.get("deduplicationId"),
             attributes=dict(data.get("attributes") or {}),
+            original_body=original if isinstance(original, str) else None,
         )
+        return record if record.original_body is not None else _unwrapped(record)
+
+
+WORKER_FORMAT = "worker"
+EVENTBRIDGE_FORMAT = "eventbridge-rule"
+LAMBDA_ASYNC_FORMAT = "lambda-async"
+#: Message attributes EventBridge puts on what its rule's DLQ receives.
+_EVENTBRIDGE_ATTRIBUTES = ("RULE_ARN", "TARGET_ARN", "ERROR_CODE", "ERROR_MESSAGE")
+
+
+def _is_event(value: Any) -> bool:
+    return isinstance(value, dict) and {"detail-type", "source", "detail"} <= set(value)
+
+
+def _envelope_of(event: dict[str, Any]) -> str:
+    detail = event["detail"]
+    return detail if isinstance(detail, str) else json.dumps(detail, separators=(",", ":"))
+
+
+def _attribute(attributes: Mapping[str, Any], name: str) -> str:
+    value = attributes.get(name)
+    if isinstance(value, Mapping):
+        value = value.get("StringValue", value.get("stringValue"))
+    return str(value) if value is not None else ""
+
+
+def _unwrapped(record: DeadLetterRecord) -> DeadLetterRecord:
+    """The record with the envelope inside an events-DLQ message as its body (unchanged for the worker's own)."""
+    if record.failure.get("reason") or not record.body.startswith("{"):
+        return record  # the worker's own dead letter (or not JSON): replayed as it is
+    try:
+        data = json.loads(record.body)
+    except ValueError:
+        return record
+    if _is_event(data):
+        code = _attribute(record.attributes, "ERROR_CODE")
+        message = _attribute(record.attributes, "ERROR_MESSAGE")
+        why = f"{code}: {message}" if code or message else "no ERROR_CODE attribute"
+        failure = {
+            "format": EVENTBRIDGE_FORMAT,
+            "reason": f"[{EVENTBRIDGE_FORMAT}] EventBridge could not deliver the event to the function ({why}); "
+            "replay sends the event's detail",
+            "sourceMessageId": str(data.get("id") or record.message_id),
+            "source": f"eventbridge:{data.get('source', '')}",
+        }
+        if isinstance(data.get("time"), str):
+            failure["firstReceivedAt"] = data["time"]
+        attributes = {k: v for k, v in record.attributes.items() if k not in _EVENTBRIDGE_ATTRIBUTES}
+        return _replace_body(record, _envelope_of(data), failure, attributes)
+    if isinstance(data, dict) and "requestPayload" in data and isinstance(data.get("requestContext"), dict):
+        context, payload = data["requestContext"], data["requestPayload"]
+        response = data.get("responsePayload")
+        if not isinstance(response, dict):
+            response = {}
+        error = ": ".join(str(response[k]) for k in ("errorType", "errorMessage") if response.get(k))
+        failure = {
+            "format": LAMBDA_ASYNC_FORMAT,
+            "reason": f"[{LAMBDA_ASYNC_FORMAT}] Lambda gave up on the asynchronous invocation after "
+            f"{context.get('approximateInvokeCount', '?')} attempt(s) ({context.get('condition', '?')})"
+            + (f": {error}" if error else "")
+            + "; replay sends "
+            + ("the event's detail" if _is_event(payload) else "the payload"),
+            "source": f"eventbridge:{payload['source']}" if _is_event(payload) else "direct",
+        }
+        if isinstance(data.get("timestamp"), str):
+            failure["at"] = data["timestamp"]
+        # the identity the worker gave a create without an id: the event id, or Lambda's request id
+        identity = payload.get("id") if _is_event(payload) else context.get("requestId")
+        if identity:
+            failure["sourceMessageId"] = str(identity)
+        envelope = _envelope_of(payload) if _is_event(payload) else json.dumps(payload, separators=(",", ":"))
+        return _replace_body(record, envelope, failure, dict(record.attributes))
+    return record
+
+
+def _replace_body(
+    record: DeadLetterRecord, envelope: str, failure: dict[str, str], attributes: dict[str, Any]
+) -> DeadLetterRecord:
+    from dataclasses import replace
+
+    return replace(
+        record,
+        body=envelope,
+        failure={**failure, **record.failure},
+        attributes=attributes,
+        original_body=record.body,
+    )
 
 
 def error_class(error_type: str | None) -> type[MutationError] | None:
