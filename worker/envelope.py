@@ -79,7 +79,6 @@ _NAMED_ONLY = ("input", "condition", "fields")
 _DOCUMENT_ONLY = ("variables", "operationName")
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 _MODEL_MUTATION = re.compile(r"^(?P<verb>create|update|delete)(?P<model>[A-Z][_0-9A-Za-z]*)$")
-_KEY = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,9 @@ def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
 def _idempotency_key(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value or len(value) > MAX_IDEMPOTENCY_KEY or not _KEY.match(value):
+    # isprintable: no control, format or unassigned characters (U+FFFF) and no lone surrogates: a key becomes a
+    # record id in DynamoDB and a DLQ attribute, and neither takes those.
+    if not isinstance(value, str) or not value or len(value) > MAX_IDEMPOTENCY_KEY or not value.isprintable():
         raise EnvelopeError(
             f"idempotencyKey: expected a string of 1-{MAX_IDEMPOTENCY_KEY} printable characters, "
             f"got {_json_type(value)}"

@@ -150,3 +150,10 @@ def test_oversized_message_is_refused() -> None:
     body = json.dumps({"mutation": "createTodo", "input": {"name": "x" * MAX_ENVELOPE_BYTES}})
     with pytest.raises(EnvelopeError, match="envelope limit"):
         parse_envelope(body, ALLOWED)
+
+
+@pytest.mark.parametrize("key", ["bad\uffff", "bad\ud800", "zero\u200bwidth", "tab\there", "bell\x07"])
+def test_idempotency_keys_are_printable_characters_only(key: str) -> None:
+    """A key becomes a record id (DynamoDB) and a DLQ attribute; neither takes these."""
+    with pytest.raises(EnvelopeError, match="idempotencyKey"):
+        parse_envelope({"mutation": "createTodo", "input": {"name": "x"}, "idempotencyKey": key}, ALLOWED)
