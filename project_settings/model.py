@@ -10,26 +10,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from worker.config import (
+from worker.config import MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS, WorkerConfig, check_appsync_url
+from worker.names import (
+    ACCOUNT_RE,
     APPSYNC_ENDPOINT_RE,
+    CLI_BEHAVIOURS,
     EXTERNAL_ID_RE,
     FIELD_NAME_RE,
-    MAX_CHAINED_SESSION_SECONDS,
-    MIN_SESSION_SECONDS,
     REGION_RE,
+    ROLE_NAME_RE,
     SESSION_NAME_RE,
-    WorkerConfig,
+    assumed_role_arn,
+    role_arn,
 )
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
-ACCOUNT_RE = re.compile(r"^\d{12}$")
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
 QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$", re.ASCII)
 API_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$", re.ASCII)
 SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$", re.ASCII)
 ARCHITECTURES = ("arm64", "x86_64")
-CLI_BEHAVIOURS = ("verbatim", "normalize")
 GENERATIONS = (1, 2)
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 # @aws-amplify/amplify-category-api 5.15.7 (PR #3528) started normalizing custom-roles.json entries.
@@ -128,19 +128,16 @@ class Settings:
     # --- derived names: the only place these strings are assembled -------------------------------
     @property
     def mutator_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.accounts.api}:role/{self.mutator_role.name}"
+        return role_arn(self.accounts.api, self.mutator_role.name)
 
     @property
     def assumed_role_arn(self) -> str:
         """The caller ARN AppSync resolvers see for the worker (what custom-roles.json must admit)."""
-        return (
-            f"arn:aws:sts::{self.accounts.api}:assumed-role/"
-            f"{self.mutator_role.name}/{self.mutator_role.session_name}"
-        )
+        return assumed_role_arn(self.accounts.api, self.mutator_role.name, self.mutator_role.session_name)
 
     @property
     def execution_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.accounts.worker}:role/{self.worker.execution_role_name}"
+        return role_arn(self.accounts.worker, self.worker.execution_role_name)
 
     @property
     def appsync_api_arn(self) -> str:
@@ -251,19 +248,10 @@ def parse_settings(
             "domain in appsync.url (https://<domain>/graphql) and delete custom_domain_host"
         )
     if url:
-        env = {
-            "APPSYNC_URL": url,
-            "MUTATOR_ROLE_ARN": "arn:aws:iam::000000000000:role/x",
-            "MUTATOR_SESSION_NAME": "xx",
-            "ALLOWED_MUTATIONS": "x",
-        }
         match = APPSYNC_ENDPOINT_RE.match((urlsplit(url).hostname or "").lower())
-        if match is None:  # a custom domain or a local endpoint: the region is accounts.region
-            env["APPSYNC_REGION"] = accounts.region or "us-east-1"
-        try:
-            url = WorkerConfig.from_environ(env).appsync_url  # its normal form (no default port)
-        except ValueError as exc:
-            problems.extend(f"appsync.url: {p}" for p in getattr(exc, "problems", [str(exc)]))
+        url_problems, normal_url = check_appsync_url(url)  # the worker's own rule
+        problems.extend(f"appsync.url: {problem}" for problem in url_problems)
+        url = normal_url or url  # its normal form (no default port)
         if match and accounts.region and match["region"] != accounts.region:
             problems.append(
                 f"appsync.url is in region {match['region']} but accounts.region is {accounts.region}"

@@ -143,7 +143,7 @@ class WorkerConfig:
         if region is not None and not REGION_RE.match(region):
             problems.append(f"{ENV_APPSYNC_REGION}={region!r} is not an AWS region name (e.g. eu-west-1)")
         if raw_url is not None:
-            url_problems, url = _check_url(raw_url)
+            url_problems, url = check_appsync_url(raw_url)
             problems.extend(f"{ENV_APPSYNC_URL}={_shown(raw_url)!r}: {p}" for p in url_problems)
             if url is not None:
                 host = endpoint_host(url)
@@ -279,7 +279,7 @@ def endpoint_host(url: str) -> str:
     return host
 
 
-def _check_url(url: str) -> tuple[list[str], str | None]:
+def check_appsync_url(url: str) -> tuple[list[str], str | None]:
     """Every reason ``url`` can never work, and its normal form (``scheme://host[:port]/graphql``) if none.
 
     Only https, except plain http to a loopback address (the local sandbox). The signer signs
