@@ -194,6 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("appsync-mutations: interrupted; nothing unconfirmed was removed", file=sys.stderr)
         return exits.INTERRUPTED
+    except BrokenPipeError:  # `doctor | head`: the reader left; say nothing more (Python's documented recipe)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exits.FAILED
     except (BotoCoreError, ClientError) as exc:  # profile, credentials, network, or an AWS refusal
         print(f"appsync-mutations: failed: {exc}", file=sys.stderr)
         return exits.FAILED
