@@ -23,6 +23,7 @@ from typing import Any
 
 from structlog.contextvars import bound_contextvars
 
+from worker import snapstart
 from worker.batch import RecordOutcome, WorkItem, sqs_work_item
 from worker.errors import MutationError
 from worker.runtime import WorkerRuntime
@@ -185,3 +186,7 @@ def _log_summary(log: Any, kind: str, outcomes: list[RecordOutcome], started: fl
         duration_ms=round((time.monotonic() - started) * 1000, 1),
         **{f"n_{status}": n for status, n in counts.items()},
     )
+
+
+# SnapStart: drop the container state before a snapshot and after every restore (no-op outside Lambda).
+snapstart.register(reset_runtime)

@@ -26,6 +26,7 @@ def ops_settings(settings: Settings) -> Settings:
         worker={
             "alarm_topic_arn": TOPIC_ARN,
             "tracing": True,
+            "snapstart": True,
             "architecture": "x86_64",
             "reserved_concurrency": 25,
             "memory_mb": 1024,
@@ -205,3 +206,32 @@ def test_make_synth_refuses_a_package_built_for_the_other_architecture(
     assert package_problems("x86_64", built) == ([], None)
     with pytest.raises(ValueError, match="built for x86_64"):
         real_synth(infra.app.load_settings(), str(tmp_path / "out"), built)
+
+
+def test_snapstart_publishes_a_version_and_the_event_sources_invoke_its_alias(
+    ops_synthesized: Synthesized,
+) -> None:
+    template = ops_synthesized.account_a
+    [(function_id, function)] = resources_of_type(template, "AWS::Lambda::Function").items()
+    assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    [(version_id, version)] = resources_of_type(template, "AWS::Lambda::Version").items()
+    assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+    [(alias_id, alias)] = resources_of_type(template, "AWS::Lambda::Alias").items()
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    # SnapStart applies to published versions only: SQS, EventBridge and the async config all use the alias
+    [mapping] = resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    mapped = json.dumps(mapping["Properties"]["FunctionName"])  # <function name>:live, built from the alias
+    assert alias_id in mapped and '":live"' in mapped
+    [rule] = resources_of_type(template, "AWS::Events::Rule").values()
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": alias_id}
+    [invoke_config] = resources_of_type(template, "AWS::Lambda::EventInvokeConfig").values()
+    assert alias_id in json.dumps(invoke_config["Properties"]["Qualifier"])  # the alias's qualifier
+    [permission] = resources_of_type(template, "AWS::Lambda::Permission").values()
+    assert alias_id in json.dumps(permission["Properties"]["FunctionName"])
+
+
+def test_without_snapstart_nothing_is_published(template_a: dict[str, Any]) -> None:
+    assert "SnapStart" not in worker_function_properties(template_a)
+    assert resources_of_type(template_a, "AWS::Lambda::Alias") == {}
+    assert resources_of_type(template_a, "AWS::Lambda::Version") == {}
