@@ -299,22 +299,18 @@ class AssumedRoleCredentials:
     # --- policy ------------------------------------------------------------------------------------------
     def _fresh(self) -> CredentialSet | None:
         """The current set if it needs nothing (the hot path: no lock, no call)."""
-        current = self._current
-        if (
-            current is not None
-            and current.generation != self._rejected_generation
-            and current.expiry - self._clock() > min(ADVISORY_MAX, current.lifetime * ADVISORY_FRACTION)
-        ):
-            return current
-        return None
+        return self._current_with_more_left_than(ADVISORY_MAX, ADVISORY_FRACTION)
 
     def _usable(self) -> CredentialSet | None:
         """The current set if it may still be signed with, refresh due or not."""
+        return self._current_with_more_left_than(USABLE_MAX, USABLE_FRACTION)
+
+    def _current_with_more_left_than(self, most: float, fraction: float) -> CredentialSet | None:
         current = self._current
         if (
             current is not None
             and current.generation != self._rejected_generation
-            and current.expiry - self._clock() > min(USABLE_MAX, current.lifetime * USABLE_FRACTION)
+            and current.expiry - self._clock() > min(most, current.lifetime * fraction)
         ):
             return current
         return None

@@ -6,6 +6,7 @@ sandbox, real signatures) is covered in test_worker_sandbox.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -186,3 +187,72 @@ def test_a_set_rejected_as_expired_is_not_handed_out_again_when_the_refresh_fail
     assert creds.generation == rejected + 1
     assert creds.force_refresh(rejected) is second  # another task already replaced it: no extra call
     assert len(sts.calls) == 3
+
+
+class SlowSTS(ScriptedSTS):
+    """Takes ``delay`` seconds (in the worker thread the call runs in) before answering."""
+
+    def __init__(self, clock: Clock, delay: float) -> None:
+        super().__init__(clock)
+        self.delay = delay
+
+    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
+        import time
+
+        time.sleep(self.delay)
+        return super().assume_role(**kwargs)
+
+
+def make_slow(delay: float) -> tuple[AssumedRoleCredentials, SlowSTS, Clock]:
+    clock = Clock()
+    sts = SlowSTS(clock, delay)
+    creds = AssumedRoleCredentials.assuming(
+        sts,
+        role_arn="arn:aws:iam::222222222222:role/R",
+        session_name="pinned",
+        duration_seconds=3600,
+        clock=clock,
+    )
+    return creds, sts, clock
+
+
+async def test_one_assume_role_in_flight_for_concurrent_senders() -> None:
+    creds, sts, _ = make_slow(0.2)
+    sets = await asyncio.gather(*(creds.get() for _ in range(20)))
+    assert len(sts.calls) == 1 and len({s.frozen.access_key for s in sets}) == 1
+
+
+async def test_a_due_refresh_runs_in_the_background_while_the_set_is_still_good() -> None:
+    creds, sts, clock = make_slow(0.2)
+    first = await creds.get()
+    clock.now += 3000  # inside the refresh window, still usable
+    started = asyncio.get_running_loop().time()
+    assert (await creds.get()).frozen is first.frozen  # at once, not after the 0.2 s call
+    assert asyncio.get_running_loop().time() - started < 0.1
+    await asyncio.sleep(0.4)
+    assert (await creds.get()).frozen is not first.frozen and len(sts.calls) == 2
+
+
+async def test_waiting_for_sts_stops_at_the_deadline() -> None:
+    import time
+
+    creds, _, _ = make_slow(1.0)
+    started = time.monotonic()
+    with pytest.raises(CredentialsUnavailableError) as caught:
+        await creds.get(deadline=time.monotonic() + 0.2)
+    assert caught.value.error_type == "AssumeRoleTimeout"
+    assert time.monotonic() - started < 0.8
+
+
+async def test_a_failed_call_is_shared_by_every_caller_during_its_backoff() -> None:
+    creds, sts, clock = make()
+    sts.errors.append(error("Throttling", "Rate exceeded"))
+    results = await asyncio.gather(*(creds.get() for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(r, CredentialsUnavailableError) for r in results)
+    assert len(sts.calls) == 1
+    with pytest.raises(CredentialsUnavailableError, match="tried again in"):
+        await creds.get()
+    assert len(sts.calls) == 1
+    clock.now += 1
+    await creds.get()
+    assert len(sts.calls) == 2
