@@ -50,7 +50,7 @@ def register(reset: Callable[[], None], *, module: Any = None) -> bool:
         return True
     if module is None:
         try:
-            import snapshot_restore_py as module  # type: ignore[import-not-found,no-redef]
+            import snapshot_restore_py as module  # type: ignore[no-redef]
         except ImportError:
             return False
     module.register_before_snapshot(before_snapshot, reset)

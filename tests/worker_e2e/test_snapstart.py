@@ -50,19 +50,36 @@ def runtime_module() -> Iterator[FakeSnapshotRestore]:
     snapstart.registered.update(saved)
 
 
-def _aiohttp_session(runtime: Any) -> Any:
-    return runtime.client._client.transport.session
+@pytest.fixture
+def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every aiohttp session (connection pool) the worker opens, whichever layer opens it."""
+    import aiohttp
+
+    opened: list[Any] = []
+    real_init = aiohttp.ClientSession.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "__init__", init)
+    return opened
 
 
 def test_after_restore_the_next_invocation_assumes_afresh_and_reconnects(
-    sb: Sandbox, container: Callable[..., None], kit: Any, runtime_module: FakeSnapshotRestore
+    sb: Sandbox,
+    container: Callable[..., None],
+    kit: Any,
+    runtime_module: FakeSnapshotRestore,
+    sessions: list[Any],
 ) -> None:
     create, invoke, table_ids = kit.create, kit.invoke, kit.table_ids
     sb.sts.reset()
     sb.send_messages([create(key="snap-before")])
     assert invoke(sb)[1] == {"batchItemFailures": []}
     warm = handler.get_runtime()
-    old_loop, old_session, old_credentials = warm.loop, _aiohttp_session(warm), warm.credentials
+    [old_session] = sessions
+    old_loop, old_credentials = warm.loop, warm.credentials
     assert len(sb.sts.assume_role_calls) == 1
 
     runtime_module.restore()  # what Lambda runs when it restores this container from a snapshot
@@ -75,8 +92,9 @@ def test_after_restore_the_next_invocation_assumes_afresh_and_reconnects(
     assert len(sb.sts.assume_role_calls) == 2  # assumed afresh, from the execution role
     assert sb.sts.assume_role_calls[1].caller_arn == sb.sts.assume_role_calls[0].caller_arn
     assert restored.credentials is not old_credentials and restored.credentials.assume_role_calls == 1
-    assert restored.loop is not old_loop and _aiohttp_session(restored) is not old_session
-    assert not _aiohttp_session(restored).closed
+    assert restored.loop is not old_loop
+    [_, new_session] = sessions  # one new connection pool, opened after the restore
+    assert new_session is not old_session and not new_session.closed
     assert {"snap-before", "snap-after"} <= table_ids(sb)
 
 
