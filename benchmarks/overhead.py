@@ -6,8 +6,8 @@
    retry bookkeeping and the JSON log lines. The stand-in and moto run on other threads of the same process, so
    their work is not in this figure (and time spent waiting for the GIL or the network is not CPU time).
 2. ``components``: the same steps in isolation with the worker's real objects, each timed over many rounds:
-   envelope parsing, gql request building + serialization (as gql's transport does it: parse, print, two JSON
-   dumps), SigV4 signing with a frozen credential set, and classification of a success and of a conditional
+   envelope parsing, the request body (one JSON dump), SigV4 signing with a frozen credential set
+   (``worker.transport.sign``), and classification of a success and of a conditional
    check failure answer.
 """
 
@@ -32,33 +32,20 @@ def _per_call_us(function: Callable[[], Any], rounds: int) -> float:
 
 def components(rounds: int = 2000) -> dict[str, float]:
     from botocore.credentials import ReadOnlyCredentials
-    from gql import GraphQLRequest
 
+    from worker import transport
     from worker.classify import classify_response
     from worker.envelope import parse_envelope
-    from worker.transport import FrozenSigV4Authentication
 
     allowed = frozenset({"createTodo", "updateTodo", "deleteTodo"})
     body = json.dumps({"mutation": "createTodo", "input": {"name": "Buy milk"}, "idempotencyKey": "order-42"})
     request = parse_envelope(body, allowed)
 
-    class Frozen:
-        frozen = ReadOnlyCredentials("ASIAEXAMPLEEXAMPLE00", "secret-" * 6, "token-" * 60)
+    frozen = ReadOnlyCredentials("ASIAEXAMPLEEXAMPLE00", "secret-" * 6, "token-" * 60)
+    host = "abcdefghijklmnopqrstuvwxyz.appsync-api.us-east-1.amazonaws.com"
 
-        def get_frozen_credentials(self) -> ReadOnlyCredentials:
-            return self.frozen
-
-    auth = FrozenSigV4Authentication(
-        Frozen(), host="abcdefghijklmnopqrstuvwxyz.appsync-api.us-east-1.amazonaws.com", region="us-east-1"
-    )
-
-    def serialize() -> str:
-        graphql_request = GraphQLRequest(
-            request.document, variable_values=request.variables, operation_name=request.operation_name
-        )
-        payload = graphql_request.payload
-        json.dumps(payload)  # aiohttp's json= body
-        return json.dumps(payload)  # the signed copy
+    def serialize() -> bytes:
+        return transport.payload(request.query, request.variables, request.operation_name)
 
     signed_body = serialize()
     ok = json.dumps({"data": {"createTodo": {"id": "order-42"}}})
@@ -80,9 +67,7 @@ def components(rounds: int = 2000) -> dict[str, float]:
     figures = {
         "envelope_us": _per_call_us(lambda: parse_envelope(body, allowed), rounds),
         "serialize_us": _per_call_us(serialize, rounds),
-        "sign_us": _per_call_us(
-            lambda: auth.get_headers(signed_body, {"content-type": "application/json"}), rounds
-        ),
+        "sign_us": _per_call_us(lambda: transport.sign(frozen, host, "us-east-1", signed_body), rounds),
         "classify_ok_us": _per_call_us(lambda: classify_response(200, ok), rounds),
         "classify_conflict_us": _per_call_us(lambda: classify_response(200, conflict), rounds),
     }

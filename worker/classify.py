@@ -7,13 +7,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gql.transport.exceptions import (
-    TransportConnectionFailed,
-    TransportProtocolError,
-    TransportQueryError,
-    TransportServerError,
-)
-
 from worker.errors import (
     ConditionalCheckFailedError,
     ConnectionFault,
@@ -30,7 +23,17 @@ from worker.errors import (
     SigningError,
     ThrottledError,
 )
-from worker.transport import AppSyncEmptyAnswer, AppSyncHTTPError, errors_of
+
+# gql's exception types, raised by the worker's own transport under the same names (gql is not imported)
+from worker.transport import (
+    AppSyncEmptyAnswer,
+    AppSyncHTTPError,
+    TransportConnectionFailed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+    errors_of,
+)
 
 #: Resolver error types worth another attempt (DynamoDB and AppSync capacity, internal faults).
 TRANSIENT_ERROR_TYPES = frozenset(

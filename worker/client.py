@@ -1,8 +1,8 @@
 """Send one validated mutation: sign, send, classify, retry what is transient within the time left.
 
-One ``MutationClient`` per container: one gql client session over one aiohttp connection pool, shared by
-every concurrent send (gql allows gathered executes on one ``AsyncClientSession``). Each send builds its own
-tenacity ``AsyncRetrying``: retry state must not be shared between concurrent tasks.
+One ``MutationClient`` per container: one ``AppSyncTransport`` (one aiohttp connection pool), shared by every
+concurrent send. Each send builds its own tenacity ``AsyncRetrying``: retry state must not be shared between
+concurrent tasks.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore.credentials import ReadOnlyCredentials
-from gql import Client
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -43,7 +41,10 @@ from worker.errors import (
 )
 from worker.logs import masked
 from worker.outcomes import Status
-from worker.transport import AppSyncTransport, FrozenSigV4Authentication, TextGraphQLRequest, signing_with
+from worker.transport import AppSyncTransport, signing_with
+
+if TYPE_CHECKING:
+    from botocore.credentials import ReadOnlyCredentials
 
 APPLIED = Status.APPLIED
 ALREADY_APPLIED = Status.ALREADY_APPLIED
@@ -123,28 +124,27 @@ class MutationClient:
         self.config = config
         self.credentials = credentials
         self.retry_policy = retry_policy or RetryPolicy()
-        self._client: Client | None = None
-        self._session: Any = None
+        self._transport: AppSyncTransport | None = None
         self._log = structlog.get_logger("worker.client")
 
     async def connect(self) -> None:
         """Open the connection pool; must run inside the container's one event loop."""
-        if self._session is not None:
+        if self._transport is not None:
             return
-        auth = FrozenSigV4Authentication(host=self.config.host, region=self.config.region)
         transport = AppSyncTransport(
             self.config.appsync_url,
-            auth=auth,
+            host=self.config.host,
+            region=self.config.region,
             timeout=self.config.request_timeout,
             max_connections=self.config.max_concurrency,
         )
-        self._client = Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=None)
-        self._session = await self._client.connect_async(reconnecting=False)
+        await transport.connect()
+        self._transport = transport
 
     async def close(self) -> None:
-        if self._client is not None and self._session is not None:
-            await self._client.close_async()
-        self._client, self._session = None, None
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            await transport.close()
 
     async def send(
         self,
@@ -237,13 +237,13 @@ class MutationClient:
         attempt: int,
     ) -> Any:
         started = time.perf_counter()
-        graphql_request = TextGraphQLRequest(
-            request.document, request.query, request.variables, request.operation_name
-        )
+        assert self._transport is not None
         try:
             with signing_with(credentials):
                 async with asyncio.timeout(timeout):
-                    result = await self._session.execute(graphql_request)
+                    result = await self._transport.execute(
+                        request.query, request.variables, request.operation_name
+                    )
             data = field_data(request, result)
         except Exception as raw:  # cancellation (a BaseException) passes through untouched
             error = classify_exception(raw)

@@ -31,25 +31,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from functools import lru_cache
-from typing import Any
-
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FloatValueNode,
-    GraphQLError,
-    IntValueNode,
-    ListValueNode,
-    NullValueNode,
-    ObjectValueNode,
-    OperationDefinitionNode,
-    OperationType,
-    StringValueNode,
-    VariableNode,
-    parse,
-)
+from typing import TYPE_CHECKING, Any
 
 from worker.errors import EnvelopeError, NotAllowedError, capped
+
+if TYPE_CHECKING:
+    from graphql import DocumentNode, FieldNode, OperationDefinitionNode
+
+# graphql-core (about 100 ms to import) is imported only by the 'query' form: the 'mutation' form builds its own
+# document from validated names, so there is nothing in it to parse or to check.
 
 #: SQS accepts up to 1 MiB per message; anything larger cannot have come from a well-behaved producer.
 MAX_ENVELOPE_BYTES = 1024 * 1024
@@ -86,7 +76,10 @@ class MutationRequest:
     """A validated mutation, ready to sign and send."""
 
     field: str
-    document: DocumentNode = dataclass_field(repr=False, compare=False)
+    #: The parsed document of a 'query' form; None for the 'mutation' form, whose text the worker built itself
+    #: (one field, every value a variable: nothing in it for ``input_values`` to find). ``document`` parses it
+    #: on first use.
+    parsed: DocumentNode | None = dataclass_field(repr=False, compare=False)
     variables: dict[str, Any] = dataclass_field(repr=False)
     operation_name: str | None = None
     idempotency_key: str | None = None
@@ -96,6 +89,16 @@ class MutationRequest:
     has_condition: bool = False
     #: Where a create's record id came from: "input", "idempotencyKey", "message", or None (Amplify makes one).
     id_source: str | None = None
+
+    @property
+    def document(self) -> DocumentNode:
+        """The parsed document (for the 'mutation' form, parsed from ``query`` on first use: the send needs none)."""
+        if self.parsed is None:
+            from graphql import parse
+
+            object.__setattr__(self, "parsed", parse(self.query, no_location=True))
+        assert self.parsed is not None
+        return self.parsed
 
     @property
     def is_create(self) -> bool:
@@ -151,14 +154,15 @@ def parse_envelope(
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'query' form; the 'mutation' form takes input/condition"
             )
-        (text, document), variables, operation_name = _named(data, allowed_fields)
-    else:
-        stray = [k for k in _NAMED_ONLY if k in data]
-        if stray:
-            raise EnvelopeError(
-                f"{stray[0]!r} belongs to the 'mutation' form; the 'query' form takes variables"
-            )
-        (text, document), variables, operation_name = _document(data, allowed_fields)
+        name, text, variables = _named(data, allowed_fields)
+        request = MutationRequest(
+            name, None, variables, None, key, text, has_condition="condition" in variables
+        )
+        return _bind_idempotency(request, True, message_id)
+    stray = [k for k in _NAMED_ONLY if k in data]
+    if stray:
+        raise EnvelopeError(f"{stray[0]!r} belongs to the 'mutation' form; the 'query' form takes variables")
+    (text, document), variables, operation_name = _document(data, allowed_fields)
 
     operation, mutation_field = _single_mutation_field(document, operation_name)
     _check_allowed(mutation_field.name.value, allowed_fields)
@@ -171,7 +175,7 @@ def parse_envelope(
         text,
         has_condition=_has_condition(operation, mutation_field, variables),
     )
-    return _bind_idempotency(request, mutation_field, message_id)
+    return _bind_idempotency(request, _input_is_variable(mutation_field), message_id)
 
 
 def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -219,9 +223,8 @@ def _check_allowed(name: str, allowed_fields: frozenset[str]) -> None:
         )
 
 
-def _named(
-    data: Mapping[str, Any], allowed_fields: frozenset[str]
-) -> tuple[tuple[str, DocumentNode], dict[str, Any], str | None]:
+def _named(data: Mapping[str, Any], allowed_fields: frozenset[str]) -> tuple[str, str, dict[str, Any]]:
+    """(field, document text, variables) of the 'mutation' form."""
     name = data["mutation"]
     if not isinstance(name, str) or not _MODEL_MUTATION.match(name):
         raise EnvelopeError(
@@ -243,13 +246,15 @@ def _named(
         raise EnvelopeError(
             f"fields: expected a non-empty list of at most {MAX_FIELDS} GraphQL field names, e.g. ['id', 'name']"
         )
-    return _model_mutation_document(name, tuple(fields), "condition" in variables), variables, None
+    return name, _model_mutation_document(name, tuple(fields), "condition" in variables), variables
 
 
 @lru_cache(maxsize=128)
-def _model_mutation_document(
-    name: str, fields: tuple[str, ...], with_condition: bool
-) -> tuple[str, DocumentNode]:
+def _model_mutation_document(name: str, fields: tuple[str, ...], with_condition: bool) -> str:
+    """``mutation CreateTodo($input: CreateTodoInput![, $condition: ...]) { createTodo(input: $input[, ...]) { id } }``.
+
+    Every name in it matched ``_MODEL_MUTATION`` or ``_NAME``: one operation, one mutation field, no directive,
+    the input as the variable ``$input`` (tests/worker/test_envelope_named_form.py parses it to be sure)."""
     match = _MODEL_MUTATION.match(name)
     assert match is not None
     model = match["model"]
@@ -259,8 +264,7 @@ def _model_mutation_document(
         params += f", $condition: Model{model}ConditionInput"
         args += ", condition: $condition"
     operation = name[0].upper() + name[1:]
-    text = f"mutation {operation}({params}) {{ {name}({args}) {{ {' '.join(fields)} }} }}"
-    return text, parse(text, no_location=True)
+    return f"mutation {operation}({params}) {{ {name}({args}) {{ {' '.join(fields)} }} }}"
 
 
 def _document(
@@ -291,6 +295,8 @@ def _document(
 
 
 def _parse_document(query: str) -> DocumentNode:
+    from graphql import GraphQLError, parse
+
     try:
         return parse(query, no_location=True, max_tokens=MAX_QUERY_TOKENS)
     except GraphQLError as exc:
@@ -340,6 +346,8 @@ _DOCUMENTS = _DocumentCache(256 * 1024)
 def _single_mutation_field(
     document: DocumentNode, operation_name: str | None
 ) -> tuple[OperationDefinitionNode, FieldNode]:
+    from graphql import FieldNode, OperationDefinitionNode, OperationType
+
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if not operations:
         raise EnvelopeError("query: the document has no operation")
@@ -379,6 +387,8 @@ def _has_condition(
     operation: OperationDefinitionNode, mutation_field: FieldNode, variables: Mapping[str, Any]
 ) -> bool:
     """Whether the mutation carries a ``condition`` of the caller's (a literal, or a variable set or defaulted)."""
+    from graphql import NullValueNode, VariableNode
+
     for argument in mutation_field.arguments or ():
         if argument.name.value != "condition":
             continue
@@ -401,7 +411,7 @@ def _has_condition(
 
 
 def _bind_idempotency(
-    request: MutationRequest, mutation_field: FieldNode, message_id: str | None
+    request: MutationRequest, input_is_variable: bool, message_id: str | None
 ) -> MutationRequest:
     """For creates, make the idempotency key and ``input.id`` one and the same value."""
     if not request.is_create:
@@ -411,17 +421,13 @@ def _bind_idempotency(
         return replace(request, idempotency_key=record_id, id_source="input")
     if key is None:
         input_value = request.variables.get("input")
-        if (
-            message_id is None
-            or not _input_is_variable(mutation_field)
-            or not isinstance(input_value, Mapping)
-        ):
+        if message_id is None or not input_is_variable or not isinstance(input_value, Mapping):
             return request  # no id to give it: Amplify generates one
         if "id" in input_value and input_value["id"] is not None:
             raise EnvelopeError(f"input.id: expected a string, got {_json_type(input_value['id'])}")
         variables = {**request.variables, "input": {**input_value, "id": message_id}}
         return replace(request, variables=variables, idempotency_key=message_id, id_source="message")
-    if not _input_is_variable(mutation_field):
+    if not input_is_variable:
         raise EnvelopeError(
             f"idempotencyKey on {request.field!r} needs the input passed as a variable: "
             f"{request.field}(input: $input) with variables.input"
@@ -443,6 +449,8 @@ def _bind_idempotency(
 
 
 def _input_is_variable(mutation_field: FieldNode) -> bool:
+    from graphql import VariableNode
+
     return any(
         arg.name.value == "input" and isinstance(arg.value, VariableNode) and arg.value.name.value == "input"
         for arg in mutation_field.arguments or ()
@@ -458,7 +466,8 @@ def _object(name: str, value: Any) -> dict[str, Any]:
 def input_values(request: MutationRequest) -> Iterator[str]:
     """Every scalar the mutation carries (variables and literals in the document), as text: what logs mask."""
     yield from _leaves(request.variables)
-    yield from _literal_leaves(request.document)
+    if request.parsed is not None:  # the 'mutation' form has no literals
+        yield from _literal_leaves(request.parsed)
 
 
 def _leaves(value: Any) -> Iterator[str]:
@@ -473,6 +482,17 @@ def _leaves(value: Any) -> Iterator[str]:
 
 
 def _literal_leaves(node: Any) -> Iterator[str]:
+    from graphql import (
+        DocumentNode,
+        FieldNode,
+        FloatValueNode,
+        IntValueNode,
+        ListValueNode,
+        ObjectValueNode,
+        OperationDefinitionNode,
+        StringValueNode,
+    )
+
     if isinstance(node, StringValueNode | IntValueNode | FloatValueNode):
         yield node.value
     elif isinstance(node, ObjectValueNode):
