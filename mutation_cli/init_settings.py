@@ -219,6 +219,9 @@ def initialise(
         choose(("appsync", "url"), PLACEHOLDER_URL, "placeholder")
         todo.append("appsync.url: the GraphQL endpoint")
 
+    for model, key_fields in sorted((schema.keys if schema else {}).items()):
+        # The worker names records by these (duplicates, the default selection): Amplify's @primaryKey.
+        choose(("appsync.model_keys", model), list(key_fields), schema.source if schema else "the schema")
     known = list(schema.mutations) if schema else []
     if args.mutations:
         wanted = [m.strip() for m in args.mutations.split(",") if m.strip()]

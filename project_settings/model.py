@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,6 +73,8 @@ class AppSyncSettings:
     api_id: str
     url: str
     allowed_mutations: tuple[str, ...]
+    #: Models whose primary key is not ``id``: key field, then sort key fields (``[appsync.model_keys]``).
+    model_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class Settings:
             max_concurrency=self.worker.max_concurrency,
             max_receive_count=self.worker.max_receive_count,
             log_level=self.worker.log_level,
+            model_keys=dict(self.appsync.model_keys),
         )
         return replace(config, **overrides) if overrides else config
 
@@ -268,6 +271,7 @@ def parse_settings(
         ),
         url=url,
         allowed_mutations=tuple(allowed),
+        model_keys=_model_keys(reader),
     )
 
     explicit_behaviour = reader.text("amplify", "cli_behaviour", optional=True)
@@ -385,7 +389,7 @@ def parse_settings(
 _KNOWN: dict[str, set[str]] = {
     "accounts": {"worker", "api", "region"},
     "mutator_role": {"name", "session_name", "external_id", "session_seconds"},
-    "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations"},
+    "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations", "model_keys"},
     "amplify": {
         "project_dir",
         "api_name",
@@ -419,6 +423,28 @@ _KNOWN: dict[str, set[str]] = {
     },
     "worker.eventbridge": {"source", "detail_type"},
 }
+
+
+def _model_keys(reader: _Reader) -> dict[str, tuple[str, ...]]:
+    """``[appsync.model_keys]``: ``Order = ["orderNumber", "placedAt"]`` for every model not keyed by ``id``."""
+    raw = reader._get("appsync", "model_keys", {})
+    if not isinstance(raw, Mapping):
+        reader.problems.append("appsync.model_keys must be a table of Model = [key fields]")
+        return {}
+    keys: dict[str, tuple[str, ...]] = {}
+    for model, fields in raw.items():
+        if (
+            not FIELD_NAME_RE.match(str(model))
+            or not isinstance(fields, list)
+            or not fields
+            or not all(isinstance(f, str) and FIELD_NAME_RE.match(f) for f in fields)
+        ):
+            reader.problems.append(
+                f"appsync.model_keys.{model}: expected a list of GraphQL field names (the key field, then sort keys)"
+            )
+            continue
+        keys[str(model)] = tuple(fields)
+    return keys
 
 
 class _Reader:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,8 @@ class ApiSchema:
     source: str
     models: tuple[str, ...]
     mutations: tuple[str, ...]  # model mutations first (in model order), then custom ones
+    #: Models whose primary key is not ``id``: the key field, then its sort key fields (``@primaryKey``).
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def model_mutations(self) -> tuple[str, ...]:
         return tuple(
@@ -93,6 +95,7 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
     models: list[str] = []
     model_mutations: list[str] = []
     custom: list[str] = []
+    keys: dict[str, tuple[str, ...]] = {}
     for node in document.definitions:
         if not isinstance(node, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
             continue
@@ -103,12 +106,34 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
         model = next((d for d in node.directives or () if d.name.value == "model"), None)
         if model is not None:
             models.append(name)
+            key = _primary_key(node)
+            if key is not None and key != ("id",):
+                keys[name] = key
             try:
                 model_mutations.extend(_model_mutations(name, model))
             except SchemaError as exc:
                 raise SchemaError(f"{source}: {exc}") from None
     mutations = tuple(dict.fromkeys([*model_mutations, *custom]))
-    return ApiSchema(source, tuple(models), mutations)
+    return ApiSchema(source, tuple(models), mutations, keys)
+
+
+def _primary_key(node: Any) -> tuple[str, ...] | None:
+    """``field: T! @primaryKey(sortKeyFields: ["a", "b"])`` -> ("field", "a", "b"); None without @primaryKey."""
+    from graphql.language import ListValueNode, StringValueNode
+
+    for definition in node.fields or ():
+        directive = next((d for d in definition.directives or () if d.name.value == "primaryKey"), None)
+        if directive is None:
+            continue
+        sort: list[str] = []
+        for argument in directive.arguments or ():
+            if argument.name.value == "sortKeyFields":
+                values = (
+                    argument.value.values if isinstance(argument.value, ListValueNode) else [argument.value]
+                )
+                sort = [v.value for v in values if isinstance(v, StringValueNode)]
+        return (definition.name.value, *sort)
+    return None
 
 
 def read_gen1_schema(api_dir: Path) -> ApiSchema | None:
@@ -139,9 +164,19 @@ def introspection_schema(outputs: Mapping[str, Any], source: str) -> ApiSchema |
     models = [
         str(m.get("name", key)) if isinstance(m, Mapping) else str(key) for key, m in models_raw.items()
     ]
+    keys: dict[str, tuple[str, ...]] = {}
+    for model in models_raw.values():
+        info = model.get("primaryKeyInfo") if isinstance(model, Mapping) else None
+        if isinstance(info, Mapping) and isinstance(info.get("primaryKeyFieldName"), str):
+            sort = [str(f) for f in info.get("sortKeyFieldNames") or () if isinstance(f, str)]
+            key = (info["primaryKeyFieldName"], *sort)
+            if key != ("id",):
+                keys[str(model.get("name"))] = key
     mutations = [f"{op}{model}" for model in models for op in OPERATIONS]
     mutations += [str(key) for key in custom_raw]
-    return ApiSchema(f"{source} (data.model_introspection)", tuple(models), tuple(dict.fromkeys(mutations)))
+    return ApiSchema(
+        f"{source} (data.model_introspection)", tuple(models), tuple(dict.fromkeys(mutations)), keys
+    )
 
 
 def read_outputs(path: Path) -> dict[str, Any]:
@@ -172,14 +207,21 @@ def mutation_problems(settings: Settings) -> list[str]:
         return [f"the allowed mutations could not be checked: {exc}"]
     if schema is None:
         return []
+    problems = []
     unknown = [m for m in settings.appsync.allowed_mutations if m not in schema.mutations]
-    if not unknown:
-        return []
-    known = ", ".join(schema.mutations) or "none"
-    return [
-        f"appsync.allowed_mutations lists {', '.join(unknown)}, which {schema.source} does not define "
-        f"(it defines: {known}); the worker would refuse or AppSync would reject every such message"
-    ]
+    if unknown:
+        known = ", ".join(schema.mutations) or "none"
+        problems.append(
+            f"appsync.allowed_mutations lists {', '.join(unknown)}, which {schema.source} does not define "
+            f"(it defines: {known}); the worker would refuse or AppSync would reject every such message"
+        )
+    if dict(settings.appsync.model_keys) != dict(schema.keys):
+        wanted = ", ".join(f"{m} = {list(k)}" for m, k in sorted(schema.keys.items())) or "none"
+        problems.append(
+            f"appsync.model_keys does not match the primary keys {schema.source} declares ({wanted}): the "
+            "worker names records by these keys (duplicates, default fields); set [appsync.model_keys] to them"
+        )
+    return problems
 
 
 __all__ = [

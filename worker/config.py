@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from worker.names import (
@@ -37,6 +37,7 @@ ENV_MAX_RECEIVE_COUNT = "MAX_RECEIVE_COUNT"
 ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_MAX_ATTEMPTS = "MAX_ATTEMPTS"
 ENV_CREATE_ID_FROM_MESSAGE = "CREATE_ID_FROM_MESSAGE"
+ENV_MODEL_KEYS = "MODEL_KEYS"
 
 #: A role chained from the Lambda execution role may live at most one hour (AWS hard limit).
 MAX_CHAINED_SESSION_SECONDS = 3600
@@ -85,6 +86,8 @@ class WorkerConfig:
     max_attempts: int = 6
     #: A create with no id of its own gets the message's id (SQS message id, EventBridge event id) as its id.
     create_ids_from_message: bool = True
+    #: Models whose primary key is not ``id`` (Amplify's ``@primaryKey``): the key field, then its sort keys.
+    model_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -196,6 +199,7 @@ class WorkerConfig:
                 problems.append(f"{ENV_REQUEST_TIMEOUT}={timeout_raw!r} is not a number of seconds")
         max_concurrency = integer(ENV_MAX_CONCURRENCY, 10, 1, 1000)
         max_attempts = integer(ENV_MAX_ATTEMPTS, 6, 1, 20)
+        model_keys = parse_model_keys(get(ENV_MODEL_KEYS) or "", problems)
         create_ids_raw = (get(ENV_CREATE_ID_FROM_MESSAGE) or "true").lower()
         if create_ids_raw not in ("true", "false"):
             problems.append(f"{ENV_CREATE_ID_FROM_MESSAGE}={create_ids_raw!r} must be true or false")
@@ -233,6 +237,7 @@ class WorkerConfig:
             log_level=log_level,
             max_attempts=max_attempts,
             create_ids_from_message=create_ids_raw != "false",
+            model_keys=model_keys,
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -250,6 +255,8 @@ class WorkerConfig:
             ENV_MAX_ATTEMPTS: str(self.max_attempts),
             ENV_CREATE_ID_FROM_MESSAGE: "true" if self.create_ids_from_message else "false",
         }
+        if self.model_keys:
+            env[ENV_MODEL_KEYS] = format_model_keys(self.model_keys)
         if self.external_id:
             env[ENV_EXTERNAL_ID] = self.external_id
         if self.dead_letter_queue_url:
@@ -257,6 +264,30 @@ class WorkerConfig:
         if self.max_receive_count:
             env[ENV_MAX_RECEIVE_COUNT] = str(self.max_receive_count)
         return env
+
+
+def parse_model_keys(text: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    """``Order:orderNumber,placedAt;Customer:email`` -> {"Order": ("orderNumber", "placedAt"), ...}."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        model, _, fields_text = part.partition(":")
+        fields = tuple(f.strip() for f in fields_text.split(",") if f.strip())
+        if (
+            not FIELD_NAME_RE.match(model.strip())
+            or not fields
+            or not all(FIELD_NAME_RE.match(f) for f in fields)
+        ):
+            problems.append(
+                f"{ENV_MODEL_KEYS}: {part!r} is not <Model>:<keyField>[,<sortKeyField>...] "
+                "(e.g. Order:orderNumber,placedAt)"
+            )
+            continue
+        keys[model.strip()] = fields
+    return keys
+
+
+def format_model_keys(keys: Mapping[str, tuple[str, ...]]) -> str:
+    return ";".join(f"{model}:{','.join(fields)}" for model, fields in sorted(keys.items()))
 
 
 def _format_number(value: float) -> str:

@@ -27,6 +27,9 @@ def test_the_shipped_settings_are_flagged_as_the_sandboxs() -> None:
     assert "appsync-mutations init --from-amplify" in warning
 
 
+ORDER_KEY = {"Order": ("orderNumber", "placedAt")}
+
+
 def test_real_values_are_not_flagged() -> None:
     settings = load_settings().with_changes(**REAL, appsync={"api_id": "q7wz3kxhfbdnlmc2r5tuvy4e6a"})
     assert sandbox_warning(settings) is None
@@ -36,7 +39,10 @@ def test_real_values_are_not_flagged() -> None:
 
 def test_allowed_mutations_are_checked_against_the_gen1_schema(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "gen1", tmp_path / "shop")
-    base = load_settings().with_changes(amplify={"project_dir": tmp_path / "shop", "api_name": "shopapi"})
+    base = load_settings().with_changes(
+        amplify={"project_dir": tmp_path / "shop", "api_name": "shopapi"},
+        appsync={"model_keys": ORDER_KEY},  # the fixture's Order model is keyed by orderNumber + placedAt
+    )
     assert (
         schema_problems(base.with_changes(appsync={"allowed_mutations": ("createOrder", "recordAudit")}))
         == []
@@ -55,7 +61,9 @@ def test_allowed_mutations_are_checked_against_the_gen1_schema(tmp_path: Path) -
 
 def test_allowed_mutations_are_checked_against_gen2_introspection(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "gen2", tmp_path / "app")
-    base = load_settings().with_changes(amplify={"project_dir": tmp_path / "app", "generation": 2})
+    base = load_settings().with_changes(
+        amplify={"project_dir": tmp_path / "app", "generation": 2}, appsync={"model_keys": ORDER_KEY}
+    )
     assert schema_problems(base) == []  # Todo is a model there
     (problem,) = schema_problems(base.with_changes(appsync={"allowed_mutations": ("createInvoice",)}))
     assert "data.model_introspection" in problem and "addUserToGroup" in problem

@@ -67,6 +67,7 @@ def test_gen1_project_fills_the_eight_values(work: Any) -> None:
     assert settings.appsync.api_id == GEN1_API_ID
     assert settings.appsync.url == GEN1_URL
     assert settings.appsync.allowed_mutations == ("createOrder", "updateOrder")
+    assert dict(settings.appsync.model_keys) == {"Order": ("orderNumber", "placedAt")}  # @primaryKey
     assert settings.amplify.api_name == "shopapi"
     assert settings.amplify.project_dir.resolve() == work.gen1.resolve()
     assert work.raw()["amplify"]["project_dir"] == "../shop"  # relative to the settings file
