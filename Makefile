@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SETTINGS ?= settings.toml
 
-.PHONY: install test lint demo custom-roles package synth deploy bench soak clean
+.PHONY: install test lint demo sandbox custom-roles package synth deploy bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -23,6 +23,11 @@ test: $(STAMP)
 ## Run the worker end to end on the local two-account sandbox.
 demo: $(STAMP)
 	$(PY) -m sandbox.demo
+
+## The two-account sandbox for the settings' own schema, until Ctrl-C; writes build/sandbox.env (then
+## `set -a; . build/sandbox.env; set +a` and `appsync-mutations doctor|send|replay`). SANDBOX_ARGS: --schema, --backend.
+sandbox: $(STAMP)
+	$(PY) -m sandbox --settings $(SETTINGS) $(SANDBOX_ARGS)
 
 ## Throughput, overhead and cold start vs the naive baseline (issue 7): table + bench-results.json.
 ## LATENCY_MS sets the stand-in's added latency; BENCH_ARGS passes more options (python -m benchmarks --help).

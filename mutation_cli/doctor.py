@@ -7,6 +7,14 @@ Links, in order: configuration -> base credentials (which provider won; environm
 the role's IAM policy allows appsync:GraphQL on each allowed Mutation field (iam:SimulatePrincipalPolicy, when
 permitted) -> a signed request through the ``send`` path -> (``--probe``) Amplify's authorization itself.
 
+Amplify Gen 2 (``amplify.generation = 2``): there is no custom-roles.json (``defineData`` authorizes every IAM
+principal that is not a Cognito identity-pool identity), so that link is skipped with a note and the IAM policy
+on the API's field ARNs is the only gate; when it cannot be simulated, ``--probe`` proves it.
+
+Warnings about the settings themselves (``project_settings.checks.settings_warnings``: the sandbox's account ids
+still there, allowed mutations the project's schema lacks) are notes on the configuration link, except against
+the local sandbox (an AppSync URL on the loopback interface), where the sandbox's ids are the right ones.
+
 ``query { __typename }`` never runs Amplify's auth resolver, so a correct local custom-roles.json that was never
 pushed passes every link above while every mutation is Unauthorized. ``--probe`` sends one mutation that runs
 the real authorization path and cannot write: a delete (else an update) of a random id that cannot exist
@@ -54,6 +62,9 @@ PROBE_PREFIX = "doctor-probe-"
 _WORKER_VARIABLE_PREFIXES = ("MUTATOR_",)
 _WORKER_VARIABLES = ("DEAD_LETTER_QUEUE_URL", "ALLOWED_MUTATIONS", "APPSYNC_REGION")
 NEVER_PUSHED = "custom-roles.json admits the worker but the deployed resolvers refuse it: run `amplify push`"
+#: The sandbox (``make sandbox``) names its own custom-roles.json here (it is not in the Amplify project).
+CUSTOM_ROLES_VARIABLE = "APPSYNC_MUTATIONS_CUSTOM_ROLES"
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass
@@ -111,6 +122,7 @@ class Doctor:
                 f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored: set {ENV_APPSYNC_URL} "
                 "(with the rest of the Lambda's environment) to check exactly what the Lambda sees"
             )
+        configuration.notes.extend(self.settings_warnings())
         self.checks.append(configuration)
         links: list[tuple[str, Callable[[], Check]]] = [
             ("base credentials", self.base_credentials),
@@ -139,6 +151,27 @@ class Doctor:
             if self.runtime is not None:
                 self.runtime.close()
         return self.checks
+
+    @property
+    def generation(self) -> int:
+        """The Amplify generation of the target API (from the settings; 1 when there are none)."""
+        settings = self.ctx.settings
+        return settings.amplify.generation if settings is not None else 1
+
+    def targets_local_sandbox(self) -> bool:
+        """The AppSync URL is on the loopback interface: the local sandbox, never a deployed API."""
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self.config.appsync_url).hostname or "").lower()
+        return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+    def settings_warnings(self) -> list[str]:
+        settings = self.ctx.settings
+        if settings is None or self.targets_local_sandbox():
+            return []
+        from project_settings.checks import settings_warnings
+
+        return settings_warnings(settings)
 
     # --- links ---------------------------------------------------------------------------------------------
     def base_credentials(self) -> Check:
@@ -270,9 +303,22 @@ class Doctor:
                 if not self.options.probe
                 else [],
             )
+        if self.generation == 2:
+            return Check(
+                "custom-roles.json",
+                SKIPPED,
+                "not used: amplify.generation = 2 (Amplify Gen 2 has no custom-roles.json; its resolvers "
+                "authorize every IAM principal that is not a Cognito identity-pool identity)",
+                notes=[
+                    "the account-B role's IAM policy on the API's field ARNs is the only gate (next link)"
+                ],
+            )
+        from_environment = os.environ.get(CUSTOM_ROLES_VARIABLE, "").strip()
         path = (
             Path(self.options.custom_roles)
             if self.options.custom_roles
+            else Path(from_environment)
+            if from_environment
             else (settings.custom_roles_path if settings is not None else None)
         )
         if path is None:
@@ -347,14 +393,20 @@ class Doctor:
             Exception
         ) as exc:  # AccessDenied (least privilege), or not implemented (moto): a note, not a fault
             code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+            notes = ["a least-privilege role may not simulate; the signed request below still proves signing"]
+            if self.generation == 2:
+                notes.append(
+                    "Gen 2: this policy is the only gate; run `doctor --probe` to prove it with a mutation "
+                    "that cannot write"
+                    if not self.options.probe
+                    else "Gen 2: this policy is the only gate; the authorization probe below proves it"
+                )
             return Check(
                 "IAM policy",
                 SKIPPED,
                 "iam:SimulatePrincipalPolicy is not available with the account-B credentials "
                 f"({code or type(exc).__name__})",
-                notes=[
-                    "a least-privilege role may not simulate; the signed request below still proves signing"
-                ],
+                notes=notes,
             )
         denied = [
             r.get("EvalResourceName", "?").rsplit("/", 1)[-1]
@@ -362,11 +414,16 @@ class Doctor:
             if r.get("EvalDecision") != "allowed"
         ]
         if denied:
+            gate = " (under Gen 2 the only gate)" if self.generation == 2 else ""
             raise Broken(
-                f"the identity policy of {self.config.role_arn} does not allow appsync:GraphQL on {', '.join(denied)}",
+                f"the identity policy of {self.config.role_arn} does not allow appsync:GraphQL on "
+                f"{', '.join(denied)} of {api_arn}{gate}",
                 "derive the policy from settings.toml (appsync.allowed_mutations) and re-deploy the account-B stack",
             )
-        return Check("IAM policy", OK, f"appsync:GraphQL allowed on {', '.join(fields)}")
+        detail = f"appsync:GraphQL allowed on {', '.join(fields)}"
+        if self.generation == 2:
+            detail += f" of {api_arn} (Gen 2: the only gate)"
+        return Check("IAM policy", OK, detail)
 
     def signed_request(self) -> Check:
         from mutation_cli.signed_http import SignedGraphQL
@@ -430,6 +487,14 @@ class Doctor:
                 OK,
                 f"Amplify's resolver for {field_name} admitted {caller}: {sent} reached DynamoDB and met "
                 "its condition; nothing was written",
+            )
+        if isinstance(error, ResolverUnauthorizedError) and self.generation == 2:
+            raise Broken(
+                f"{sent}: {error.error_type}: {error.reason}: AppSync's IAM check let {caller} through, but the "
+                "resolvers refuse it: this API does not authorize IAM principals by their policy, as Amplify "
+                "Gen 2's defineData does",
+                "check amplify.generation and the API (a Gen 1 API needs custom-roles.json: set "
+                "amplify.generation = 1 and run `make custom-roles`, then `amplify push`)",
             )
         if isinstance(error, ResolverUnauthorizedError):
             local = next((c for c in self.checks if c.name == "custom-roles.json"), None)

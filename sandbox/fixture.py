@@ -3,8 +3,11 @@
 ``Sandbox.start(settings)`` brings up, on 127.0.0.1 and free ports only:
 - moto (STS, IAM, SQS, DynamoDB) behind the STS gate that enforces trust and identity policies;
 - account A (``settings.accounts.worker``): the worker's execution role, the source queue and its DLQ;
-- account B (``settings.accounts.api``): the mutator role, the Amplify ``Todo`` table, a ``custom-roles.json``;
-- the AppSync stand-in, which verifies SigV4 and applies Amplify's admin-role rule;
+- account B (``settings.accounts.api``): the mutator role, every ``@model``'s table of the schema (the built-in
+  ``Todo`` schema, or ``schema=`` the project's own: ``<Model>-<apiId>-<env>``, keyed as ``@primaryKey`` says),
+  a ``custom-roles.json`` (Gen 1 only);
+- the AppSync stand-in (Todo schema), which verifies SigV4 and applies Amplify's admin-role rule (Gen 1) or
+  Gen 2's IAM-access rule (``amplify.generation = 2``: the IAM policy is the only gate);
 - a "Lambda container": an execution-role session started the way the Lambda service does.
 
 Everything is created from the same settings and policy documents the infra stacks use; tests may pass other
@@ -50,14 +53,43 @@ from sandbox.lambda_runtime import (
 
 ADMIN_ROLE = "SandboxAdmin"
 ENV_NAME = "sandbox"
+#: Amplify Gen 2 names its tables <Model>-<apiId>-NONE (no Amplify environment).
+GEN2_ENV_NAME = "NONE"
+
+
+def read_schema(schema: str | Path | None) -> str:
+    """Schema text: ``None`` is the built-in Todo schema; a Path (or an existing file's name) is read."""
+    if schema is None:
+        from sandbox.appsync.models import builtin_schema
+
+        return builtin_schema()
+    if isinstance(schema, Path) or ("\n" not in schema and "{" not in schema and Path(schema).is_file()):
+        return Path(schema).read_text(encoding="utf-8")
+    return schema
 
 
 class Sandbox:
     _running: Sandbox | None = None  # moto's backends are process-global: one sandbox at a time
 
-    def __init__(self, settings: Settings, *, cli_behaviour: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, cli_behaviour: str | None = None, schema: str | Path | None = None
+    ) -> None:
+        from sandbox.appsync.models import model_keys
+
         self.settings = settings
         self.cli_behaviour = cli_behaviour or settings.amplify.cli_behaviour
+        #: 1 or 2, from ``amplify.generation``: Gen 2 has no custom-roles.json and no admin-role check.
+        self.generation = settings.amplify.generation
+        self.env_name = GEN2_ENV_NAME if self.generation == 2 else ENV_NAME
+        #: The Amplify source schema the API is built from (``@model`` types with Amplify's directives).
+        self.schema = read_schema(schema)
+        self.schema_is_builtin = schema is None
+        #: Every model's primary key (``ModelKey``), in schema order.
+        self.models = {key.model: key for key in model_keys(self.schema)}
+        #: Model name -> its table in account B, named as Amplify names it.
+        self.table_names = {
+            name: key.table_name(settings.appsync.api_id, self.env_name) for name, key in self.models.items()
+        }
         self.account_a = settings.accounts.worker
         self.account_b = settings.accounts.api
         self.region = settings.accounts.region
@@ -71,7 +103,8 @@ class Sandbox:
         self.appsync_url = ""
         self.appsync: Any = None
         self.queue_url = self.dlq_url = self.queue_arn = self.dlq_arn = ""
-        self.table_name = f"Todo-{settings.appsync.api_id}-{ENV_NAME}"
+        #: The Todo table (the stand-in's), else the first model's.
+        self.table_name = self.table_names.get("Todo") or next(iter(self.table_names.values()))
 
     # --- lifecycle -----------------------------------------------------------------------------------
     @classmethod
@@ -80,8 +113,9 @@ class Sandbox:
         settings: Settings,
         *,
         custom_roles_entries: Sequence[str] | None = None,
-        create_custom_roles: bool = True,
+        create_custom_roles: bool | None = None,
         cli_behaviour: str | None = None,
+        schema: str | Path | None = None,
         trust_policy: dict[str, Any] | None = None,
         mutator_identity_policy_document: dict[str, Any] | None = None,
         visibility_timeout: int = 30,
@@ -91,7 +125,14 @@ class Sandbox:
                 "another Sandbox is still running in this process: moto's state is process-global, so only one "
                 "sandbox may run at a time (use module-scoped fixtures, not session- or package-scoped ones)"
             )
-        sandbox = cls(settings, cli_behaviour=cli_behaviour)
+        """Start everything; ``schema`` (text or a Path; default the built-in Todo schema) decides the tables.
+
+        ``create_custom_roles`` defaults to True under Gen 1 (the worker's entry, or ``custom_roles_entries``)
+        and False under Gen 2, which has no such file.
+        """
+        sandbox = cls(settings, cli_behaviour=cli_behaviour, schema=schema)
+        if create_custom_roles is None:
+            create_custom_roles = sandbox.generation == 1
         cls._running = sandbox
         try:
             sandbox._start(
@@ -246,12 +287,50 @@ class Sandbox:
             PolicyName="appsync-mutations",
             PolicyDocument=json.dumps(identity_policy or mutator_identity_policy(self.settings)),
         )
-        self.client("dynamodb", "B").create_table(
-            TableName=self.table_name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb = self.client("dynamodb", "B")
+        for model, key in self.models.items():
+            dynamodb.create_table(**key.create_table_params(self.table_names[model]))
+
+    def ensure_tables(self, tables: Sequence[dict[str, Any]]) -> None:
+        """Make account B hold these tables (as Amplify's transformer defines them): create missing ones,
+        add missing global secondary indexes; a table whose key schema differs is an error.
+
+        Each entry: ``tableName``, ``KeySchema``, ``AttributeDefinitions``, optional ``GlobalSecondaryIndexes``
+        (CloudFormation's shapes, which are DynamoDB's) and ``model``.
+        """
+        dynamodb = self.client("dynamodb", "B")
+        for table in tables:
+            name = str(table["tableName"])
+            if "model" in table:
+                self.table_names.setdefault(str(table["model"]), name)
+            wanted_indexes = list(table.get("GlobalSecondaryIndexes") or [])
+            try:
+                existing = dynamodb.describe_table(TableName=name)["Table"]
+            except dynamodb.exceptions.ResourceNotFoundException:
+                params: dict[str, Any] = {
+                    "TableName": name,
+                    "KeySchema": table["KeySchema"],
+                    "AttributeDefinitions": table["AttributeDefinitions"],
+                    "BillingMode": "PAY_PER_REQUEST",
+                }
+                if wanted_indexes:
+                    params["GlobalSecondaryIndexes"] = wanted_indexes
+                dynamodb.create_table(**params)
+                continue
+            if existing["KeySchema"] != table["KeySchema"]:
+                raise RuntimeError(
+                    f"table {name} has key schema {existing['KeySchema']}, but the schema compiles to "
+                    f"{table['KeySchema']}"
+                )
+            have = {index["IndexName"] for index in existing.get("GlobalSecondaryIndexes") or ()}
+            for index in wanted_indexes:
+                if index["IndexName"] in have:
+                    continue
+                dynamodb.update_table(
+                    TableName=name,
+                    AttributeDefinitions=table["AttributeDefinitions"],
+                    GlobalSecondaryIndexUpdates=[{"Create": index}],
+                )
 
     def set_trust_policy(self, document: dict[str, Any]) -> None:
         self.client("iam", "B").update_assume_role_policy(
@@ -270,7 +349,8 @@ class Sandbox:
             account_id=self.account_b,
             custom_roles_path=self.custom_roles_path,
             cli_behaviour=self.cli_behaviour,
-            env_name=ENV_NAME,
+            env_name=self.env_name,
+            generation=self.generation,
         )
         self.appsync_url = self.appsync.start()
 
@@ -506,13 +586,15 @@ class Sandbox:
         )
 
     # --- account B, as its owner would look at it ------------------------------------------------------
-    def table_items(self) -> list[dict[str, Any]]:
+    def table_items(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Every item of a model's table in account B (default: ``table_name``, the Todo table)."""
         from boto3.dynamodb.types import TypeDeserializer
 
         deserializer = TypeDeserializer()
         dynamodb = self.client("dynamodb", "B")
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"TableName": self.table_name}
+        table = self.table_name if model is None else self.table_names[model]
+        kwargs: dict[str, Any] = {"TableName": table}
         while True:
             page = dynamodb.scan(**kwargs)
             items.extend({k: deserializer.deserialize(v) for k, v in item.items()} for item in page["Items"])

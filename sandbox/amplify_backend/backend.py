@@ -1,8 +1,16 @@
 """Amplify's own resolvers as the sandbox's account-B AppSync API: a Node process and a SigV4 front.
 
-``serve.js`` compiles the sandbox's Todo schema with ``@aws-amplify/graphql-transformer`` (Gen 1 line) using the
-admin roles that an ``amplify push`` of ``custom-roles.json`` would give it, and serves the generated resolvers
-with ``@aws-amplify/amplify-appsync-simulator`` on 127.0.0.1, against the sandbox's DynamoDB (moto, account B).
+``serve.js`` compiles a schema (the sandbox's: the built-in Todo schema, or the project's own with any number of
+``@model`` types, ``@primaryKey(sortKeyFields: [...])``, ``@index``, ``@hasMany``...) with
+``@aws-amplify/graphql-transformer`` (Gen 1 line) using the admin roles that an ``amplify push`` of
+``custom-roles.json`` would give it, and serves the generated resolvers with
+``@aws-amplify/amplify-appsync-simulator`` on 127.0.0.1, against the sandbox's DynamoDB (moto, account B). It
+reports every model's table as the transformer defines it (``<Model>-<apiId>-<env>``, key schema, indexes);
+``create_tables`` (the sandbox's ``ensure_tables``) creates the missing ones before the first request.
+
+Gen 2 (``enable_iam_access``): the transformer's own IAM-access mode (``synthParameters.enableIamAccess``, what
+``defineData`` sets through ``iamConfig.enableIamAuthorizationMode``): the generated resolvers admit every IAM
+principal that is not a Cognito identity-pool identity, so only the IAM check of the front decides.
 
 The simulator verifies no signature and knows two IAM identities. ``AmplifyResolvers`` is what the worker talks
 to instead: an aiohttp server on 127.0.0.1 that does what AppSync's front door does (the stand-in's own SigV4
@@ -31,7 +39,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,13 +48,13 @@ from amplify_custom_roles import admin_rule
 from sandbox.appsync import responses
 from sandbox.appsync.custom_roles import CustomRoles
 from sandbox.appsync.faults import Faults
+from sandbox.appsync.models import ModelSchemaError, builtin_schema
 from sandbox.appsync.sigv4 import ReceivedRequest, SigV4Verifier
 from sandbox.appsync.stats import Stats
 from sandbox.identity import CallerIdentity
 
 HERE = Path(__file__).resolve().parent
 SERVE_JS = HERE / "serve.js"
-SOURCE_SCHEMA_FILE = HERE.parent / "appsync" / "schema.graphql"
 CALLER_PREFIX = "AWS4-HMAC-SHA256 SandboxCaller="
 #: The Cognito identity pool's roles Amplify's resolvers exclude from the admin path (names only matter here).
 AUTH_ROLE = "amplify-todoapi-sandbox-authRole"
@@ -62,24 +70,18 @@ class BackendError(RuntimeError):
 
 def source_schema() -> str:
     """The pre-transform Todo schema (``@model @auth``) quoted at the top of the stand-in's schema file."""
-    lines, inside = [], False
-    for line in SOURCE_SCHEMA_FILE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# The schema AppSync holds") or line.startswith("# built from"):
-            inside = True
-            continue
-        if inside and line.startswith("#   "):
-            lines.append(line[4:])
-        elif inside and lines:
-            break
-    schema = "\n".join(lines) + "\n"
-    if "@model" not in schema:
-        raise BackendError(f"no source schema quoted in {SOURCE_SCHEMA_FILE}")
-    return schema
+    try:
+        return builtin_schema()
+    except ModelSchemaError as exc:
+        raise BackendError(str(exc)) from None
 
 
 @dataclass(frozen=True)
 class DynamoDBTarget:
-    """Where the resolvers' DynamoDB data source writes: endpoint, table, and account-B credentials."""
+    """Where the resolvers' DynamoDB data sources write: endpoint and account-B credentials.
+
+    ``table_name`` is informational (the main table); every model's table is named by the transformer.
+    """
 
     endpoint: str
     table_name: str
@@ -106,6 +108,9 @@ class AmplifyResolvers:
         env_name: str = "sandbox",
         auto_push: bool = True,
         patch_condition_values: bool = True,
+        schema: str | None = None,
+        enable_iam_access: bool = False,
+        create_tables: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         if cli_behaviour not in admin_rule.CLI_BEHAVIOURS:
             raise ValueError(
@@ -123,6 +128,12 @@ class AmplifyResolvers:
         self.env_name = env_name
         self.auto_push = auto_push
         self.patch_condition_values = patch_condition_values
+        #: The source schema compiled (``@model`` types with Amplify's directives); the Todo schema by default.
+        self.schema = schema if schema is not None else source_schema()
+        self.enable_iam_access = enable_iam_access
+        self._create_tables = create_tables
+        #: Every model's table as the transformer defines it (``model``, ``tableName``, ``KeySchema``, ...).
+        self.tables: list[dict[str, Any]] = []
         self.faults = Faults()
         self.stats = Stats()
         self.versions: dict[str, str] = {}
@@ -200,11 +211,11 @@ class AmplifyResolvers:
             "apiId": self.api_id,
             "apiName": self.api_name,
             "envName": self.env_name,
-            "tableName": self.dynamodb.table_name,
             "authRoleName": AUTH_ROLE,
             "unauthRoleName": UNAUTH_ROLE,
-            "schema": source_schema(),
+            "schema": self.schema,
             "adminRoles": admin_roles,
+            "enableIamAccess": self.enable_iam_access,
             "patchConditionValues": self.patch_condition_values,
             "dynamodb": {
                 "endpoint": self.dynamodb.endpoint,
@@ -238,6 +249,7 @@ class AmplifyResolvers:
         self._node_url = f"http://127.0.0.1:{int(ready['port'])}"
         self.versions = dict(ready["versions"])
         config_path.unlink()  # it held account-B credentials; serve.js has read it
+        self._tables_compiled(ready.get("tables") or [])
         self.deployed_admin_roles = list(admin_roles)
         self.pushes = 1
 
@@ -290,12 +302,23 @@ class AmplifyResolvers:
         with self._push_lock:
             try:
                 with urllib.request.urlopen(request, timeout=60) as answer:
-                    deployed = json.loads(answer.read())["adminRoles"]
+                    result = json.loads(answer.read())
             except OSError as exc:
                 raise BackendError(f"deploy failed: {exc}\n{self.node_log()}") from None
+            deployed = result["adminRoles"]
+            self._tables_compiled(result.get("tables") or [])
             self.deployed_admin_roles = list(deployed)
             self.pushes += 1
         return self.deployed_admin_roles
+
+    def _tables_compiled(self, tables: list[dict[str, Any]]) -> None:
+        self.tables = [dict(t) for t in tables]
+        if self._create_tables is not None:
+            self._create_tables(self.tables)
+
+    def table_names(self) -> dict[str, str]:
+        """Model name -> table name, as compiled."""
+        return {str(t["model"]): str(t["tableName"]) for t in self.tables}
 
     def _push_if_changed(self) -> None:
         roles = self.admin_roles_in_file()
@@ -488,12 +511,19 @@ def _reset(request: Any) -> None:
 
 # --- the sandbox with Amplify's resolvers as its AppSync API ----------------------------------------------
 def for_sandbox(sb: Any, node_modules: Path, **options: Any) -> AmplifyResolvers:
-    """An ``AmplifyResolvers`` for a running ``Sandbox``: its identities, account B's table, its custom-roles.json.
+    """An ``AmplifyResolvers`` for a running ``Sandbox``: its identities, schema, account B's tables, its
+    custom-roles.json, and its generation (Gen 2: the transformer's IAM-access mode, no admin roles).
 
-    The data source writes with long-term keys of an IAM user in account B (standing for AppSync's data-source
-    service role), created here through the sandbox's public API.
+    The data sources write with long-term keys of an IAM user in account B (standing for AppSync's data-source
+    service role), created here through the sandbox's public API. Tables the transformer defines that the
+    sandbox lacks (or indexes it lacks) are created through ``sb.ensure_tables``.
     """
     keys = data_source_keys(sb)
+    options.setdefault("schema", getattr(sb, "schema", None))
+    options.setdefault("enable_iam_access", getattr(sb, "generation", 1) == 2)
+    options.setdefault("env_name", getattr(sb, "env_name", "sandbox"))
+    if hasattr(sb, "ensure_tables"):
+        options.setdefault("create_tables", sb.ensure_tables)
     return AmplifyResolvers(
         identities=sb.identities,
         node_modules=node_modules,
@@ -514,18 +544,20 @@ def for_sandbox(sb: Any, node_modules: Path, **options: Any) -> AmplifyResolvers
 
 
 def data_source_keys(sb: Any) -> dict[str, str]:
-    """Keys of the account-B IAM user the data source uses (created once per sandbox, allowed the table only)."""
+    """Keys of the account-B IAM user the data sources use (created once per sandbox, allowed the API's tables
+    only: ``<Model>-<apiId>-<env>`` and their indexes)."""
     cached: dict[str, str] | None = getattr(sb, "_amplify_data_source_keys", None)
     if cached is not None:
         return cached
     keys: dict[str, str] = sb.create_user_keys(DATA_SOURCE_USER, account="B")
-    table_arn = f"arn:aws:dynamodb:{sb.region}:{sb.account_b}:table/{sb.table_name}"
+    env_name = getattr(sb, "env_name", "sandbox")
+    tables = f"arn:aws:dynamodb:{sb.region}:{sb.account_b}:table/*-{sb.settings.appsync.api_id}-{env_name}"
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": [table_arn, f"{table_arn}/*"]}],
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": [tables, f"{tables}/*"]}],
     }
     sb.client("iam", "B").put_user_policy(
-        UserName=DATA_SOURCE_USER, PolicyName="todo-table", PolicyDocument=json.dumps(policy)
+        UserName=DATA_SOURCE_USER, PolicyName="model-tables", PolicyDocument=json.dumps(policy)
     )
     sb._amplify_data_source_keys = keys
     return keys

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Amplify's own Gen 1 resolvers on 127.0.0.1: the Todo schema compiled by @aws-amplify/graphql-transformer
+// Amplify's own Gen 1 resolvers on 127.0.0.1: the given schema (any @model types) compiled by @aws-amplify/graphql-transformer
 // (with the admin roles an `amplify push` of custom-roles.json would give it) and served by
 // @aws-amplify/amplify-appsync-simulator, with DynamoDB at the endpoint it is given (the sandbox's moto).
 //
@@ -43,7 +43,22 @@ const simulatorPackage = require('@aws-amplify/amplify-appsync-simulator');
 const authHelpers = require('@aws-amplify/amplify-appsync-simulator/lib/utils/auth-helpers/helpers');
 const transformModule = require('@aws-amplify/amplify-appsync-simulator/lib/velocity/util/transform');
 const filterModule = require('@aws-amplify/amplify-appsync-simulator/lib/velocity/util/transform/dynamodb-filter');
-const { App, Stack } = require('aws-cdk-lib');
+const { App, Stack, aws_dynamodb: dynamodb } = require('aws-cdk-lib');
+
+// aws-cdk-lib 2.2xx keeps a Table's indexes in boxes (`_globalSecondaryIndexes`); the transformer packages
+// (written against ^2.187) read `table.globalSecondaryIndexes` as an array for @hasMany and @index. Expose the
+// boxes' arrays under the old names (only when the installed CDK lacks them).
+for (const [name, boxed] of [['globalSecondaryIndexes', '_globalSecondaryIndexes'], ['localSecondaryIndexes', '_localSecondaryIndexes']]) {
+  if (!(name in dynamodb.Table.prototype)) {
+    Object.defineProperty(dynamodb.Table.prototype, name, {
+      configurable: true,
+      get() {
+        const box = this[boxed];
+        return box && typeof box.getMutable === 'function' ? box.getMutable() : box;
+      },
+    });
+  }
+}
 
 // Amplify Gen 1's defaults (amplify-category-api), as in tests/custom_roles/conformance/evaluate.js.
 const TRANSFORM_PARAMETERS = {
@@ -89,8 +104,37 @@ function patchedCondition(condition) {
 }
 
 // --- compile: the transformer's CloudFormation resources -> the simulator's configuration ---------------
+// The @model types of the schema (each gets its own table and data source).
+function modelNames(schema) {
+  const { parse } = require('graphql');
+  return parse(schema)
+    .definitions.filter((d) => d.kind === 'ObjectTypeDefinition' && (d.directives || []).some((x) => x.name.value === 'model'))
+    .map((d) => d.name.value);
+}
+
+// Authorization providers the schema's @auth rules name besides IAM: the transformer refuses a rule whose
+// provider the API does not have. The sandbox's callers are IAM only; the others just have to exist.
+function additionalProviders(schema) {
+  const rules = schema.match(/\{[^{}]*allow\s*:[^{}]*\}/g) || [];
+  const providers = new Set();
+  for (const rule of rules) {
+    const provider = (rule.match(/provider\s*:\s*(\w+)/) || [])[1];
+    const allow = (rule.match(/allow\s*:\s*(\w+)/) || [])[1];
+    const chosen = provider || ({ owner: 'userPools', groups: 'userPools', private: 'userPools', public: 'apiKey', custom: 'function' })[allow];
+    if (chosen && chosen !== 'iam') providers.add(chosen);
+  }
+  const out = [];
+  if (providers.has('userPools')) out.push({ authenticationType: 'AMAZON_COGNITO_USER_POOLS', userPoolConfig: { userPoolId: 'sandbox-user-pool' } });
+  if (providers.has('apiKey')) out.push({ authenticationType: 'API_KEY', apiKeyConfig: { apiKeyExpirationDays: 7 } });
+  if (providers.has('oidc')) out.push({ authenticationType: 'OPENID_CONNECT', openIDConnectConfig: { name: 'sandbox-oidc', issuerUrl: 'http://127.0.0.1/oidc' } });
+  if (providers.has('function')) out.push({ authenticationType: 'AWS_LAMBDA', lambdaAuthorizerConfig: { lambdaFunction: 'sandbox-authorizer', ttlSeconds: 0 } });
+  return out;
+}
+
 function compile(request, adminRoles) {
   const env = { account: request.account, region: request.region };
+  const models = modelNames(request.schema);
+  const providers = additionalProviders(request.schema);
   const app = new App();
   const stack = new Stack(app, 'Api', { env });
   const assets = {};
@@ -117,11 +161,14 @@ function compile(request, adminRoles) {
       authenticatedUserRoleName: request.authRoleName,
       unauthenticatedUserRoleName: request.unauthRoleName,
       adminRoles,
+      ...(providers.some((p) => p.authenticationType === 'AMAZON_COGNITO_USER_POOLS') ? { userPoolId: 'sandbox-user-pool' } : {}),
+      // Gen 2 (defineData): every IAM principal that is not a Cognito identity-pool identity is authorized.
+      enableIamAccess: Boolean(request.enableIamAccess),
     },
-    authConfig: { defaultAuthentication: { authenticationType: 'AWS_IAM' }, additionalAuthenticationProviders: [] },
+    authConfig: { defaultAuthentication: { authenticationType: 'AWS_IAM' }, additionalAuthenticationProviders: providers },
     transformersFactoryArgs: {},
     transformParameters: TRANSFORM_PARAMETERS,
-    dataSourceStrategies: { Todo: DDB_DEFAULT_DATASOURCE_STRATEGY },
+    dataSourceStrategies: Object.fromEntries(models.map((name) => [name, DDB_DEFAULT_DATASOURCE_STRATEGY])),
     sqlDirectiveDataSourceStrategies: [],
     printTransformerLog: (log) => process.stderr.write(`${log.level}: ${log.message}\n`),
   });
@@ -147,13 +194,36 @@ function compile(request, adminRoles) {
     }
     if (value && value.Ref) {
       const target = byLogicalId[value.Ref];
-      if (target && target.cfnResourceType === 'AWS::DynamoDB::Table') return request.tableName;
+      if (target && target.cfnResourceType === 'AWS::DynamoDB::Table') return tableOf(target).tableName;
       if (value.Ref === 'AWS::Region') return request.region;
       if (value.Ref === 'AWS::AccountId') return request.account;
       if (value.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
       return value.Ref;
     }
     throw new Error(`cannot render ${JSON.stringify(value)}`);
+  };
+
+  // Each model's table as CloudFormation would create it (overrides applied: @primaryKey, @index, @hasMany).
+  const tableCache = new Map();
+  const tableOf = (node) => {
+    if (!tableCache.has(node)) {
+      const rendered = Stack.of(node).resolve(node._toCloudFormation());
+      const p = Object.values(rendered.Resources)[0].Properties;
+      const name = text(p.TableName);
+      const gsis = (p.GlobalSecondaryIndexes || []).map((g) => ({
+        IndexName: g.IndexName,
+        KeySchema: g.KeySchema,
+        Projection: g.Projection,
+      }));
+      tableCache.set(node, {
+        model: name.split('-')[0],
+        tableName: name,
+        KeySchema: p.KeySchema,
+        AttributeDefinitions: p.AttributeDefinitions,
+        ...(gsis.length ? { GlobalSecondaryIndexes: gsis } : {}),
+      });
+    }
+    return tableCache.get(node);
   };
 
   const mappingTemplates = [];
@@ -174,7 +244,7 @@ function compile(request, adminRoles) {
           type: 'AMAZON_DYNAMODB',
           name: p.name,
           config: {
-            tableName: request.tableName,
+            tableName: text(p.dynamoDbConfig.tableName),
             endpoint: request.dynamodb.endpoint,
             region: request.region,
             credentials: request.dynamodb.credentials,
@@ -206,6 +276,8 @@ function compile(request, adminRoles) {
   const schemaNode = nodes.find((n) => n.cfnResourceType === 'AWS::AppSync::GraphQLSchema');
   const schemaProps = props(schemaNode);
   const schema = schemaProps.definition !== undefined ? text(schemaProps.definition) : text(schemaProps.definitionS3Location);
+  tables.length = 0;
+  for (const node of nodes) if (node.cfnResourceType === 'AWS::DynamoDB::Table') tables.push(tableOf(node));
   return {
     schema: { content: schema },
     resolvers,
@@ -215,7 +287,7 @@ function compile(request, adminRoles) {
     appSync: {
       name: request.apiName,
       defaultAuthenticationType: { authenticationType: 'AWS_IAM' },
-      additionalAuthenticationProviders: [],
+      additionalAuthenticationProviders: providers,
       accountId: request.account,
       authRoleName: request.authRoleName,
       unAuthRoleName: request.unauthRoleName,
@@ -223,13 +295,17 @@ function compile(request, adminRoles) {
   };
 }
 
+// The tables of the last compile, for the launcher to create in account B (ready line and deploy answer).
+const tables = [];
+
 // --- serve --------------------------------------------------------------------------------------------
 // The simulator logs each DynamoDB error and its payload to stdout: keep stdout for the ready line.
 console.log = (...args) => process.stderr.write(`${args.map(String).join(' ')}\n`);
 
 async function main() {
-  // CONFIG: { account, region, apiId, apiName, envName, tableName, authRoleName, unauthRoleName, schema,
-  //           adminRoles: [...], patchConditionValues: bool, dynamodb: { endpoint, credentials } }
+  // CONFIG: { account, region, apiId, apiName, envName, authRoleName, unauthRoleName, schema (any number of
+  //           @model types; each table is named <Model>-<apiId>-<envName> as Amplify names it), adminRoles: [...],
+  //           enableIamAccess: bool (Gen 2), patchConditionValues: bool, dynamodb: { endpoint, credentials } }
   const request = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
   transformModule.transformUtils.toDynamoDBConditionExpression = request.patchConditionValues
     ? patchedCondition
@@ -243,7 +319,7 @@ async function main() {
     try {
       adminRoles = req.body.adminRoles;
       simulator.reload(compile(request, adminRoles));
-      res.send({ adminRoles });
+      res.send({ adminRoles, tables });
     } catch (e) {
       res.status(500).send({ error: String(e && e.stack ? e.stack : e) });
     }
@@ -261,7 +337,7 @@ async function main() {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, versions: versions() })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, versions: versions(), tables })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0)); // the launcher closed our stdin: it is gone
 }

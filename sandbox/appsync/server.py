@@ -61,9 +61,12 @@ class AppSyncStandIn:
         cli_behaviour: str,
         env_name: str = "sandbox",
         dynamodb_path: str = "auto",
+        generation: int = 1,
     ) -> None:
         if dynamodb_path not in DYNAMODB_PATHS:
             raise ValueError(f"dynamodb_path must be one of {DYNAMODB_PATHS}, not {dynamodb_path!r}")
+        if generation not in (1, 2):
+            raise ValueError(f"generation must be 1 or 2 (the Amplify generation), not {generation!r}")
         if cli_behaviour not in admin_rule.CLI_BEHAVIOURS:
             raise ValueError(
                 f"cli_behaviour must be one of {admin_rule.CLI_BEHAVIOURS}, not {cli_behaviour!r}"
@@ -74,6 +77,8 @@ class AppSyncStandIn:
         self.account_id = account_id
         self.cli_behaviour = cli_behaviour
         self.env_name = env_name
+        #: 1: Amplify Gen 1's admin-role rule (custom-roles.json); 2: Gen 2's IAM-access rule (no allow-list).
+        self.generation = generation
         self.clock_offset = timedelta(0)
         self.faults = Faults()
         self.stats = Stats()
@@ -279,8 +284,7 @@ class AppSyncStandIn:
             }
             return _graphql_answer({"data": None, "errors": [error]}, "unsupported")
         self._check_iam(caller, kind, operation)
-        roles = self.custom_roles.admin_roles(self.cli_behaviour)
-        context = CallContext(caller.arn, admin_rule.is_admitted(caller.arn, roles))
+        context = CallContext(caller.arn, self.admits(caller))
         assert prepared.document is not None and self._executor is not None
         result = await self._executor.run(prepared.document, operation, variables, context)
         await self._sleep(plan.stall)
@@ -288,6 +292,18 @@ class AppSyncStandIn:
         if any(e.get("errorType") == "Unauthorized" for e in result.get("errors", ())):
             outcome = "unauthorized"
         return _graphql_answer(result, outcome)
+
+    def admits(self, caller: CallerIdentity) -> bool:
+        """Amplify's resolver-level decision for an IAM caller that AppSync's IAM check has let through.
+
+        Gen 1: an admin role (``$ctx.identity.userArn.contains(<adminRole>)``, from custom-roles.json).
+        Gen 2 (``defineData`` sets ``enableIamAuthorizationMode``): every IAM principal that is not a Cognito
+        identity-pool identity (``isNonCognitoIAMPrincipal``) is authorized: its IAM policy was the only gate.
+        The sandbox has no Cognito identity pool, so every caller it knows is such a principal.
+        """
+        if self.generation == 2:
+            return True
+        return admin_rule.is_admitted(caller.arn, self.custom_roles.admin_roles(self.cli_behaviour))
 
     def _check_iam(self, caller: CallerIdentity, kind: str, operation: Any) -> None:
         base = f"arn:aws:appsync:{self.region}:{self.account_id}:apis/{self.api_id}/types/{kind}/fields/"
