@@ -464,13 +464,16 @@ class Doctor:
         """One mutation through Amplify's real auth resolver that cannot write (see the module docstring)."""
         from mutation_cli.signed_http import SignedGraphQL
 
-        field_name = probe_field(self.config.allowed_mutations)
+        keyed = set(getattr(self.config, "model_keys", None) or {})
+        field_name = probe_field(self.config.allowed_mutations, keyed)
         if field_name is None:
-            return Check(
-                "authorization probe",
-                SKIPPED,
-                "no delete or update mutation on the allow-list: a create could write, so none is sent",
-            )
+            reason = "no delete or update mutation on the allow-list: a create could write, so none is sent"
+            if keyed and probe_field(self.config.allowed_mutations):
+                reason = (
+                    "every delete or update on the allow-list is of a model with a custom primary key "
+                    f"({', '.join(sorted(keyed))}): the probe needs an id-keyed model, so none is sent"
+                )
+            return Check("authorization probe", SKIPPED, reason)
         probe_id = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
         document = f'mutation DoctorProbe {{ {field_name}(input: {{id: "{probe_id}"}}) {{ id }} }}'
         http = SignedGraphQL(self.config, self.runtime.credentials)
@@ -537,9 +540,15 @@ def _unexpected(exc: Exception) -> Broken:
     )
 
 
-def probe_field(allowed: Any) -> str | None:
-    """The mutation the probe sends: a delete, else an update, from the allow-list (never a create)."""
-    names = sorted(allowed)
+def probe_field(allowed: Any, custom_key_models: Any = ()) -> str | None:
+    """The mutation the probe sends: a delete, else an update, from the allow-list (never a create), of a model
+    keyed by ``id`` (the probe's input is ``{id: ...}``; models in ``custom_key_models`` are passed over)."""
+    keyed = set(custom_key_models)
+    names = sorted(
+        n
+        for n in allowed
+        if n.removeprefix("delete").removeprefix("update") not in keyed or n[:6] == "create"
+    )
     return next((n for n in names if n.startswith("delete")), None) or next(
         (n for n in names if n.startswith("update")), None
     )
