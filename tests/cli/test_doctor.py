@@ -303,3 +303,66 @@ def test_probe_finds_a_custom_roles_json_that_was_never_pushed(
         assert checks_of(fixed)["authorization probe"]["status"] == "ok"
         assert not [i for i in sb.table_items() if str(i["id"]).startswith("doctor-probe-")]
         assert kit.count(sb.dlq_url) == 0
+
+
+# --- Amplify Gen 2 (issue 17 §4) and the settings' own warnings -------------------------------------------------
+def _gen2_settings(tmp_path: Path) -> str:
+    """settings.toml with ``amplify.generation = 2`` (same accounts, role and API as the sandbox)."""
+    from project_settings.model import DEFAULT_PATH
+
+    text = Path(DEFAULT_PATH).read_text(encoding="utf-8")
+    text = text.replace("# generation = 1 ", "generation = 2   ")
+    assert "\ngeneration = 2" in text
+    path = tmp_path / "settings.gen2.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_gen2_skips_custom_roles_json_with_a_note_instead_of_reporting_it_missing(
+    cli: Any, kit: Any, tmp_path: Path
+) -> None:
+    kit.sb.custom_roles_path.unlink()  # Gen 2 has no such file
+    result = cli("doctor", "--json", "--settings", _gen2_settings(tmp_path))
+    checks = checks_of(result)
+    link = checks["custom-roles.json"]
+    assert link["status"] == "skipped", link
+    assert "amplify.generation = 2" in link["detail"] and "no custom-roles.json" in link["detail"]
+    assert any("only gate" in note for note in link["notes"])
+    assert checks["IAM policy"]["status"] == "skipped"  # moto cannot simulate: the note points at --probe
+    assert any("--probe" in note for note in checks["IAM policy"]["notes"])
+    assert checks["signed request"]["status"] == "ok"
+    assert result.code == 0, result.out
+
+
+def test_gen2_probe_names_an_api_that_still_applies_an_allow_list(cli: Any, kit: Any, tmp_path: Path) -> None:
+    """Settings say Gen 2, but the API refuses an IAM caller its policy allows: it is not in Gen 2's IAM mode."""
+    kit.sb.write_custom_roles(["arn:aws:sts::999999999999:assumed-role/SomeoneElse/x"])  # Gen 1 refuses us
+    result = cli("doctor", "--json", "--probe", "--settings", _gen2_settings(tmp_path))
+    assert result.code == 1
+    probe = checks_of(result)["authorization probe"]
+    assert probe["status"] == "failed"
+    assert "does not authorize IAM principals by their policy" in probe["detail"]
+    assert "amplify.generation" in probe["fix"]
+
+
+def test_gen2_probe_passes_when_the_api_admits_the_role_by_its_policy(
+    cli: Any, kit: Any, tmp_path: Path, roles_file: Any
+) -> None:
+    roles_file([kit.assumed_arn])  # the Gen 1 stand-in admits us, as a Gen 2 API would
+    result = cli("doctor", "--json", "--probe", "--settings", _gen2_settings(tmp_path))
+    assert result.code == 0, result.out
+    assert checks_of(result)["authorization probe"]["status"] == "ok"
+
+
+def test_sandbox_ids_are_warned_about_except_against_the_local_sandbox(kit: Any, monkeypatch: Any) -> None:
+    from mutation_cli.config import load_context
+    from mutation_cli.doctor import Doctor, DoctorOptions
+
+    against_sandbox = Doctor(load_context(), DoctorOptions())  # APPSYNC_URL: the sandbox's, on 127.0.0.1
+    assert against_sandbox.targets_local_sandbox()
+    assert against_sandbox.settings_warnings() == []
+    monkeypatch.delenv("APPSYNC_URL")
+    from_settings = Doctor(load_context(), DoctorOptions())  # settings.toml: a real-looking AppSync URL
+    assert not from_settings.targets_local_sandbox()
+    (warning,) = [w for w in from_settings.settings_warnings() if w.startswith("WARNING")]
+    assert "111111111111" in warning and "init --from-amplify" in warning
