@@ -237,7 +237,7 @@ class DeadLetterCommand:
 
     def _replay_round(self, records: list[DeadLetterRecord], keeper: HoldKeeper, report: Report) -> None:
         if self.args.dry_run:
-            for outcome in dry_run(records, self.config.allowed_mutations):
+            for outcome in dry_run(records, self.config.allowed_mutations, self.config.model_keys):
                 report(outcome)
             return
         replayer = Replayer(
@@ -259,7 +259,7 @@ class DeadLetterCommand:
     # --- a file written by export ----------------------------------------------------------------------------
     def _replay_file(self, records: list[DeadLetterRecord], skipped: int) -> int:
         if self.args.dry_run:
-            outcomes = dry_run(records, self.config.allowed_mutations)
+            outcomes = dry_run(records, self.config.allowed_mutations, self.config.model_keys)
             with ProgressReporter(
                 len(outcomes), "checking", self.out, quiet=bool(self.args.json)
             ) as progress:
@@ -294,7 +294,7 @@ class DeadLetterCommand:
         from worker.errors import MutationError
 
         try:
-            parse_envelope(record.body, self.config.allowed_mutations)
+            parse_envelope(record.body, self.config.allowed_mutations, model_keys=self.config.model_keys)
         except MutationError as error:
             return Outcome(record, SKIPPED_PERMANENT, record.operation, error.error_type, error.reason)
         if record.permanent:

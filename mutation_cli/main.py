@@ -279,7 +279,7 @@ def _send(args: argparse.Namespace, ctx: object) -> int:
 
     config = ctx.config  # type: ignore[attr-defined]
     envelope = read_envelope(args.file, args.query, args.variables, args.operation_name, args.idempotency_key)
-    request = validate(envelope, config.allowed_mutations)
+    request = validate(envelope, config.allowed_mutations, config.model_keys)
     try:
         session = base_session(args.via_role_arn, args.via_session_name)
     except ViaRoleError as exc:

@@ -13,7 +13,7 @@ applied ahead of an earlier message of it. Records without a group run concurren
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,12 +95,16 @@ def in_groups(records: list[DeadLetterRecord]) -> list[list[DeadLetterRecord]]:
     return list(groups.values())
 
 
-def dry_run(records: list[DeadLetterRecord], allowed: frozenset[str]) -> list[Outcome]:
+def dry_run(
+    records: list[DeadLetterRecord],
+    allowed: frozenset[str],
+    model_keys: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[Outcome]:
     """Validate each envelope as the worker would; nothing is sent, nothing confirmed."""
     outcomes = []
     for record in records:
         try:
-            request = parse_envelope(record.body, allowed)
+            request = parse_envelope(record.body, allowed, model_keys=model_keys)
         except MutationError as error:
             outcomes.append(Outcome.failed(record, error, record.operation))
             continue
@@ -164,6 +168,7 @@ class Replayer:
                 record.body,
                 config.allowed_mutations,
                 message_id=record.message_identity if config.create_ids_from_message else None,
+                model_keys=config.model_keys,
             )
             operation = request.field
             # The message was tried before: a delete that finds the item gone was applied by that try.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -85,9 +86,11 @@ def read_envelope(
     return envelope
 
 
-def validate(envelope: dict[str, Any], allowed: frozenset[str]) -> MutationRequest:
+def validate(
+    envelope: dict[str, Any], allowed: frozenset[str], model_keys: Mapping[str, tuple[str, ...]] | None = None
+) -> MutationRequest:
     try:
-        return parse_envelope(envelope, allowed)
+        return parse_envelope(envelope, allowed, model_keys=model_keys)
     except MutationError as exc:  # EnvelopeError or NotAllowedError: invalid input, nothing sent
         raise UsageError(f"{exc.error_type}: {exc.reason}") from None
 

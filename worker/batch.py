@@ -87,6 +87,7 @@ class BatchProcessor:
         dead_letters: DeadLetterPublisher | None = None,
         max_receive_count: int | None = None,
         create_ids_from_message: bool = True,
+        model_keys: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.client = client
         self.allowed_fields = allowed_fields
@@ -94,6 +95,7 @@ class BatchProcessor:
         self.dead_letters = dead_letters
         self.max_receive_count = max_receive_count
         self.create_ids_from_message = create_ids_from_message
+        self.model_keys = dict(model_keys or {})
         self._log = structlog.get_logger("worker.batch")
 
     async def process(
@@ -156,7 +158,9 @@ class BatchProcessor:
         sent: float | None = None
         try:
             message_id = item.message_id if self.create_ids_from_message else None
-            request = parse_envelope(item.body, self.allowed_fields, message_id=message_id)
+            request = parse_envelope(
+                item.body, self.allowed_fields, message_id=message_id, model_keys=self.model_keys
+            )
             sent = time.perf_counter()
             result = await self.client.send(request, deadline=deadline, redelivered=item.receive_count > 1)
         except MutationError as error:

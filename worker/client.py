@@ -41,7 +41,7 @@ from worker.errors import (
 )
 from worker.logs import masked
 from worker.outcomes import Status
-from worker.transport import AppSyncTransport, signing_with
+from worker.transport import AppSyncTransport, TransportQueryError, signing_with
 
 if TYPE_CHECKING:
     from botocore.credentials import ReadOnlyCredentials
@@ -57,6 +57,8 @@ class RetryPolicy:
     max_delay: float = 3.0
     #: An attempt is not started with less time than this before the deadline (it could only time out).
     min_attempt_seconds: float = 0.2
+    #: A create that names no record is only sent with its whole timeout and this much more still left.
+    dead_letter_reserve_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,8 @@ def counts_as_applied(request: MutationRequest, attempt: int = 1, redelivered: b
     if request.has_condition:
         return False
     if request.is_create:
-        # Amplify creates on attribute_not_exists(id) only: the record with this key exists.
-        return request.idempotency_key is not None and request.idempotency_key == request.record_id
+        # Amplify creates on attribute_not_exists(<key>) only: the record this create names exists.
+        return request.record_key is not None
     if request.is_delete:
         return attempt > 1 or redelivered  # our earlier attempt (or delivery) already removed it
     return False
@@ -86,7 +88,11 @@ def condition_failure(
     request: MutationRequest, error: ConditionalCheckFailedError
 ) -> ConditionalCheckFailedError:
     """The same refusal, with a reason that says what it can mean for this request."""
-    record = f"id {request.record_id!r}" if request.record_id else "this id"
+    fields = request.key_fields
+    if request.record_id is None:
+        record = f"this {', '.join(fields)}"
+    else:
+        record = f"{fields[0]} {request.record_id!r}" if len(fields) == 1 else request.record_id
     if request.has_condition and request.is_create:
         meaning = (
             f"the envelope's own condition is false, or a record with {record} already exists; the worker "
@@ -175,7 +181,7 @@ class MutationClient:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     credentials = await self.credentials.get(deadline)
-                    timeout = self._attempt_timeout(deadline)
+                    timeout = self._attempt_timeout(deadline, request)
                     try:
                         data = await self._execute_once(request, credentials.frozen, timeout, attempts)
                     except ConditionalCheckFailedError as error:
@@ -220,11 +226,25 @@ class MutationClient:
             raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
-    def _attempt_timeout(self, deadline: float | None) -> float:
-        """The request timeout, cut to the time left; no attempt starts that could only time out."""
+    def _attempt_timeout(self, deadline: float | None, request: MutationRequest) -> float:
+        """The request timeout, cut to the time left; no attempt starts that could only time out.
+
+        A create that names no record is never cut short: a lost answer would leave it neither safe to send
+        again nor known to be applied. It is sent only with its whole timeout and the time to dead-letter it
+        still left, else not at all (left for redelivery: nothing was sent).
+        """
         if deadline is None:
             return self.config.request_timeout
         left = deadline - time.monotonic()
+        if not request.is_idempotent:
+            if left < self.config.request_timeout + self.retry_policy.dead_letter_reserve_seconds:
+                raise OutOfTimeError(
+                    f"{request.field} names no record, so it is only sent with its whole "
+                    f"{self.config.request_timeout:g} s request timeout and "
+                    f"{self.retry_policy.dead_letter_reserve_seconds:g} s to dead-letter it still left; "
+                    "left for redelivery, nothing sent"
+                )
+            return self.config.request_timeout
         if left < self.retry_policy.min_attempt_seconds:
             raise OutOfTimeError("no time left in this invocation to send; left for redelivery")
         return min(self.config.request_timeout, left)
@@ -246,6 +266,16 @@ class MutationClient:
                     )
             data = field_data(request, result)
         except Exception as raw:  # cancellation (a BaseException) passes through untouched
+            if isinstance(raw, TransportQueryError) and _ran(request, raw):
+                # The field's data came back next to errors on nested fields (@auth on a field, a relation's
+                # resolver): the mutation ran. Applied; the errors are logged without their messages (inputs).
+                self._log.warning(
+                    "mutation_partial_answer",
+                    operation=request.field,
+                    attempt=attempt,
+                    errors=[_error_summary(e) for e in (raw.errors or [])][:5],
+                )
+                return raw.data[request.response_key or request.field]
             error = classify_exception(raw)
             self._log.info(
                 "mutation_attempt",
@@ -269,9 +299,21 @@ class MutationClient:
         return data
 
 
+def _ran(request: MutationRequest, error: TransportQueryError) -> bool:
+    """An answer with ``errors`` whose ``data`` still holds the field's (non-null) data."""
+    data = error.data
+    return isinstance(data, dict) and data.get(request.response_key or request.field) is not None
+
+
+def _error_summary(error: Any) -> dict[str, Any]:
+    if not isinstance(error, dict):
+        return {}
+    return {"errorType": capped(str(error.get("errorType") or ""), 80), "path": error.get("path")}
+
+
 def field_data(request: MutationRequest, result: Any) -> Any:
     """The mutation field's data; an answer without it proves nothing ran (``@skip``, a null resolver)."""
-    data = result.get(request.field) if isinstance(result, dict) else None
+    data = result.get(request.response_key or request.field) if isinstance(result, dict) else None
     if data is None:
         shown = "no data" if not isinstance(result, dict) else f"data {capped(json.dumps(result), 200)}"
         raise NoEffectError(

@@ -89,6 +89,14 @@ class MutationRequest:
     has_condition: bool = False
     #: Where a create's record id came from: "input", "idempotencyKey", "message", or None (Amplify makes one).
     id_source: str | None = None
+    #: The model's primary key: ``id``, or what ``MODEL_KEYS`` says (Amplify's ``@primaryKey``: key, sort keys).
+    key_fields: tuple[str, ...] = ("id",)
+    #: The field's ``input`` is ``$input`` (else a literal in the document, or absent).
+    input_is_variable: bool = True
+    #: For a literal ``input``: the key fields' values written in the document (variables do not count).
+    literal_key: tuple[tuple[str, Any], ...] = ()
+    #: Where the field's data is in the answer: its alias, else its name.
+    response_key: str = ""
 
     @property
     def document(self) -> DocumentNode:
@@ -114,10 +122,41 @@ class MutationRequest:
         return not self.is_create or self.record_id is not None
 
     @property
+    def record_key(self) -> dict[str, Any] | None:
+        """The record the mutation names: every key field's value in its ``input`` (None: not all of them).
+
+        Only the input that is really sent counts: ``variables.input`` when the field takes ``$input``, the
+        literal's values when it takes a literal (a stray ``variables.input`` is not the record).
+        """
+        if self.input_is_variable:
+            value = self.variables.get("input")
+            source = value if isinstance(value, Mapping) else {}
+        else:
+            source = dict(self.literal_key)
+        key = {name: source.get(name) for name in self.key_fields}
+        return key if all(_is_key_value(v) for v in key.values()) else None
+
+    @property
     def record_id(self) -> str | None:
-        value = self.variables.get("input")
-        record_id = value.get("id") if isinstance(value, Mapping) else None
-        return record_id if isinstance(record_id, str) else None
+        """The record key as text: the value of a one-field key, ``field=value, ...`` for a composite one."""
+        key = self.record_key
+        if key is None:
+            return None
+        if len(key) == 1:
+            return str(next(iter(key.values())))
+        return ", ".join(f"{name}={json.dumps(value)}" for name, value in key.items())
+
+    @property
+    def model(self) -> str | None:
+        match = _MODEL_MUTATION.match(self.field)
+        return match["model"] if match else None
+
+
+def _is_key_value(value: Any) -> bool:
+    """A value that can name one record: a non-empty string, or a number (never a boolean or null)."""
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def parse_envelope(
@@ -125,12 +164,15 @@ def parse_envelope(
     allowed_fields: frozenset[str],
     *,
     message_id: str | None = None,
+    model_keys: Mapping[str, tuple[str, ...]] | None = None,
 ) -> MutationRequest:
     """Validate one message; raise ``EnvelopeError`` or ``NotAllowedError`` with a precise reason.
 
-    ``message_id`` is the identity of the message that carried the envelope; a create with no id of its own
-    gets it as its record id (None: Amplify generates one, and the create is not idempotent).
+    ``message_id`` is the identity of the message that carried the envelope; a create of an ``id``-keyed model
+    with no id of its own gets it as its record id (None: Amplify generates one, and the create is not
+    idempotent). ``model_keys`` names the models whose primary key is not ``id`` (``WorkerConfig.model_keys``).
     """
+    keys = model_keys or {}
     data = _decode(raw)
     unknown = sorted(set(data) - ENVELOPE_KEYS)
     if unknown:
@@ -154,28 +196,42 @@ def parse_envelope(
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'query' form; the 'mutation' form takes input/condition"
             )
-        name, text, variables = _named(data, allowed_fields)
+        name, text, variables = _named(data, allowed_fields, keys)
         request = MutationRequest(
-            name, None, variables, None, key, text, has_condition="condition" in variables
+            name,
+            None,
+            variables,
+            None,
+            key,
+            text,
+            has_condition="condition" in variables,
+            key_fields=_key_fields(name, keys),
+            response_key=name,
         )
-        return _bind_idempotency(request, True, message_id)
+        return _bind_idempotency(request, message_id)
     stray = [k for k in _NAMED_ONLY if k in data]
     if stray:
         raise EnvelopeError(f"{stray[0]!r} belongs to the 'mutation' form; the 'query' form takes variables")
     (text, document), variables, operation_name = _document(data, allowed_fields)
 
     operation, mutation_field = _single_mutation_field(document, operation_name)
-    _check_allowed(mutation_field.name.value, allowed_fields)
+    name = mutation_field.name.value
+    _check_allowed(name, allowed_fields)
+    key_fields = _key_fields(name, keys)
     request = MutationRequest(
-        mutation_field.name.value,
+        name,
         document,
         variables,
         operation_name,
         key,
         text,
         has_condition=_has_condition(operation, mutation_field, variables),
+        key_fields=key_fields,
+        input_is_variable=_input_is_variable(mutation_field),
+        literal_key=_literal_key(mutation_field, key_fields),
+        response_key=mutation_field.alias.value if mutation_field.alias else name,
     )
-    return _bind_idempotency(request, _input_is_variable(mutation_field), message_id)
+    return _bind_idempotency(request, message_id)
 
 
 def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -223,7 +279,9 @@ def _check_allowed(name: str, allowed_fields: frozenset[str]) -> None:
         )
 
 
-def _named(data: Mapping[str, Any], allowed_fields: frozenset[str]) -> tuple[str, str, dict[str, Any]]:
+def _named(
+    data: Mapping[str, Any], allowed_fields: frozenset[str], model_keys: Mapping[str, tuple[str, ...]]
+) -> tuple[str, str, dict[str, Any]]:
     """(field, document text, variables) of the 'mutation' form."""
     name = data["mutation"]
     if not isinstance(name, str) or not _MODEL_MUTATION.match(name):
@@ -237,7 +295,7 @@ def _named(data: Mapping[str, Any], allowed_fields: frozenset[str]) -> tuple[str
     variables: dict[str, Any] = {"input": _object("input", data["input"])}
     if "condition" in data and data["condition"] is not None:
         variables["condition"] = _object("condition", data["condition"])
-    fields = data.get("fields", ["id"])
+    fields = data.get("fields", list(_key_fields(name, model_keys)))  # default: the record's key
     if (
         not isinstance(fields, list)
         or not 0 < len(fields) <= MAX_FIELDS
@@ -410,42 +468,75 @@ def _has_condition(
     return False
 
 
-def _bind_idempotency(
-    request: MutationRequest, input_is_variable: bool, message_id: str | None
-) -> MutationRequest:
-    """For creates, make the idempotency key and ``input.id`` one and the same value."""
+def _key_fields(field: str, model_keys: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    match = _MODEL_MUTATION.match(field)
+    return model_keys.get(match["model"], ("id",)) if match else ("id",)
+
+
+def _bind_idempotency(request: MutationRequest, message_id: str | None) -> MutationRequest:
+    """For creates, make the idempotency key and the record's key one and the same (or refuse clearly)."""
     if not request.is_create:
         return request
     key, record_id = request.idempotency_key, request.record_id
+    fields = request.key_fields
+    key_field = fields[0]
+    input_value = request.variables.get("input") if request.input_is_variable else None
+    if (
+        len(fields) == 1
+        and isinstance(input_value, Mapping)
+        and input_value.get(key_field) is not None
+        and record_id is None
+    ):
+        raise EnvelopeError(
+            f"input.{key_field}: expected a non-empty string, got {_json_type(input_value[key_field])}"
+        )
+    if len(fields) > 1:  # a composite key: only the input's key fields can name the record
+        if key is not None and record_id is None:
+            raise EnvelopeError(
+                f"idempotencyKey cannot name one {request.model} record: its primary key is "
+                f"({', '.join(fields)}); put every key field in input (the key is then only a label)"
+            )
+        return replace(request, id_source="input") if record_id is not None else request
     if key is None and record_id is not None:
         return replace(request, idempotency_key=record_id, id_source="input")
     if key is None:
-        input_value = request.variables.get("input")
-        if message_id is None or not input_is_variable or not isinstance(input_value, Mapping):
-            return request  # no id to give it: Amplify generates one
-        if "id" in input_value and input_value["id"] is not None:
-            raise EnvelopeError(f"input.id: expected a string, got {_json_type(input_value['id'])}")
+        if message_id is None or fields != ("id",) or not isinstance(input_value, Mapping):
+            return request  # no id to give it: Amplify generates one (or AppSync refuses a missing key)
         variables = {**request.variables, "input": {**input_value, "id": message_id}}
         return replace(request, variables=variables, idempotency_key=message_id, id_source="message")
-    if not input_is_variable:
+    if record_id is not None:
+        if record_id != key:
+            raise EnvelopeError(
+                f"idempotencyKey differs from input.{key_field}; for a create the key is the record's key "
+                "(both are in the message body)"
+            )
+        return replace(request, id_source="input")
+    if not isinstance(input_value, Mapping):
         raise EnvelopeError(
             f"idempotencyKey on {request.field!r} needs the input passed as a variable: "
-            f"{request.field}(input: $input) with variables.input"
+            f"{request.field}(input: $input) with variables.input (a JSON object)"
         )
-    input_value = request.variables.get("input")
-    if not isinstance(input_value, Mapping):
-        raise EnvelopeError("variables.input: expected a JSON object carrying the record to create")
-    if record_id is None:
-        if "id" in input_value and input_value["id"] is not None:
-            raise EnvelopeError(f"input.id: expected a string, got {_json_type(input_value['id'])}")
-        variables = {**request.variables, "input": {**input_value, "id": key}}
-        return replace(request, variables=variables, id_source="idempotencyKey")
-    if record_id != key:
-        raise EnvelopeError(
-            f"idempotencyKey {_echo(key)} differs from input.id {_echo(record_id)}; for a create the key is "
-            "the record id"
-        )
-    return replace(request, id_source="input")
+    variables = {**request.variables, "input": {**input_value, key_field: key}}
+    return replace(request, variables=variables, id_source="idempotencyKey")
+
+
+def _literal_key(mutation_field: FieldNode, key_fields: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """The key fields' values in a literal ``input: {...}`` (strings and numbers as written)."""
+    from graphql import FloatValueNode, IntValueNode, ObjectValueNode, StringValueNode
+
+    for argument in mutation_field.arguments or ():
+        if argument.name.value == "input" and isinstance(argument.value, ObjectValueNode):
+            found: list[tuple[str, Any]] = []
+            for field in argument.value.fields:
+                value = field.value
+                if field.name.value in key_fields and isinstance(value, StringValueNode):
+                    found.append((field.name.value, value.value))
+                elif field.name.value in key_fields and isinstance(value, IntValueNode):
+                    found.append((field.name.value, int(value.value)))
+                elif field.name.value in key_fields and isinstance(value, FloatValueNode):
+                    found.append((field.name.value, float(value.value)))
+            return tuple(found)
+    return ()
 
 
 def _input_is_variable(mutation_field: FieldNode) -> bool:
@@ -471,17 +562,20 @@ def input_values(request: MutationRequest) -> Iterator[str]:
 
 
 def _leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, str | int | float) and not isinstance(value, bool):
-        yield str(value)
+    """Every scalar in ``value``, walked with a stack: inputs may nest as deep as JSON allows."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            yield str(item)
 
 
 def _literal_leaves(node: Any) -> Iterator[str]:
+    """Every literal scalar in the arguments of the document's top-level fields (walked with a stack)."""
     from graphql import (
         DocumentNode,
         FieldNode,
@@ -493,21 +587,21 @@ def _literal_leaves(node: Any) -> Iterator[str]:
         StringValueNode,
     )
 
-    if isinstance(node, StringValueNode | IntValueNode | FloatValueNode):
-        yield node.value
-    elif isinstance(node, ObjectValueNode):
-        for field in node.fields:
-            yield from _literal_leaves(field.value)
-    elif isinstance(node, ListValueNode):
-        for item in node.values:
-            yield from _literal_leaves(item)
-    elif isinstance(node, DocumentNode):
-        for definition in node.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                for selection in definition.selection_set.selections:
-                    if isinstance(selection, FieldNode):
-                        for argument in selection.arguments or ():
-                            yield from _literal_leaves(argument.value)
+    stack: list[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, StringValueNode | IntValueNode | FloatValueNode):
+            yield item.value
+        elif isinstance(item, ObjectValueNode):
+            stack.extend(field.value for field in item.fields)
+        elif isinstance(item, ListValueNode):
+            stack.extend(item.values)
+        elif isinstance(item, DocumentNode):
+            for definition in item.definitions:
+                if isinstance(definition, OperationDefinitionNode):
+                    for selection in definition.selection_set.selections:
+                        if isinstance(selection, FieldNode):
+                            stack.extend(argument.value for argument in selection.arguments or ())
 
 
 def _echo(value: Any) -> str:

@@ -117,7 +117,10 @@ class ThrottledError(TransientError):
 
 
 class ServerError(TransientError):
+    """HTTP 5xx (or a protocol fault): the request may have run before the answer failed."""
+
     error_type = "ServerError"
+    maybe_applied = True
 
 
 class ConnectionFault(TransientError):

@@ -16,6 +16,7 @@ Every invocation returns a safety margin before Lambda's deadline (10% of the ti
 from __future__ import annotations
 
 import atexit
+import json
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -101,9 +102,11 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
 
     if _is_eventbridge(event):
         event_id = str(event.get("id") or "")
+        detail = event["detail"]
         item = WorkItem(
-            record_id=event_id,
-            body=event["detail"] if isinstance(event["detail"], Mapping | str) else {},
+            record_id=event_id or getattr(context, "aws_request_id", None) or "eventbridge",
+            # kept as sent (a detail that is not an object is refused by the envelope, and dead-lettered whole)
+            body=detail if isinstance(detail, Mapping | str) else json.dumps(detail),
             source=f"eventbridge:{event.get('source', '')}",
             first_received_at=event.get("time"),
             message_id=event_id or None,

@@ -6,6 +6,7 @@ keys that name secrets and masks signatures, session tokens and secret-looking s
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -93,7 +94,12 @@ _MIN_MASKED = 3
 def masked(text: str, values: Iterable[str]) -> str:
     """``text`` with every occurrence of the given input values replaced: AppSync's messages echo inputs
     ("Variable 'input' has an invalid value ..."), and logs at INFO carry none."""
-    for value in sorted({v for v in values if len(v) >= _MIN_MASKED}, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, "[input]")
+    forms: set[str] = set()
+    for value in values:
+        if len(value) >= _MIN_MASKED:
+            # as written, and as messages quote it: JSON-escaped ("C:\\x", "a\\nb") and Python-repr-escaped
+            forms.update((value, json.dumps(value)[1:-1], repr(value)[1:-1]))
+    for form in sorted(forms, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, "[input]")
     return text

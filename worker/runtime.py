@@ -80,6 +80,7 @@ class WorkerRuntime:
             dead_letters=dead_letters,
             max_receive_count=config.max_receive_count,
             create_ids_from_message=config.create_ids_from_message,
+            model_keys=config.model_keys,
         )
         self.loop = asyncio.new_event_loop()
         self.invocations = 0

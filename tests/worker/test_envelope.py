@@ -157,3 +157,76 @@ def test_idempotency_keys_are_printable_characters_only(key: str) -> None:
     """A key becomes a record id (DynamoDB) and a DLQ attribute; neither takes these."""
     with pytest.raises(EnvelopeError, match="idempotencyKey"):
         parse_envelope({"mutation": "createTodo", "input": {"name": "x"}, "idempotencyKey": key}, ALLOWED)
+
+
+KEYS = {"Order": ("orderNumber", "placedAt"), "Customer": ("email",)}
+SHOP = frozenset({"createOrder", "updateOrder", "deleteOrder", "createCustomer", "createTodo"})
+
+
+def test_a_composite_key_names_the_record_by_every_key_field() -> None:
+    request = parse_envelope(
+        {"mutation": "createOrder", "input": {"orderNumber": "A-1", "placedAt": "2026-12-01T00:00:00Z"}},
+        SHOP,
+        message_id="msg-1",
+        model_keys=KEYS,
+    )
+    assert request.key_fields == ("orderNumber", "placedAt") and request.is_idempotent
+    assert request.record_key == {"orderNumber": "A-1", "placedAt": "2026-12-01T00:00:00Z"}
+    assert "id" not in request.variables["input"]  # the message id is never injected into a custom key
+    assert "{ orderNumber placedAt }" in request.query  # the default selection is the key
+
+
+def test_an_idempotency_key_cannot_stand_for_a_composite_key() -> None:
+    with pytest.raises(
+        EnvelopeError, match=r"cannot name one Order record: its primary key is \(orderNumber, placedAt\)"
+    ):
+        parse_envelope(
+            {"mutation": "createOrder", "input": {"orderNumber": "A-1"}, "idempotencyKey": "k"},
+            SHOP,
+            model_keys=KEYS,
+        )
+    labelled = parse_envelope(
+        {"mutation": "createOrder", "input": {"orderNumber": "A-1", "placedAt": "t"}, "idempotencyKey": "k"},
+        SHOP,
+        model_keys=KEYS,
+    )
+    assert labelled.record_key is not None  # with every key field it is only a label
+
+
+def test_a_one_field_custom_key_takes_the_idempotency_key() -> None:
+    request = parse_envelope(
+        {"mutation": "createCustomer", "input": {"name": "x"}, "idempotencyKey": "a@example.com"},
+        SHOP,
+        model_keys=KEYS,
+    )
+    assert request.variables["input"] == {"name": "x", "email": "a@example.com"}
+    assert request.record_id == "a@example.com" and request.id_source == "idempotencyKey"
+
+
+def test_a_create_of_a_custom_key_model_without_its_key_names_no_record() -> None:
+    request = parse_envelope(
+        {"mutation": "createOrder", "input": {"orderNumber": "A-1"}}, SHOP, message_id="m", model_keys=KEYS
+    )
+    assert request.record_key is None and not request.is_idempotent
+
+
+def test_the_record_is_what_is_sent_not_a_stray_variable() -> None:
+    request = parse_envelope(
+        {
+            "query": 'mutation { createTodo(input: {id: "lit", name: "n"}) { id } }',
+            "variables": {"input": {"id": "ghost"}},
+        },
+        SHOP,
+    )
+    assert request.record_id == "lit" and not request.input_is_variable
+
+
+def test_an_alias_is_where_the_answer_is() -> None:
+    request = parse_envelope(
+        {
+            "query": "mutation M($input: CreateTodoInput!) { made: createTodo(input: $input) { id } }",
+            "variables": {"input": {"name": "x"}},
+        },
+        SHOP,
+    )
+    assert request.field == "createTodo" and request.response_key == "made"
