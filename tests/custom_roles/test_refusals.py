@@ -59,7 +59,9 @@ class Project:
             "project_dir": f'"{self.dir}"',
             "api_name": '"shopapi"',
         }
-        self.settings_path.write_text(_settings_text(**{**defaults, **values}), encoding="utf-8")
+        # the fixture's Order model is keyed by orderNumber + placedAt (@primaryKey): say so, as init would
+        keys = '\n[appsync.model_keys]\nOrder = ["orderNumber", "placedAt"]\n'
+        self.settings_path.write_text(_settings_text(**{**defaults, **values}) + keys, encoding="utf-8")
 
     @property
     def roles(self) -> Path:
