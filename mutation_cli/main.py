@@ -265,7 +265,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace, ctx: object) -> int:
-    from mutation_cli.runtime import worker_runtime
+    from mutation_cli.runtime import worker_credentials
     from mutation_cli.send import (
         ALREADY_APPLIED,
         APPLIED,
@@ -285,12 +285,11 @@ def _send(args: argparse.Namespace, ctx: object) -> int:
     except ViaRoleError as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return exits.FAILED
-    runtime = worker_runtime(config, session, verbose=args.verbose)
-    http = SignedGraphQL(config, runtime.credentials)
+    credentials = worker_credentials(config, session, verbose=args.verbose)
+    http = SignedGraphQL(config, credentials)
     try:
-        outcome = send_request(http, request, caller_arn=lambda: runtime.credentials.caller_arn)
+        outcome = send_request(http, request, caller_arn=lambda: credentials.caller_arn)
     finally:
         http.close()
-        runtime.close()
     print_outcome(outcome, args.json, sys.stdout, sys.stderr)
     return exits.OK if outcome.status in (APPLIED, ALREADY_APPLIED) else exits.FAILED

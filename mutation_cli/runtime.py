@@ -18,3 +18,11 @@ from worker.runtime import WorkerRuntime
 def worker_runtime(config: WorkerConfig, base_session: Any, *, verbose: bool = False) -> WorkerRuntime:
     configure_logging("INFO" if verbose else "ERROR", stream=sys.stderr)
     return WorkerRuntime(config, base_session=base_session)
+
+
+def worker_credentials(config: WorkerConfig, base_session: Any, *, verbose: bool = False) -> Any:
+    """Only the worker's account-B credentials (``send`` needs no event loop, client or DLQ)."""
+    from worker.runtime import account_b_credentials
+
+    configure_logging("INFO" if verbose else "ERROR", stream=sys.stderr)
+    return account_b_credentials(config, base_session)

@@ -27,6 +27,31 @@ AWS_CONNECT_TIMEOUT = 2.0
 AWS_READ_TIMEOUT = 5.0
 
 
+def aws_client_config() -> Any:
+    """STS and SQS calls block a worker thread; the loop stops waiting when the invocation's time runs out, and
+    these timeouts end the thread's call soon after. Retries are the worker's own (a shared backoff)."""
+    import botocore.config
+
+    return botocore.config.Config(
+        connect_timeout=AWS_CONNECT_TIMEOUT,
+        read_timeout=AWS_READ_TIMEOUT,
+        retries={"mode": "standard", "max_attempts": 2},
+    )
+
+
+def account_b_credentials(config: WorkerConfig, base_session: Any) -> AssumedRoleCredentials:
+    """The account-B role's credentials, assumed through an STS client built once from the base (execution
+    role) session: every AssumeRole goes through it, never through the credentials it produced."""
+    sts = base_session.create_client("sts", region_name=config.region, config=aws_client_config())
+    return AssumedRoleCredentials.assuming(
+        sts,
+        role_arn=config.role_arn,
+        session_name=config.session_name,
+        duration_seconds=config.session_seconds,
+        external_id=config.external_id,
+    )
+
+
 class WorkerRuntime:
     def __init__(
         self,
@@ -36,7 +61,6 @@ class WorkerRuntime:
         retry_policy: RetryPolicy | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        import botocore.config
         import botocore.session
 
         self.config = config
@@ -45,22 +69,8 @@ class WorkerRuntime:
         report = inspect_base_credentials(self.base_session, dict(environ) if environ is not None else None)
         log_method = self.log.warning if report.warning else self.log.info
         log_method("base_credentials", **report.as_log())
-        # STS and SQS calls block a worker thread; the loop stops waiting when the invocation's time runs out,
-        # and these timeouts end the thread's call soon after. Retries are the worker's own (shared backoff).
-        client_config = botocore.config.Config(
-            connect_timeout=AWS_CONNECT_TIMEOUT,
-            read_timeout=AWS_READ_TIMEOUT,
-            retries={"mode": "standard", "max_attempts": 2},
-        )
-        # Built from the base (execution role) credentials, once: every AssumeRole goes through this client.
-        sts = self.base_session.create_client("sts", region_name=config.region, config=client_config)
-        self.credentials = AssumedRoleCredentials.assuming(
-            sts,
-            role_arn=config.role_arn,
-            session_name=config.session_name,
-            duration_seconds=config.session_seconds,
-            external_id=config.external_id,
-        )
+        client_config = aws_client_config()
+        self.credentials = account_b_credentials(config, self.base_session)
         self.client = MutationClient(
             config,
             self.credentials,
