@@ -302,8 +302,16 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
                 runs["worker_batch10"]["assume_role_calls"], runs["worker_batch100"]["assume_role_calls"]
             ),
         )
-    cold = results["cold_start"]
-    package = cold.get("lambda_package") or cold["dev_venv"]
+    package = results["cold_start"].get("lambda_package")
+    if package is None:  # --skip-package: no Lambda-package figures (never the dev venv's under their name)
+        summary.update(
+            lambda_package_ready_ms=None,
+            lambda_package_ready_target_met=None,
+            lambda_package_peak_rss_mb=None,
+            lambda_package_cli_only_modules=None,
+            lambda_package_other_modules=None,
+        )
+        return summary
     summary.update(
         lambda_package_ready_ms=package["ready_ms_median"],
         lambda_package_ready_target_met=package["ready_ms_median"] <= TARGET_READY_MS,

@@ -1,7 +1,7 @@
 """Refresh timing of the account-B credentials, driven by a controllable clock.
 
 STS here is a small scripted stand-in so the clock can be moved freely; the end-to-end refresh (real STS in the
-sandbox, real signatures) is covered in test_worker_sandbox.py.
+sandbox, real signatures) is covered in tests/worker_e2e/test_credentials_and_walls.py and tests/reliability/test_credential_faults.py.
 """
 
 from __future__ import annotations
