@@ -149,12 +149,15 @@ class Replayer:
                     return
 
         tasks = [loop.create_task(group(members)) for members in in_groups(records)]
+        gathered = asyncio.gather(*tasks)
         try:
-            loop.run_until_complete(asyncio.gather(*tasks))
+            loop.run_until_complete(gathered)
         except BaseException:
             for task in tasks:
                 task.cancel()
             loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            if gathered.done() and not gathered.cancelled():
+                gathered.exception()  # retrieved: no "_GatheringFuture exception was never retrieved" on Ctrl-C
             raise
         return self.outcomes
 
