@@ -31,10 +31,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.soak import leaked_secrets, parse_log_lines
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
+from tests.support.soak import leaked_secrets, parse_log_lines
 from worker.envelope import MAX_ENVELOPE_BYTES, MutationRequest, parse_envelope
 from worker.errors import EnvelopeError, MutationError, NotAllowedError, PermanentError
 

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.soak import keep_on_expiry
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
 from tests.support import create_bodies, dead_letters, drain
+from tests.support.soak import keep_on_expiry
 
 SETTINGS = load_settings()
 

@@ -1,10 +1,10 @@
-"""No message lost under faults: the soak through the real SQS path (see ``benchmarks/soak.py``).
+"""No message lost under faults: the soak through the real SQS path (see ``tests/support/soak.py``).
 
 Sizes: the fast variant (``SOAK_FAST_MESSAGES``, default 300) runs in the normal suite; the full one
 (``SOAK_MESSAGES``, default 5,000) carries the ``soak`` marker and runs only when asked for, with
 ``make soak`` (``pytest -m soak``): a plain ``pytest`` skips it.
 
-What must hold (``benchmarks.soak.Accounting`` defines each term):
+What must hold (``tests.support.soak.Accounting`` defines each term):
 sent = applied (distinct idempotency keys in account B's table) + dead-lettered (DLQ messages with a
 ``failure.reason``), zero unaccounted, every bad message dead-lettered and none applied, each DLQ message
 once and with its body byte for byte, no key written twice in account B, the source queue empty, and no
@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks import soak
 from sandbox.fixture import Sandbox
+from tests.support import soak
 
 
 def _run(

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.soak import keep_on_expiry, parse_log_lines
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
+from tests.support.soak import keep_on_expiry, parse_log_lines
 from worker.handler import lambda_handler
 
 SETTINGS = load_settings()

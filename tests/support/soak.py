@@ -15,7 +15,7 @@ the allow-list, a GraphQL validation error from the API).
 
 The accounting (``Accounting``) must close exactly; see ``Accounting.problems`` for the precise rules.
 
-Run the full size with ``make soak`` (``pytest -m soak``); ``python -m benchmarks.soak --messages N`` runs it
+Run the full size with ``make soak`` (``pytest -m soak``); ``python -m tests.support.soak --messages N`` runs it
 outside pytest and prints the same figures.
 """
 
