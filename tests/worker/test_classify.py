@@ -1,4 +1,20 @@
-"""How each AppSync answer is classified (shapes from sandbox/appsync/responses.py's sources and FACTS.md)."""
+"""How each AppSync answer is classified.
+
+The shapes are AppSync's as published, not the sandbox stand-in's (which is checked against the same sources, so
+a wrong stand-in cannot make these pass): each case names where its shape comes from.
+- resolver refusal ``Unauthorized`` with ``data``/``errorInfo`` null: a deployed API's answer quoted in
+  aws-amplify/amplify-category-api#1769 (and AWS knowledge center "aws-appsync-graphql-request-unauth-error");
+- ``DynamoDB:ConditionalCheckFailedException`` on a conditional create: AppSync resolver error types (AWS AppSync
+  developer guide, "Resolver mapping template reference for DynamoDB", error handling);
+- validation without ``errorType`` (graphql-java wording, ``path: null``): graphql/graphql-over-http#81 (posted by
+  the AppSync team); variable coercion: aws/aws-appsync-community#406;
+- HTTP-level refusals (401 ``UnauthorizedException`` "Valid authorization header not provided.", 403
+  ``InvalidSignatureException`` / ``UnrecognizedClientException``, 403 expired token, 400 "Signature expired"
+  and ``MalformedHttpRequestException``): AppSync's documented error types (API reference, "Common Errors") and the
+  answers quoted in aws-mobile-appsync-sdk-js#620 and graphql/graphql-over-http#81;
+- throttling on the GraphQL endpoint: no public sample found (FACTS.md): 429 and throttling error types are taken
+  as transient, as AWS's common error ``ThrottlingException`` / ``TooManyRequestsException`` are.
+"""
 
 from __future__ import annotations
 
