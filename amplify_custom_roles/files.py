@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from amplify_custom_roles.document import CustomRolesError
+from project_settings.toml_edit import write_text_atomic
 
 
 def read_text(path: Path) -> str | None:
@@ -28,30 +26,6 @@ def read_text(path: Path) -> str | None:
 
 def write_atomic(path: Path, text: str, expected_before: str | None) -> None:
     """Replace ``path`` with ``text`` unless someone changed it since it was read as ``expected_before``."""
-    target = path.resolve()  # write through a symlink rather than replacing the link
-    if read_text(target) != expected_before:
+    if read_text(path.resolve()) != expected_before:
         raise CustomRolesError(str(path), ["changed while being updated; run again"])
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows it
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_text_atomic(path, text)

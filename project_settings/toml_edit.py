@@ -94,12 +94,18 @@ def _set_one(lines: list[str], section: str, key: str, literal: str) -> list[str
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename (a crash leaves the old or the new file)."""
+    """Replace ``path`` with ``text`` in one rename (a crash leaves the old or the new file, never half).
+
+    Written through a symlink rather than replacing the link; a new file gets the mode the umask gives; the
+    rename itself is made durable where the platform allows it. The one atomic writer of the project's files.
+    """
     target = path.resolve()
     try:
         mode = target.stat().st_mode & 0o7777
     except FileNotFoundError:
-        mode = 0o644
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -112,6 +118,12 @@ def write_text_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 __all__ = ["render", "set_values", "write_text_atomic"]
