@@ -413,6 +413,7 @@ class DeadLetterCommand:
 def _row(record: DeadLetterRecord) -> dict[str, Any]:
     return {
         "messageId": record.message_id,
+        "format": record.format,  # the worker's own letter, an EventBridge rule's DLQ event, a Lambda async record
         "failedAt": record.failure.get("at") or record.sent_at,
         "firstReceivedAt": record.failure.get("firstReceivedAt"),
         "receiveCount": record.receive_count,

@@ -179,6 +179,7 @@ def print_records(records: Iterable[DeadLetterRecord], stream: IO[str] | None = 
     rows = [
         (
             r.message_id,
+            r.format,
             r.failure.get("at") or r.sent_at or "-",
             str(r.receive_count),
             r.operation or "-",
@@ -191,6 +192,7 @@ def print_records(records: Iterable[DeadLetterRecord], stream: IO[str] | None = 
     ]
     headers = (
         "message id",
+        "format",
         "failed at",
         "receives",
         "operation",

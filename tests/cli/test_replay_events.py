@@ -85,6 +85,7 @@ def test_list_says_which_format_each_message_had(cli: Any, kit: Any, events_dlq:
     result = cli("replay", "list", "--json", "--queue", EVENTS_DLQ)
     assert result.code == 0, result.err
     rows = {row["messageId"]: row for row in result.json_lines()}
+    assert (rows[rule_id]["format"], rows[async_id]["format"]) == ("eventbridge-rule", "lambda-async")
     assert rows[rule_id]["reason"].startswith("[eventbridge-rule] EventBridge could not deliver the event")
     assert "SDK_CLIENT_ERROR: Lambda returned TooManyRequestsException" in rows[rule_id]["reason"]
     assert rows[async_id]["reason"].startswith(
@@ -95,6 +96,9 @@ def test_list_says_which_format_each_message_had(cli: Any, kit: Any, events_dlq:
     assert rows[rule_id]["permanent"] is False and rows[async_id]["permanent"] is False
     table = cli("replay", "list", "--queue", EVENTS_DLQ)
     assert "[eventbridge-rule]" in table.out and "[lambda-async]" in table.out
+    header, *lines = table.out.splitlines()
+    assert header.split("\t")[1] == "format"
+    assert {line.split("\t")[1] for line in lines} == {"eventbridge-rule", "lambda-async"}
     assert kit.visible(events_dlq) == 2  # listing removes nothing
 
 
