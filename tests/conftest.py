@@ -116,3 +116,17 @@ def container(sb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...
     reset_runtime()
     sb.appsync.faults.clear()
     sb.sts.reset()
+
+
+@pytest.fixture(scope="session")
+def amplify_node_modules() -> Path:
+    """Amplify's packages (the conformance project's node_modules, ``npm ci`` once when missing or stale):
+    skipped without Node.js, failed under ``CI=true`` (CI must run the Amplify cases)."""
+    from sandbox.amplify_backend import NodeUnavailable, node_modules
+
+    try:
+        return node_modules()
+    except NodeUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{exc} (CI=true: install Node.js 20+)")
+        pytest.skip(str(exc))

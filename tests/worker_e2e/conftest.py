@@ -14,7 +14,6 @@ backend, per module and backend). Without Node the ``amplify`` cases are skipped
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,19 +55,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def backend(request: pytest.FixtureRequest) -> str:
     """Which AppSync backend this module's sandbox serves (``stand-in`` unless parametrized)."""
     return str(getattr(request, "param", "stand-in"))
-
-
-@pytest.fixture(scope="session")
-def amplify_node_modules() -> Path:
-    """The conformance project's node_modules (``npm ci`` once when missing or stale)."""
-    from sandbox.amplify_backend import NodeUnavailable, node_modules
-
-    try:
-        return node_modules()
-    except NodeUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{exc} (CI=true: install Node.js 20+)")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
