@@ -16,6 +16,9 @@ id, an id without a key becomes the key, and the two may not differ. A create wi
 message that carried it (``message_id``: the SQS message id, the EventBridge event id), so a retry or a
 redelivery of the same message is still one record; the worker's ``CREATE_ID_FROM_MESSAGE=false`` opts out
 (Amplify then generates the id, and such a create is never retried after an answer that did not come).
+A model keyed by other fields (``MODEL_KEYS``, Amplify's ``@primaryKey``) names its record by all of them: a
+one-field key takes the idempotency key like ``id`` does; a composite one cannot, and such a key is refused
+unless every key field is in the input. Only the input really sent counts: ``$input``'s value, or the literal.
 
 Memory is bounded whatever the input: sizes are checked before anything is parsed, documents are parsed
 without locations and with a token limit, and only documents that passed every check (the allow-list
