@@ -29,6 +29,14 @@ BACKENDS = ("stand-in", "amplify")
 ON_BOTH: dict[str, set[str]] = {
     "test_both_backends.py": {"*"},
     "test_outcomes_are_true.py": {"*"},
+    "test_hostile_cases.py": {
+        "test_a_create_that_names_no_record_is_not_sent_without_time_for_its_whole_answer",
+        "test_a_stray_input_variable_is_not_the_record",
+        "test_a_literal_create_without_an_id_is_never_resent_whatever_the_variables_say",
+        "test_an_aliased_field_that_was_applied_is_applied",
+        "test_deeply_nested_input_is_dead_lettered_with_its_reason",
+        "test_an_empty_id_is_refused_not_taken_as_a_record",
+    },
     "test_sqs_worker.py": {
         "test_batch_is_applied_with_one_assume_role_from_the_execution_role",
         "test_timeout_after_apply_is_one_effect",
