@@ -6,6 +6,7 @@ keys that name secrets and masks signatures, session tokens and secret-looking s
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -28,14 +29,22 @@ _SCRUB = [
     (re.compile(rf"((?i:credential){_SEPARATOR})(AKIA|ASIA)[A-Z0-9]{{12,}}"), r"\1\2[redacted]"),
     (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), r"\1[redacted]"),
 ]
-#: Lower-case substrings, one of which every ``_SCRUB`` match contains (compared with the text lower-cased).
+#: Substrings, one of which every ``_SCRUB`` match contains (in any letter case): one search decides whether
+#: the patterns need to run at all.
 _MARKERS = ("signature", "security-token", "akia", "asia")
+_MARKER = re.compile("|".join(map(re.escape, _MARKERS)), re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    """Keys repeat on every line (event, level, operation ...): decided once each."""
+    return _SECRET_KEYS.search(key) is not None
 
 
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         value = event_dict[key]
-        if _SECRET_KEYS.search(key):
+        if _is_secret_key(key):
             event_dict[key] = "[redacted]"
         elif isinstance(value, str):
             event_dict[key] = scrub(value)
@@ -51,8 +60,7 @@ def drop_none(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) 
 
 def scrub(text: str) -> str:
     """``text`` with signatures, session tokens and access key ids masked."""
-    lowered = text.lower()
-    if not any(marker in lowered for marker in _MARKERS):  # the common case: nothing to mask, no regex run
+    if _MARKER.search(text) is None:  # the common case: nothing to mask, no pattern run
         return text
     for pattern, replacement in _SCRUB:
         text = pattern.sub(replacement, text)
