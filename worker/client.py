@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,13 @@ def condition_failure(
     return ConditionalCheckFailedError(f"{request.field}: the conditional write was refused: {meaning}")
 
 
+@dataclass
+class _SendState:
+    attempts: int = 0
+    #: The credential set this send assumed after an expired-token answer (a second such answer is the clock).
+    fresh_generation: int | None = None
+
+
 class _StopBeforeDeadline(stop_base):
     """Stop when the next attempt would start (after its sleep) with less than the minimum time left."""
 
@@ -166,56 +174,34 @@ class MutationClient:
         """
         await self.connect()
         policy = self.retry_policy
-        fresh_generation: int | None = None  # the set this send assumed after an expired-token answer
-        attempts = 0
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-            wait=wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
-            stop=stop_after_attempt(policy.max_attempts)
-            | _StopBeforeDeadline(deadline, policy.min_attempt_seconds),
-            reraise=True,
-            sleep=asyncio.sleep,
-        )
+        state = _SendState()
         try:
+            try:
+                return await self._attempt(request, 1, deadline, redelivered, state)
+            except TransientError as error:
+                # One attempt is the common case, and it builds no retry machinery: tenacity takes the retries.
+                first = error
+            delay = random.uniform(0, min(policy.max_delay, policy.base_delay))
+            if policy.max_attempts <= 1 or (
+                deadline is not None and time.monotonic() + delay + policy.min_attempt_seconds >= deadline
+            ):
+                raise first
+            await asyncio.sleep(delay)
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
+                # attempt n of these is the send's n+1st: the same full-jitter backoff, one step on
+                wait=wait_random_exponential(multiplier=policy.base_delay * 2, max=policy.max_delay),
+                stop=stop_after_attempt(policy.max_attempts - 1)
+                | _StopBeforeDeadline(deadline, policy.min_attempt_seconds),
+                reraise=True,
+                sleep=asyncio.sleep,
+            )
             async for attempt in retrying:
                 with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    credentials = await self.credentials.get(deadline)
-                    timeout = self._attempt_timeout(deadline, request)
-                    try:
-                        data = await self._execute_once(request, credentials.frozen, timeout, attempts)
-                    except ConditionalCheckFailedError as error:
-                        if counts_as_applied(request, attempts, redelivered):
-                            self._log.info(
-                                "mutation_already_applied",
-                                operation=request.field,
-                                attempt=attempts,
-                                idempotency_key=request.idempotency_key,
-                            )
-                            return SendResult(ALREADY_APPLIED, request.field, None, attempts)
-                        raise condition_failure(request, error) from None
-                    except ExpiredCredentialsError:
-                        if credentials.generation == fresh_generation:
-                            raise SigningError(
-                                "AppSync rejected freshly assumed credentials as expired",
-                                diagnosis="check the host clock and that STS and AppSync see the same time",
-                            ) from None
-                        # A failed refresh raises a transient error here: retried, never dead-lettered.
-                        fresh_generation = (
-                            await self.credentials.replace_rejected(credentials.generation, deadline)
-                        ).generation
-                        raise
-                    except TransientError as error:
-                        if error.maybe_applied and not request.is_idempotent:
-                            raise OutcomeUnknownError(
-                                f"{error.error_type}: {error.reason}; {request.field} has no record id, so "
-                                "sending it again could create a second record: check account B before "
-                                "replaying it"
-                            ) from None
-                        raise
-                    return SendResult(APPLIED, request.field, data, attempts)
+                    number = attempt.retry_state.attempt_number + 1
+                    return await self._attempt(request, number, deadline, redelivered, state)
         except MutationError as exc:
-            exc.attempts = attempts
+            exc.attempts = state.attempts
             diagnose(
                 exc,
                 request.field,
@@ -225,6 +211,51 @@ class MutationClient:
             )
             raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def _attempt(
+        self,
+        request: MutationRequest,
+        number: int,
+        deadline: float | None,
+        redelivered: bool,
+        state: _SendState,
+    ) -> SendResult:
+        """One attempt: credentials, the time it may take, the request, and what its answer means."""
+        state.attempts = number
+        credentials = await self.credentials.get(deadline)
+        timeout = self._attempt_timeout(deadline, request)
+        try:
+            data = await self._execute_once(request, credentials.frozen, timeout, number)
+        except ConditionalCheckFailedError as error:
+            if counts_as_applied(request, number, redelivered):
+                self._log.info(
+                    "mutation_already_applied",
+                    operation=request.field,
+                    attempt=number,
+                    idempotency_key=request.idempotency_key,
+                )
+                return SendResult(ALREADY_APPLIED, request.field, None, number)
+            raise condition_failure(request, error) from None
+        except ExpiredCredentialsError:
+            if credentials.generation == state.fresh_generation:
+                raise SigningError(
+                    "AppSync rejected freshly assumed credentials as expired",
+                    diagnosis="check the host clock and that STS and AppSync see the same time",
+                ) from None
+            # A failed refresh raises a transient error here: retried, never dead-lettered.
+            state.fresh_generation = (
+                await self.credentials.replace_rejected(credentials.generation, deadline)
+            ).generation
+            raise
+        except TransientError as error:
+            if error.maybe_applied and not request.is_idempotent:
+                raise OutcomeUnknownError(
+                    f"{error.error_type}: {error.reason}; {request.field} has no record id, so "
+                    "sending it again could create a second record: check account B before "
+                    "replaying it"
+                ) from None
+            raise
+        return SendResult(APPLIED, request.field, data, number)
 
     def _attempt_timeout(self, deadline: float | None, request: MutationRequest) -> float:
         """The request timeout, cut to the time left; no attempt starts that could only time out.
