@@ -44,7 +44,7 @@ from mutation_cli.replay import (
 )
 from mutation_cli.selection import Selection, parse_when
 from mutation_cli.session import base_session
-from worker.batch import ORIGIN_MESSAGE_ID_ATTRIBUTE
+from worker.origin import origin_attributes
 
 LIST_HOLD_SECONDS = 30
 
@@ -327,10 +327,7 @@ class DeadLetterCommand:
             for name, value in record.attributes.items()
         }
         # The redriven copy gets a new message id; a create without an id keeps the one it was given.
-        attributes[ORIGIN_MESSAGE_ID_ATTRIBUTE] = {
-            "DataType": "String",
-            "StringValue": record.message_identity,
-        }
+        attributes.update(origin_attributes(record.message_identity, record.body))
         if attributes:
             params["MessageAttributes"] = attributes
         if target.endswith(".fifo"):

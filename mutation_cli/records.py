@@ -29,6 +29,7 @@ from typing import IO, Any
 from mutation_cli.errors import UsageError
 from worker.dead_letters import ATTRIBUTE_PREFIX, read_failure
 from worker.errors import MutationError, TransientError
+from worker.origin import origin_message_id
 
 
 @dataclass
@@ -64,7 +65,12 @@ class DeadLetterRecord:
         """The identity the worker gave a create without an id (its record id), so a replay or redrive of it
         is still that one record: the key it recorded, else the message it came from (SQS keeps the
         message id when its own redrive moves a message)."""
-        return self.failure.get("idempotencyKey") or self.failure.get("sourceMessageId") or self.message_id
+        return (
+            self.failure.get("idempotencyKey")
+            or origin_message_id(self.attributes, self.body)  # a redriven copy SQS's own redrive moved here
+            or self.failure.get("sourceMessageId")
+            or self.message_id
+        )
 
     @property
     def error_class(self) -> type[MutationError] | None:

@@ -32,6 +32,7 @@ from worker.dead_letters import DeadLetter, DeadLetterPublisher
 from worker.envelope import MutationRequest, input_values, parse_envelope
 from worker.errors import MutationError, OutOfTimeError, WorkerBugError, capped
 from worker.logs import masked
+from worker.origin import ORIGIN_MESSAGE_ID, origin_message_id
 from worker.outcomes import Status
 
 APPLIED = Status.APPLIED
@@ -40,9 +41,9 @@ DEAD_LETTERED = Status.DEAD_LETTERED
 FAILED = Status.FAILED
 NOT_ATTEMPTED = Status.NOT_ATTEMPTED
 
-#: SQS message attribute naming the message a redriven copy came from (``replay redrive`` sets it), so a create
-#: without an id keeps the record id it was given on its first delivery.
-ORIGIN_MESSAGE_ID_ATTRIBUTE = "mutation.originMessageId"
+#: SQS message attribute naming the message a redriven copy came from (``replay redrive`` sets it, with a digest
+#: of the body: ``worker.origin``), so a create without an id keeps the record id its first delivery gave it.
+ORIGIN_MESSAGE_ID_ATTRIBUTE = ORIGIN_MESSAGE_ID
 #: After cancelling what is unfinished at the deadline, wait at most this long for the cancellations to land.
 _CANCEL_GRACE = 0.05
 
@@ -263,16 +264,16 @@ def sqs_work_item(record: Mapping[str, Any]) -> WorkItem:
     attributes = record.get("attributes") or {}
     first = attributes.get("ApproximateFirstReceiveTimestamp")
     message_id = str(record["messageId"])
-    origin = (record.get("messageAttributes") or {}).get(ORIGIN_MESSAGE_ID_ATTRIBUTE)
-    origin_id = origin.get("stringValue") if isinstance(origin, Mapping) else None
+    body = str(record.get("body", ""))
+    origin_id = origin_message_id(record.get("messageAttributes") or {}, body)
     return WorkItem(
         record_id=message_id,
-        body=str(record.get("body", "")),
+        body=body,
         source=str(record.get("eventSourceARN", "sqs")),
         receive_count=_int(attributes.get("ApproximateReceiveCount"), 1),
         group_id=attributes.get("MessageGroupId"),
         first_received_at=_iso_from_millis(first),
-        message_id=origin_id if isinstance(origin_id, str) and origin_id else message_id,
+        message_id=origin_id or message_id,
     )
 
 

@@ -36,25 +36,33 @@ from worker.transport import (
 )
 
 #: Resolver error types worth another attempt (DynamoDB and AppSync capacity, internal faults).
-TRANSIENT_ERROR_TYPES = frozenset(
+#: Capacity refusals: the request was turned away before anything was written (retried; safe to send again).
+THROTTLING_ERROR_TYPES = frozenset(
     {
         "DynamoDB:ProvisionedThroughputExceededException",
         "DynamoDB:ThrottlingException",
         "DynamoDB:RequestLimitExceeded",
-        "DynamoDB:InternalServerError",
-        "DynamoDB:TransactionConflictException",
-        "DynamoDB:AmazonDynamoDBException",
         "ThrottlingException",
         "TooManyRequestsException",
         "LimitExceededException",
         "RateLimitExceeded",
+        "Lambda:TooManyRequestsException",
+    }
+)
+#: Internal faults: worth another attempt, but the write may have happened before the fault (``ServerError``,
+#: maybe applied: a create that names no record is not sent again).
+INTERNAL_ERROR_TYPES = frozenset(
+    {
+        "DynamoDB:InternalServerError",
+        "DynamoDB:TransactionConflictException",
+        "DynamoDB:AmazonDynamoDBException",
         "InternalFailure",
         "ServiceUnavailable",
         "ServiceUnavailableException",
-        "Lambda:TooManyRequestsException",
         "Lambda:ServiceException",
     }
 )
+TRANSIENT_ERROR_TYPES = THROTTLING_ERROR_TYPES | INTERNAL_ERROR_TYPES
 _EXPIRED_HINTS = ("security token included in the request is expired", "ExpiredToken", "token has expired")
 
 
@@ -109,8 +117,10 @@ def classify_graphql_errors(errors: list[Any]) -> MutationError:
         return ResolverUnauthorizedError(message)
     if error_type == "DynamoDB:ConditionalCheckFailedException":
         return ConditionalCheckFailedError(message)
-    if error_type in TRANSIENT_ERROR_TYPES or "Throttl" in error_type:
+    if error_type in THROTTLING_ERROR_TYPES or "Throttl" in error_type:
         return ThrottledError(f"{error_type}: {message}", error_type=error_type)
+    if error_type in INTERNAL_ERROR_TYPES:
+        return ServerError(f"{error_type}: {message}", error_type=error_type)
     if error_type == "UnauthorizedException":
         return _classify_unauthorized(401, message)
     if not error_type:
@@ -154,12 +164,12 @@ def classify_response(status: int, body: str) -> MutationError | None:
 
 def _classify_http(exc: AppSyncHTTPError) -> MutationError:
     status, error_type, message = exc.status, exc.error_type, exc.message
-    if status == 429 or "Throttl" in error_type or error_type in TRANSIENT_ERROR_TYPES:
+    if status == 429 or "Throttl" in error_type or (status < 500 and error_type in THROTTLING_ERROR_TYPES):
         return ThrottledError(
             f"HTTP {status} {error_type}: {message}".strip(), error_type=error_type or "Throttled"
         )
-    if status >= 500:
-        return ServerError(f"HTTP {status} {error_type}: {message}".strip())
+    if status >= 500 or error_type in INTERNAL_ERROR_TYPES:  # the answer failed, maybe after the write
+        return ServerError(f"HTTP {status} {error_type}: {message}".strip(), error_type=error_type or None)
     if status in (401, 403) or "Signature" in message:
         return _classify_unauthorized(status, message, error_type)
     return PermanentError(

@@ -228,11 +228,11 @@ class MutationClient:
             data = await self._execute_once(request, credentials.frozen, timeout, number)
         except ConditionalCheckFailedError as error:
             if counts_as_applied(request, number, redelivered):
-                self._log.info(
+                self._log.info(  # no key: a custom key is an input value (an email, an order number)
                     "mutation_already_applied",
                     operation=request.field,
                     attempt=number,
-                    idempotency_key=request.idempotency_key,
+                    id_source=request.id_source,
                 )
                 return SendResult(ALREADY_APPLIED, request.field, None, number)
             raise condition_failure(request, error) from None
@@ -331,9 +331,18 @@ class MutationClient:
 
 
 def _ran(request: MutationRequest, error: TransportQueryError) -> bool:
-    """An answer with ``errors`` whose ``data`` still holds the field's (non-null) data."""
+    """An answer whose ``data`` holds the field's (non-null) data and whose every error lies strictly below the
+    field (``path`` ``[field, ...]``): a nested field failed, the mutation itself ran. An error on the field
+    itself (``$util.appendError``, a pipeline resolver) or without a path says it may not have."""
+    key = request.response_key or request.field
     data = error.data
-    return isinstance(data, dict) and data.get(request.response_key or request.field) is not None
+    if not isinstance(data, dict) or data.get(key) is None:
+        return False
+    errors = error.errors if isinstance(error.errors, list) else [error.errors]
+    return all(
+        isinstance(e, dict) and isinstance(e.get("path"), list) and len(e["path"]) > 1 and e["path"][0] == key
+        for e in errors
+    )
 
 
 def _error_summary(error: Any) -> dict[str, Any]:

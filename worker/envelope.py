@@ -100,6 +100,10 @@ class MutationRequest:
     literal_key: tuple[tuple[str, Any], ...] = ()
     #: Where the field's data is in the answer: its alias, else its name.
     response_key: str = ""
+    #: An Amplify model mutation (``create|update|delete<Model>`` taking ``<Verb><Model>Input``), whose record
+    #: rules apply (ids, keys, "already applied"); a custom mutation named alike (``createCheckoutSession``
+    #: taking a ``CheckoutInput``) is sent as it is.
+    is_model: bool = True
 
     @property
     def document(self) -> DocumentNode:
@@ -113,11 +117,11 @@ class MutationRequest:
 
     @property
     def is_create(self) -> bool:
-        return self.field.startswith("create")
+        return self.is_model and self.field.startswith("create")
 
     @property
     def is_delete(self) -> bool:
-        return self.field.startswith("delete")
+        return self.is_model and self.field.startswith("delete")
 
     @property
     def is_idempotent(self) -> bool:
@@ -151,7 +155,7 @@ class MutationRequest:
 
     @property
     def model(self) -> str | None:
-        match = _MODEL_MUTATION.match(self.field)
+        match = _MODEL_MUTATION.match(self.field) if self.is_model else None
         return match["model"] if match else None
 
 
@@ -233,6 +237,7 @@ def parse_envelope(
         input_is_variable=_input_is_variable(mutation_field),
         literal_key=_literal_key(mutation_field, key_fields),
         response_key=mutation_field.alias.value if mutation_field.alias else name,
+        is_model=_is_model_mutation(operation, mutation_field),
     )
     return _bind_idempotency(request, message_id)
 
@@ -540,6 +545,31 @@ def _literal_key(mutation_field: FieldNode, key_fields: tuple[str, ...]) -> tupl
                     found.append((field.name.value, float(value.value)))
             return tuple(found)
     return ()
+
+
+def _is_model_mutation(operation: OperationDefinitionNode, mutation_field: FieldNode) -> bool:
+    """``create|update|delete<Model>`` whose ``$input`` is declared ``<Verb><Model>Input`` (Amplify's own
+    naming); a literal input cannot say, and the name decides."""
+    from graphql import ListTypeNode, NonNullTypeNode, VariableNode
+
+    match = _MODEL_MUTATION.match(mutation_field.name.value)
+    if match is None:
+        return False
+    argument = next((a for a in mutation_field.arguments or () if a.name.value == "input"), None)
+    if argument is None or not isinstance(argument.value, VariableNode):
+        return True
+    name = argument.value.name.value
+    definition = next(
+        (d for d in operation.variable_definitions or () if d.variable.name.value == name), None
+    )
+    if definition is None:
+        return False
+    type_node: Any = definition.type
+    while isinstance(type_node, NonNullTypeNode | ListTypeNode):
+        if isinstance(type_node, ListTypeNode):
+            return False
+        type_node = type_node.type
+    return bool(type_node.name.value == f"{match['verb'].capitalize()}{match['model']}Input")
 
 
 def _input_is_variable(mutation_field: FieldNode) -> bool:

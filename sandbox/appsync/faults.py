@@ -24,6 +24,7 @@ class Plan:
     delay: float = 0.0  # seconds to wait before processing (slow response)
     stall: float = 0.0  # seconds to wait after executing, before answering
     answer: str | None = None  # answer HTTP 200 with this JSON body without executing anything
+    status_after: int | None = None  # execute, then answer with this injected error (the write happened)
 
     @property
     def is_clean(self) -> bool:
@@ -58,6 +59,7 @@ class Faults:
             self._stall_next = 0
             self._stall_seconds = 0.0
             self._answer_next: list[str] = []
+            self._fail_after_next: list[int] = []
 
     def set_latency(self, ms: float, jitter_ms: float = 0.0) -> None:
         """Add ``ms`` (+ uniform 0..``jitter_ms``) to every request."""
@@ -104,6 +106,13 @@ class Faults:
         with self._lock:
             self._stall_next, self._stall_seconds = self._stall_next + count, seconds
 
+    def fail_after_apply_next(self, count: int, status: int = 500) -> None:
+        """Execute the next ``count`` requests, then answer each with ``status`` (AppSync's own 5xx after the
+        resolver ran: the write exists, the answer says it failed)."""
+        _check_status(status)
+        with self._lock:
+            self._fail_after_next.extend([status] * count)
+
     def answer_next(self, count: int, body: str) -> None:
         """Answer the next ``count`` requests with HTTP 200 and ``body``, executing nothing (e.g. ``{"data":{}}``,
         what AppSync answers when the mutation field was skipped)."""
@@ -133,9 +142,10 @@ class Faults:
             if self._stall_next:
                 self._stall_next -= 1
                 stall = self._stall_seconds
-            if not (latency or delay or stall):
+            status_after = self._fail_after_next.pop(0) if self._fail_after_next else None
+            if not (latency or delay or stall or status_after):
                 return _CLEAN
-            return Plan(latency, delay=delay, stall=stall)
+            return Plan(latency, delay=delay, stall=stall, status_after=status_after)
 
 
 def _check_status(status: int) -> None:

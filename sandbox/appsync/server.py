@@ -288,6 +288,8 @@ class AppSyncStandIn:
         assert prepared.document is not None and self._executor is not None
         result = await self._executor.run(prepared.document, operation, variables, context)
         await self._sleep(plan.stall)
+        if plan.status_after is not None:
+            return responses.fault(plan.status_after)
         outcome = "graphql_error" if result.get("errors") else "ok"
         if any(e.get("errorType") == "Unauthorized" for e in result.get("errors", ())):
             outcome = "unauthorized"

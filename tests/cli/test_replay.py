@@ -268,3 +268,15 @@ def test_a_create_without_a_key_replays_as_the_record_its_first_delivery_made(cl
     assert result.json()["messages"][0]["status"] == "already_applied"
     names = [i for i in kit.sb.table_items() if i.get("name") == "applied, then timed out"]
     assert [i["id"] for i in names] == [source_id]
+
+
+def test_a_dead_letter_moved_by_sqs_keeps_the_identity_its_redriven_copy_carried() -> None:
+    """A redriven copy that failed again and was moved by SQS's own redrive (no failure.* attributes)."""
+    from mutation_cli.records import DeadLetterRecord
+    from worker.origin import origin_attributes
+
+    body = '{"mutation": "createTodo", "input": {"name": "x"}}'
+    message = {"MessageId": "copy-C1", "Body": body, "MessageAttributes": origin_attributes("orig-X", body)}
+    assert DeadLetterRecord.from_sqs(message).message_identity == "orig-X"
+    forged = {**message, "Body": '{"mutation": "createTodo", "input": {"name": "y"}}'}
+    assert DeadLetterRecord.from_sqs(forged).message_identity == "copy-C1"

@@ -177,12 +177,18 @@ async def test_a_create_without_an_id_gets_the_message_id_unless_opted_out() -> 
 
 
 def test_sqs_records_carry_their_identity_and_a_redriven_copy_keeps_its_origin() -> None:
-    record = {
+    from worker.origin import origin_attributes
+
+    lambda_shape = {
+        name: {"stringValue": value["StringValue"], "dataType": "String"}
+        for name, value in origin_attributes("first-id", "{}").items()
+    }
+    record: dict[str, Any] = {
         "messageId": "new-id",
         "body": "{}",
         "eventSource": "aws:sqs",
         "attributes": {"ApproximateReceiveCount": "2", "MessageGroupId": "g"},
-        "messageAttributes": {"mutation.originMessageId": {"stringValue": "first-id", "dataType": "String"}},
+        "messageAttributes": lambda_shape,
     }
     item = sqs_work_item(record)
     assert (item.record_id, item.message_id, item.receive_count, item.group_id) == (
@@ -191,5 +197,8 @@ def test_sqs_records_carry_their_identity_and_a_redriven_copy_keeps_its_origin()
         2,
         "g",
     )
+    assert (
+        sqs_work_item({**record, "body": '{"other": 1}'}).message_id == "new-id"
+    )  # another body: not its origin
     del record["messageAttributes"]
     assert sqs_work_item(record).message_id == "new-id"

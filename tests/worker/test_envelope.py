@@ -230,3 +230,19 @@ def test_an_alias_is_where_the_answer_is() -> None:
         SHOP,
     )
     assert request.field == "createTodo" and request.response_key == "made"
+
+
+def test_a_custom_mutation_named_like_a_model_create_is_sent_as_it_is() -> None:
+    query = "mutation M($input: CheckoutInput!) { createCheckoutSession(input: $input) { url } }"
+    request = parse_envelope(
+        {"query": query, "variables": {"input": {"cart": "c1"}}},
+        frozenset({"createCheckoutSession"}),
+        message_id="m1",
+    )
+    assert not request.is_create and request.variables == {"input": {"cart": "c1"}}  # no id injected
+    model = parse_envelope(
+        {"query": query.replace("CheckoutInput", "CreateCheckoutSessionInput"), "variables": {"input": {}}},
+        frozenset({"createCheckoutSession"}),
+        message_id="m1",
+    )
+    assert model.is_create and model.record_id == "m1"  # Amplify's own input type: a model create

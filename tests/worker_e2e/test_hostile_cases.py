@@ -142,3 +142,77 @@ def test_an_empty_id_is_refused_not_taken_as_a_record(sb: Sandbox, container: Ca
     outcome = _direct({"mutation": "createTodo", "input": {"id": "", "name": "x"}})
     assert outcome["status"] == "dead_lettered" and outcome["errorType"] == "InvalidEnvelope"
     assert "non-empty" in outcome["reason"]
+
+
+# --- second round -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_create_that_names_no_record_is_not_resent_after_a_5xx_that_came_after_the_write(
+    sb: Sandbox, container: Callable[..., None], status: int
+) -> None:
+    """AppSync's own InternalFailure / ServiceUnavailable may come after the resolver wrote."""
+    container(CREATE_ID_FROM_MESSAGE="false", REQUEST_TIMEOUT_SECONDS="3", MAX_ATTEMPTS="4")
+    name = f"after-{status}-{uuid.uuid4().hex[:8]}"
+    sb.appsync.faults.fail_after_apply_next(1, status=status)
+    outcome = _direct({"mutation": "createTodo", "input": {"name": name}})
+    assert outcome["status"] == "dead_lettered" and outcome["errorType"] == "OutcomeUnknown"
+    assert len(_named(sb, name)) == 1
+
+
+def test_a_copied_origin_attribute_does_not_make_another_create_already_applied(
+    sb: Sandbox, container: Callable[..., None]
+) -> None:
+    """A producer forwarding a received message's attributes onto a new body: the digest does not match."""
+    from worker.origin import origin_attributes
+
+    first, second = (f"{n}-{uuid.uuid4().hex[:8]}" for n in ("first", "second"))
+    [first_id] = sb.send_messages([json.dumps({"mutation": "createTodo", "input": {"name": first}})])
+    invoke(sb)
+    first_body = json.dumps({"mutation": "createTodo", "input": {"name": first}})
+    sb.client("sqs", "A").send_message(
+        QueueUrl=sb.queue_url,
+        MessageBody=json.dumps({"mutation": "createTodo", "input": {"name": second}}),
+        MessageAttributes=origin_attributes(first_id, first_body),
+    )
+    _, response = invoke(sb)
+    assert response == {"batchItemFailures": []}
+    assert (
+        len(_named(sb, first)) == 1 and len(_named(sb, second)) == 1
+    )  # the second was written, not "applied"
+
+
+def test_a_redriven_copy_keeps_its_origin(sb: Sandbox, container: Callable[..., None]) -> None:
+    """The same body with its digest: the copy is the first message (applied, then redriven: one record)."""
+    from worker.origin import origin_attributes
+
+    name = f"origin-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"mutation": "createTodo", "input": {"name": name}})
+    [first_id] = sb.send_messages([body])
+    invoke(sb)
+    sb.client("sqs", "A").send_message(
+        QueueUrl=sb.queue_url, MessageBody=body, MessageAttributes=origin_attributes(first_id, body)
+    )
+    _, response = invoke(sb)
+    assert response == {"batchItemFailures": []}
+    assert [item["id"] for item in _named(sb, name)] == [first_id]
+
+
+def test_an_error_on_the_field_itself_is_not_applied_even_with_data(
+    sb: Sandbox, container: Callable[..., None]
+) -> None:
+    key = f"field-error-{uuid.uuid4().hex[:8]}"
+    answer = {
+        "data": {"createTodo": {"id": key}},
+        "errors": [
+            {"path": ["createTodo"], "errorType": "DynamoDB:ConditionalCheckFailedException", "message": "x"}
+        ],
+    }
+    sb.appsync.faults.answer_next(1, json.dumps(answer))
+    outcome = _direct(
+        {
+            "mutation": "createTodo",
+            "input": {"name": "x"},
+            "condition": {"name": {"eq": "y"}},
+            "idempotencyKey": key,
+        }
+    )
+    assert outcome["status"] == "dead_lettered"
