@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from worker.config import MAX_CHAINED_SESSION_SECONDS, MIN_SESSION_SECONDS, WorkerConfig, check_appsync_url
+from worker.config import (
+    HANDLER_MARGIN_MAX_SECONDS,
+    MAX_CHAINED_SESSION_SECONDS,
+    MIN_SESSION_SECONDS,
+    NO_RECORD_RESERVE_SECONDS,
+    WorkerConfig,
+    check_appsync_url,
+)
 from worker.names import (
     ACCOUNT_RE,
     APPSYNC_ENDPOINT_RE,
@@ -320,8 +327,13 @@ def parse_settings(
         problems.append(
             "worker.request_timeout_seconds must be above 0 and at most 30 (AppSync's request limit)"
         )
-    elif request_timeout >= function_timeout:
-        problems.append("worker.request_timeout_seconds must be shorter than worker.function_timeout_seconds")
+    elif request_timeout + NO_RECORD_RESERVE_SECONDS + HANDLER_MARGIN_MAX_SECONDS > function_timeout:
+        problems.append(
+            f"worker.function_timeout_seconds must be at least request_timeout_seconds + "
+            f"{NO_RECORD_RESERVE_SECONDS + HANDLER_MARGIN_MAX_SECONDS:g}: a create that names no record is only "
+            f"sent with its whole request timeout and {NO_RECORD_RESERVE_SECONDS:g} s to dead-letter it left, "
+            f"before the handler's {HANDLER_MARGIN_MAX_SECONDS:g} s margin"
+        )
     batch_size = reader.integer("worker", "batch_size", default=10, low=1, high=10 if fifo else 10000)
     window = reader.integer("worker", "batching_window_seconds", default=0, low=0, high=300)
     if batch_size > 10 and window < 1:

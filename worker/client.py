@@ -25,7 +25,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from worker.classify import classify_exception
-from worker.config import WorkerConfig
+from worker.config import NO_RECORD_RESERVE_SECONDS, WorkerConfig
 from worker.credentials import AssumedRoleCredentials
 from worker.diagnostics import diagnose
 from worker.envelope import MutationRequest, input_values
@@ -59,7 +59,7 @@ class RetryPolicy:
     #: An attempt is not started with less time than this before the deadline (it could only time out).
     min_attempt_seconds: float = 0.2
     #: A create that names no record is only sent with its whole timeout and this much more still left.
-    dead_letter_reserve_seconds: float = 2.0
+    dead_letter_reserve_seconds: float = NO_RECORD_RESERVE_SECONDS
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,11 @@ ENV_MAX_ATTEMPTS = "MAX_ATTEMPTS"
 ENV_CREATE_ID_FROM_MESSAGE = "CREATE_ID_FROM_MESSAGE"
 ENV_MODEL_KEYS = "MODEL_KEYS"
 
+#: A create that names no record is sent only with its whole request timeout and this much more left (to
+#: dead-letter it if its answer is lost): the function's timeout must leave room for both, and the handler's margin.
+NO_RECORD_RESERVE_SECONDS = 2.0
+HANDLER_MARGIN_MAX_SECONDS = 1.0
+
 #: A role chained from the Lambda execution role may live at most one hour (AWS hard limit).
 MAX_CHAINED_SESSION_SECONDS = 3600
 MIN_SESSION_SECONDS = 900

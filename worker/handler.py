@@ -26,6 +26,7 @@ from structlog.contextvars import bound_contextvars
 
 from worker import snapstart
 from worker.batch import RecordOutcome, WorkItem, sqs_work_item
+from worker.config import HANDLER_MARGIN_MAX_SECONDS
 from worker.errors import MutationError
 from worker.runtime import WorkerRuntime
 
@@ -158,7 +159,7 @@ async def _prefetch_credentials(runtime: WorkerRuntime, log: Any, deadline: floa
 #: The handler returns this share of the time left before Lambda's deadline, within the bounds below.
 MARGIN_FRACTION = 0.1
 MARGIN_MIN_SECONDS = 0.1
-MARGIN_MAX_SECONDS = 1.0
+MARGIN_MAX_SECONDS = HANDLER_MARGIN_MAX_SECONDS
 
 
 def report_by(context: Any, now: float) -> float | None:

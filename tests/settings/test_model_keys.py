@@ -70,3 +70,18 @@ def test_settings_whose_model_keys_disagree_with_the_schema_are_warned_about(tmp
     fixed = settings.with_changes(appsync={"model_keys": {"Order": ("orderNumber", "placedAt")}})
     assert not any("model_keys" in p for p in schema_problems(fixed))
     assert fixed.worker_environment()["MODEL_KEYS"] == "Order:orderNumber,placedAt"
+
+
+def test_the_function_timeout_leaves_room_for_a_whole_send_of_a_create_without_a_record() -> None:
+    import tomllib
+
+    from project_settings import SettingsError, parse_settings
+
+    raw = tomllib.loads(Path("settings.toml").read_text())
+    raw["worker"]["function_timeout_seconds"] = 13  # request timeout 10 + 2 s to dead-letter + 1 s margin
+    assert parse_settings(raw).worker.function_timeout_seconds == 13
+    raw["worker"]["function_timeout_seconds"] = 11
+    with pytest.raises(
+        SettingsError, match=r"function_timeout_seconds must be at least request_timeout_seconds \+ 3"
+    ):
+        parse_settings(raw)
