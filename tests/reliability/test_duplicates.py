@@ -120,7 +120,7 @@ def test_retry_after_a_timeout_whose_first_attempt_was_applied_is_written_once(
     container(REQUEST_TIMEOUT_SECONDS="1", MAX_ATTEMPTS="4")
     key = f"dup-stalled-{uuid.uuid4().hex[:8]}"
     sb.appsync.faults.stall_after_apply_next(1, seconds=2.0)
-    sb.send_messages([_create(key)])
+    [message_id] = sb.send_messages([_create(key)])
     _, response = _invoke(sb)
     assert response == {"batchItemFailures": []}
     assert _writes(sb, key) == 1
@@ -129,7 +129,10 @@ def test_retry_after_a_timeout_whose_first_attempt_was_applied_is_written_once(
     timeouts = [e for e in _events(logs, "mutation_attempt") if e.get("error_type") == "Timeout"]
     assert len(timeouts) == 1
     suppressed = _events(logs, "mutation_already_applied")
-    assert [e["idempotency_key"] for e in suppressed] == [key]
+    # the line names the message (bound context) and where its id came from, not the key (an input value)
+    assert [(e["message_id"], e["id_source"], e["attempt"]) for e in suppressed] == [
+        (message_id, "idempotencyKey", 2)
+    ]
 
 
 def test_redelivery_after_a_timeout_whose_attempt_was_applied_is_written_once(
