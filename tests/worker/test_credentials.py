@@ -55,9 +55,11 @@ def error(code: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, "AssumeRole")
 
 
-def make(lifetime: float = 3600) -> tuple[AssumedRoleCredentials, ScriptedSTS, Clock]:
-    clock = Clock()
-    sts = ScriptedSTS(clock, lifetime)
+def make(
+    lifetime: float = 3600, sts: ScriptedSTS | None = None
+) -> tuple[AssumedRoleCredentials, ScriptedSTS, Clock]:
+    clock = sts.clock if sts is not None else Clock()
+    sts = sts or ScriptedSTS(clock, lifetime)
     creds = AssumedRoleCredentials.assuming(
         sts,
         role_arn="arn:aws:iam::222222222222:role/R",
@@ -203,17 +205,8 @@ class SlowSTS(ScriptedSTS):
         return super().assume_role(**kwargs)
 
 
-def make_slow(delay: float) -> tuple[AssumedRoleCredentials, SlowSTS, Clock]:
-    clock = Clock()
-    sts = SlowSTS(clock, delay)
-    creds = AssumedRoleCredentials.assuming(
-        sts,
-        role_arn="arn:aws:iam::222222222222:role/R",
-        session_name="pinned",
-        duration_seconds=3600,
-        clock=clock,
-    )
-    return creds, sts, clock
+def make_slow(delay: float) -> tuple[AssumedRoleCredentials, ScriptedSTS, Clock]:
+    return make(sts=SlowSTS(Clock(), delay))
 
 
 async def test_one_assume_role_in_flight_for_concurrent_senders() -> None:
