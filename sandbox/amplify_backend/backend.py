@@ -52,6 +52,7 @@ from sandbox.appsync.models import ModelSchemaError, builtin_schema
 from sandbox.appsync.sigv4 import ReceivedRequest, SigV4Verifier
 from sandbox.appsync.stats import Stats
 from sandbox.identity import CallerIdentity
+from sandbox.loop_thread import serve_in_thread
 
 HERE = Path(__file__).resolve().parent
 SERVE_JS = HERE / "serve.js"
@@ -327,31 +328,8 @@ class AmplifyResolvers:
 
     # --- the front: AppSync's door (SigV4, IAM), then Amplify's resolvers -------------------------------
     def _start_front(self) -> None:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                port = loop.run_until_complete(self._serve())
-                self.url = f"http://127.0.0.1:{port}/graphql"
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name="amplify-resolvers-front", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            loop.close()
-            self._loop = self._thread = None
-            raise failure[0]
+        self._loop, self._thread, port = serve_in_thread(self._serve, "amplify-resolvers-front")
+        self.url = f"http://127.0.0.1:{port}/graphql"
 
     async def _serve(self) -> int:
         import aiohttp

@@ -33,6 +33,7 @@ from sandbox.appsync.resolvers import TodoTable
 from sandbox.appsync.sigv4 import ReceivedRequest, SigV4Verifier
 from sandbox.appsync.stats import Stats
 from sandbox.identity import CallerIdentity, IdentityResolver
+from sandbox.loop_thread import serve_in_thread
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -107,31 +108,12 @@ class AppSyncStandIn:
         self._choose_dynamodb_path()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="appsync-stand-in-ddb")
         self._executor = Executor(self._schema, self.table, self._run_blocking, self.stats)
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                port = loop.run_until_complete(self._serve())
-                self.url = f"http://127.0.0.1:{port}/graphql"
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name="appsync-stand-in", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            loop.close()
+        try:
+            self._loop, self._thread, port = serve_in_thread(self._serve, "appsync-stand-in")
+        except BaseException:
             self._pool.shutdown()
-            raise failure[0]
+            raise
+        self.url = f"http://127.0.0.1:{port}/graphql"
         assert self.url is not None
         return self.url
 
