@@ -101,8 +101,14 @@ class Kit:
         *,
         error_type: str = "Unauthorized",
         reason: str = "Not Authorized",
+        diagnosis: str | None = None,
+        group: str | None = None,
+        deduplication_id: str | None = None,
     ) -> str:
-        """A DLQ message exactly as the worker's DeadLetterPublisher writes it; returns its DLQ message id."""
+        """A DLQ message exactly as the worker's DeadLetterPublisher writes it; returns its DLQ message id.
+
+        ``group`` (a FIFO DLQ): its message group, and ``deduplication_id`` (a fresh one unless given).
+        """
         body = envelope if isinstance(envelope, str) else json.dumps(envelope)
         letter = DeadLetter(
             body=body,
@@ -110,13 +116,19 @@ class Kit:
             error_type=error_type,
             source_message_id=f"src-{uuid.uuid4().hex[:8]}",
             source=f"arn:aws:sqs:{SETTINGS.accounts.region}:{SETTINGS.accounts.worker}:{SETTINGS.worker.queue_name}",
+            diagnosis=diagnosis,
             operation=envelope.get("mutation") if isinstance(envelope, dict) else None,
             idempotency_key=envelope.get("idempotencyKey") if isinstance(envelope, dict) else None,
+            group_id=group,
         )
-        response = self.sqs.send_message(
-            QueueUrl=self.sb.dlq_url, MessageBody=body, MessageAttributes=letter.message_attributes()
-        )
-        return str(response["MessageId"])
+        params: dict[str, Any] = {
+            "QueueUrl": self.sb.dlq_url,
+            "MessageBody": body,
+            "MessageAttributes": letter.message_attributes(),
+        }
+        if group is not None:
+            params.update(MessageGroupId=group, MessageDeduplicationId=deduplication_id or uuid.uuid4().hex)
+        return str(self.sqs.send_message(**params)["MessageId"])
 
     def count(self, url: str) -> int:
         """Visible plus in flight: a message hidden by a command is still in the queue."""

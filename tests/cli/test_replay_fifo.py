@@ -17,7 +17,6 @@ import pytest
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
 from worker.batch import ORIGIN_MESSAGE_ID_ATTRIBUTE
-from worker.dead_letters import DeadLetter
 
 FIFO_SETTINGS = load_settings().with_changes(
     worker={
@@ -43,25 +42,15 @@ def put(
     error_type: str = "Timeout",
     deduplication_id: str | None = None,
 ) -> str:
-    body = envelope if isinstance(envelope, str) else json.dumps(envelope)
-    letter = DeadLetter(
-        body=body,
-        reason=f"failed with {error_type}",
-        error_type=error_type,
-        source_message_id=f"src-{uuid.uuid4().hex[:8]}",
-        source="arn:aws:sqs:region:account:appsync-mutations.fifo",
-        operation=envelope.get("mutation") if isinstance(envelope, dict) else None,
-        idempotency_key=envelope.get("idempotencyKey") if isinstance(envelope, dict) else None,
-        group_id=group,
+    return str(
+        kit.put_dead_letter(
+            envelope,
+            error_type=error_type,
+            reason=f"failed with {error_type}",
+            group=group,
+            deduplication_id=deduplication_id,
+        )
     )
-    response = kit.sqs.send_message(
-        QueueUrl=kit.sb.dlq_url,
-        MessageBody=body,
-        MessageAttributes=letter.message_attributes(),
-        MessageGroupId=group,
-        MessageDeduplicationId=deduplication_id or uuid.uuid4().hex,
-    )
-    return str(response["MessageId"])
 
 
 def group_of(kit: Any, name: str, count: int) -> list[str]:

@@ -12,33 +12,21 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from worker.dead_letters import DeadLetter
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def put(kit: Any, envelope: dict[str, Any] | str, *, error_type: str, diagnosis: str | None = None) -> str:
-    body = envelope if isinstance(envelope, str) else json.dumps(envelope)
-    letter = DeadLetter(
-        body=body,
-        reason=f"failed with {error_type}",
-        error_type=error_type,
-        source_message_id=f"src-{uuid.uuid4().hex[:8]}",
-        source="arn:aws:sqs:region:account:source",
-        diagnosis=diagnosis,
-        operation=envelope.get("mutation") if isinstance(envelope, dict) else None,
+    return str(
+        kit.put_dead_letter(
+            envelope, error_type=error_type, reason=f"failed with {error_type}", diagnosis=diagnosis
+        )
     )
-    response = kit.sqs.send_message(
-        QueueUrl=kit.sb.dlq_url, MessageBody=body, MessageAttributes=letter.message_attributes()
-    )
-    return str(response["MessageId"])
 
 
 def todos(kit: Any, count: int) -> list[str]:
