@@ -32,7 +32,7 @@ from worker.dead_letters import DeadLetter, DeadLetterPublisher
 from worker.envelope import MutationRequest, input_values, parse_envelope
 from worker.errors import MutationError, OutOfTimeError, WorkerBugError, capped
 from worker.logs import masked
-from worker.origin import ORIGIN_MESSAGE_ID, origin_message_id
+from worker.origin import origin_message_id
 from worker.outcomes import Status
 
 APPLIED = Status.APPLIED
@@ -41,9 +41,6 @@ DEAD_LETTERED = Status.DEAD_LETTERED
 FAILED = Status.FAILED
 NOT_ATTEMPTED = Status.NOT_ATTEMPTED
 
-#: SQS message attribute naming the message a redriven copy came from (``replay redrive`` sets it, with a digest
-#: of the body: ``worker.origin``), so a create without an id keeps the record id its first delivery gave it.
-ORIGIN_MESSAGE_ID_ATTRIBUTE = ORIGIN_MESSAGE_ID
 #: After cancelling what is unfinished at the deadline, wait at most this long for the cancellations to land.
 _CANCEL_GRACE = 0.05
 

@@ -16,7 +16,7 @@ import pytest
 
 from project_settings import load_settings
 from sandbox.fixture import Sandbox
-from worker.batch import ORIGIN_MESSAGE_ID_ATTRIBUTE
+from worker.origin import ORIGIN_MESSAGE_ID
 
 FIFO_SETTINGS = load_settings().with_changes(
     worker={
@@ -157,7 +157,4 @@ def test_redrive_keeps_the_group_and_uses_a_fresh_deduplication_id(cli: Any, kit
         f"redrive:{dlq_id}",
         f"redrive:{second_id}",
     ]
-    assert (
-        redriven[0]["MessageAttributes"][ORIGIN_MESSAGE_ID_ATTRIBUTE]["StringValue"]
-        == envelope["idempotencyKey"]
-    )
+    assert redriven[0]["MessageAttributes"][ORIGIN_MESSAGE_ID]["StringValue"] == envelope["idempotencyKey"]
