@@ -7,16 +7,15 @@ outcomes itself, and the worker's cold-start warning about environment keys is t
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from worker.config import WorkerConfig
-from worker.logs import configure_logging
+from worker.logs import CURRENT_STDERR, configure_logging
 from worker.runtime import WorkerRuntime
 
 
 def worker_runtime(config: WorkerConfig, base_session: Any, *, verbose: bool = False) -> WorkerRuntime:
-    configure_logging("INFO" if verbose else "ERROR", stream=sys.stderr)
+    configure_logging("INFO" if verbose else "ERROR", stream=CURRENT_STDERR)
     return WorkerRuntime(config, base_session=base_session)
 
 
@@ -24,5 +23,5 @@ def worker_credentials(config: WorkerConfig, base_session: Any, *, verbose: bool
     """Only the worker's account-B credentials (``send`` needs no event loop, client or DLQ)."""
     from worker.runtime import account_b_credentials
 
-    configure_logging("INFO" if verbose else "ERROR", stream=sys.stderr)
+    configure_logging("INFO" if verbose else "ERROR", stream=CURRENT_STDERR)
     return account_b_credentials(config, base_session)

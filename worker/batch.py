@@ -106,12 +106,12 @@ class BatchProcessor:
 
         async def one(index: int) -> None:
             async with limit:
-                outcomes[index] = await self.process_item(items[index], deadline=deadline)
+                outcomes[index] = await self._process_or_crash(items[index], deadline)
 
         async def run_group(indexes: list[int]) -> None:
             async with limit:
                 for position, index in enumerate(indexes):
-                    outcome = await self.process_item(items[index], deadline=deadline)
+                    outcome = await self._process_or_crash(items[index], deadline)
                     outcomes[index] = outcome
                     if outcome.reported_failed:
                         for later in indexes[position + 1 :]:
@@ -143,6 +143,15 @@ class BatchProcessor:
             error = OutOfTimeError("the invocation's deadline came before this record finished")
             outcomes[index] = RecordOutcome(items[index].record_id, FAILED, error)
         return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _process_or_crash(self, item: WorkItem, deadline: float | None) -> RecordOutcome:
+        """``process_item``, and a failure of its own failure path (a log sink that broke, say) reported as
+        what it is, a worker bug left for redelivery: never mistaken for the deadline, never lost."""
+        try:
+            return await self.process_item(item, deadline=deadline)
+        except Exception as exc:
+            bug = WorkerBugError(f"worker bug while reporting this record: {type(exc).__name__}: {exc}")
+            return RecordOutcome(item.record_id, FAILED, bug)
 
     async def process_item(self, item: WorkItem, *, deadline: float | None = None) -> RecordOutcome:
         # Every line about this record (here, in the client) carries its id: bound for this task only.

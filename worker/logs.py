@@ -67,14 +67,22 @@ def scrub(text: str) -> str:
     return text
 
 
-class _CurrentStdout:
-    """Writes to whatever ``sys.stdout`` is at the time (test harnesses swap it); Lambda: CloudWatch."""
+class _Current:
+    """Writes to whatever ``sys.stdout`` (or ``sys.stderr``) is at the time, not the object it was when logging
+    was configured: test harnesses and tools swap them (a stream kept from then may be closed by now)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def write(self, text: str) -> int:
-        return sys.stdout.write(text)
+        return int(getattr(sys, self.name).write(text))
 
     def flush(self) -> None:
-        sys.stdout.flush()
+        getattr(sys, self.name).flush()
+
+
+#: The process's standard error as it is when each line is written (the operator's CLI logs there).
+CURRENT_STDERR: TextIO = _Current("stderr")  # type: ignore[assignment]
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
@@ -90,7 +98,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStdout()),  # type: ignore[arg-type]
+        logger_factory=structlog.PrintLoggerFactory(file=stream or _Current("stdout")),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

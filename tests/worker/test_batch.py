@@ -202,3 +202,22 @@ def test_sqs_records_carry_their_identity_and_a_redriven_copy_keeps_its_origin()
     )  # another body: not its origin
     del record["messageAttributes"]
     assert sqs_work_item(record).message_id == "new-id"
+
+
+async def test_a_failure_of_the_failure_path_is_a_worker_bug_not_the_deadline() -> None:
+    """A log sink that broke (here: a closed stream) must not turn the record into an unexplained 'out of time'."""
+    import io
+
+    from worker.logs import configure_logging
+
+    closed = io.StringIO()
+    closed.close()
+    configure_logging("INFO", stream=closed)
+    try:
+        [outcome] = await _processor(ScriptedClient(lambda request: ServerError("HTTP 503"))).process(
+            [_item(0)]
+        )
+    finally:
+        configure_logging("INFO")
+    assert outcome.status is Status.FAILED and outcome.error is not None
+    assert outcome.error.error_type == "WorkerBug" and "closed file" in outcome.error.reason
