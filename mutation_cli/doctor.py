@@ -44,7 +44,7 @@ from worker.errors import (
     MutationError,
     ResolverUnauthorizedError,
 )
-from worker.names import APPSYNC_ENDPOINT_RE, ASSUMED_ROLE_ARN_RE
+from worker.names import ASSUMED_ROLE_ARN_RE
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 _CHECK_NAMES = (
@@ -372,7 +372,10 @@ class Doctor:
         api_arn = self._api_arn()
         if api_arn is None:
             return Check(
-                "IAM policy", SKIPPED, "API id unknown (no settings for this deployment, custom domain URL)"
+                "IAM policy",
+                SKIPPED,
+                "API id unknown: no settings.toml for this deployment (its appsync.api_id; the endpoint's host is "
+                "not the API id)",
             )
         fields = sorted(self.config.allowed_mutations)
         resources = [f"{api_arn}/types/Mutation/fields/{name}" for name in fields]
@@ -523,14 +526,9 @@ class Doctor:
         raise Broken(f"{sent}: {error.error_type}: {error.reason}", error.diagnosis or "see the reason")
 
     def _api_arn(self) -> str | None:
+        """From the settings' ``appsync.api_id`` only: the endpoint's host is not the API id (another string)."""
         settings = self.ctx.deployment_settings
-        if settings is not None:
-            return settings.appsync_api_arn
-        match = APPSYNC_ENDPOINT_RE.match(self.config.host.partition(":")[0])
-        if match is None:
-            return None
-        api_id = self.config.host.split(".", 1)[0]
-        return f"arn:aws:appsync:{self.config.region}:{self.config.role_account}:apis/{api_id}"
+        return settings.appsync_api_arn if settings is not None else None
 
 
 def _unexpected(exc: Exception) -> Broken:

@@ -25,7 +25,11 @@ environment (--env, default: the checked-out one in amplify/.config/local-env-in
 team-provider-info.json); API id and endpoint from api.<name>.output in amplify-meta.json (the checked-out
 environment only); the mutation names from the @model types of the API's schema; the
 @aws-amplify/amplify-category-api version (custom-roles.json behaviour) from node_modules when installed.
-Gen 2: data.url, data.aws_region and data.model_introspection of amplify_outputs.json (no account in it).
+Gen 2: data.url, data.aws_region and data.model_introspection of amplify_outputs.json (no account and no API
+id in it). The API id is never taken from the endpoint's host (it is another string): Gen 1 reads
+GraphQLAPIIdOutput; otherwise --api-id, or --lookup-api-id with account-B credentials (--profile): ListGraphqlApis
+matched on uris.GRAPHQL, a custom domain's API association, or a stack output (awsAppsyncApiId). The summary
+says which source each value came from.
 Not in any Amplify file: account A (the worker's), which mutations the worker may send (kept when the
 schema defines them). Those come from --worker-account / --mutations, a prompt on a terminal, or stay a
 <placeholder> that every command refuses until filled in.
@@ -35,7 +39,7 @@ exit codes: 0 written (or --dry-run shown); 2 the project or the options are inv
 
 PLACEHOLDER_WORKER = "<account A: the worker's 12-digit account id>"
 PLACEHOLDER_API = "<account B: the Amplify API's 12-digit account id>"
-PLACEHOLDER_API_ID = "<the AppSync API id: run `amplify push`, then init again>"
+PLACEHOLDER_API_ID = "<the AppSync API id: init --api-id ID, or --lookup-api-id>"
 PLACEHOLDER_URL = "<https://<api id>.appsync-api.<region>.amazonaws.com/graphql>"
 
 
@@ -62,6 +66,17 @@ def add_init_parser(commands: Any) -> None:
     init.add_argument("--generation", type=int, choices=(1, 2), help="when the folder holds both generations")
     init.add_argument("--worker-account", metavar="ID", help="account A, where the worker runs")
     init.add_argument("--api-account", metavar="ID", help="account B, when the project files do not say")
+    init.add_argument(
+        "--api-id",
+        metavar="ID",
+        help="the AppSync API id (26 characters; not the endpoint's host, which is another string)",
+    )
+    init.add_argument(
+        "--lookup-api-id",
+        action="store_true",
+        help="find the API id with account-B credentials (appsync:ListGraphqlApis, or stack outputs)",
+    )
+    init.add_argument("--profile", metavar="NAME", help="the AWS profile of account B, for --lookup-api-id")
     init.add_argument(
         "--mutations",
         metavar="A,B",
@@ -192,6 +207,8 @@ def initialise(
         choose(key, placeholder, "placeholder")
         todo.append(f"{key[0]}.{key[1]}: {label}")
 
+    if args.lookup_api_id:
+        facts = _looked_up(args, facts)
     if facts.account and args.api_account and facts.account != args.api_account:
         raise UsageError(
             f"--api-account {args.api_account} contradicts {facts.source}, which puts the API in {facts.account}"
@@ -208,11 +225,7 @@ def initialise(
     )
     if facts.region:
         choose(("accounts", "region"), facts.region, facts.source)
-    if facts.api_id:
-        choose(("appsync", "api_id"), facts.api_id, facts.source)
-    else:
-        choose(("appsync", "api_id"), PLACEHOLDER_API_ID, "placeholder")
-        todo.append("appsync.api_id: the AppSync API id")
+    _choose_api_id(args, facts, choose, todo, ask)
     if facts.url:
         choose(("appsync", "url"), facts.url, facts.source)
     else:
@@ -303,6 +316,75 @@ def initialise(
         write_text_atomic(settings_path, new_text)
     _post_checks(settings_path, todo, err)
     return 0
+
+
+def _looked_up(args: argparse.Namespace, facts: Any) -> Any:
+    """``facts`` with the API id (and account B, from the API's ARN) found with account-B credentials."""
+    import dataclasses
+
+    from mutation_cli.api_lookup import ApiLookupError, lookup_api_id
+
+    if args.api_id:
+        raise UsageError("--api-id and --lookup-api-id: give one")
+    if not facts.url or not facts.region:
+        raise UsageError(f"--lookup-api-id needs the endpoint and region, which {facts.source} does not name")
+    try:
+        import boto3
+
+        session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
+        found = lookup_api_id(facts.url, facts.region, session)
+    except ApiLookupError as exc:
+        raise UsageError(f"--lookup-api-id: {exc}") from None
+    except Exception as exc:  # a missing profile, unreadable config: the user's to fix
+        raise UsageError(f"--lookup-api-id: {type(exc).__name__}: {exc}") from None
+    if facts.api_id and facts.api_id != found.api_id:
+        raise UsageError(
+            f"--lookup-api-id found {found.api_id} ({found.source}) but {facts.source} says {facts.api_id}: "
+            "is the project's checked-out environment the one these credentials reach?"
+        )
+    if facts.account and found.account and facts.account != found.account:
+        raise UsageError(
+            f"--lookup-api-id found the API in account {found.account}, {facts.source} says {facts.account}"
+        )
+    return dataclasses.replace(
+        facts,
+        api_id=found.api_id,
+        account=facts.account or found.account,
+        source=f"{facts.source}; API id from {found.source}",
+    )
+
+
+def _choose_api_id(
+    args: argparse.Namespace,
+    facts: Any,
+    choose: Callable[[tuple[str, str], Any, str], None],
+    todo: list[str],
+    ask: Callable[[str], str] | None,
+) -> None:
+    """The API id: the option, the project's files (Gen 1) or the lookup, a prompt, else a placeholder."""
+    from worker.names import APPSYNC_API_ID_RE
+
+    if args.api_id is not None:
+        if not APPSYNC_API_ID_RE.match(args.api_id):
+            raise UsageError(f"--api-id {args.api_id!r} is not an AppSync API id (26 of [a-z0-9])")
+        if facts.api_id and facts.api_id != args.api_id:
+            raise UsageError(f"--api-id {args.api_id} contradicts {facts.source}, which says {facts.api_id}")
+        choose(("appsync", "api_id"), args.api_id, "the command line")
+        return
+    if facts.api_id:
+        choose(("appsync", "api_id"), facts.api_id, facts.source)
+        return
+    answer = ask("the AppSync API id (26 characters; the AppSync console's API settings)") if ask else ""
+    if answer:
+        if not APPSYNC_API_ID_RE.match(answer):
+            raise UsageError(f"{answer!r} is not an AppSync API id (26 of [a-z0-9])")
+        choose(("appsync", "api_id"), answer, "your answer")
+        return
+    choose(("appsync", "api_id"), PLACEHOLDER_API_ID, "placeholder")
+    todo.append(
+        "appsync.api_id: init again with --api-id ID, or --lookup-api-id [--profile <account B>] "
+        "(the endpoint's host is not the API id)"
+    )
 
 
 def _print_summary(

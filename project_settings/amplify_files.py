@@ -14,7 +14,13 @@ The account is the one in ``StackId`` (``arn:aws:cloudformation:<region>:<accoun
 ``AuthRoleArn`` (``arn:aws:iam::<account>:role/...``).
 
 Gen 2 (``npx ampx``): ``amplify_outputs.json`` with ``data.url``, ``data.aws_region`` and
-``data.model_introspection``; it names no account, and the API id is the first label of the URL's host.
+``data.model_introspection``; it names neither the account nor the API id (client-config schema v1,
+``additionalProperties: false``), so both come from elsewhere (``init --api-id`` / ``--lookup-api-id``).
+
+The API id is never read from the endpoint: AppSync's host ``<X>.appsync-api.<region>.amazonaws.com`` carries
+a different 26-character string than the id in the API's ARN (real pairs from committed amplify-meta.json files:
+AdhamOmari/taskmaster ``GraphQLAPIIdOutput`` o4mqhzt2... with host uc7by7pi...; AnthonyDinhTNguyen/GraphQLTest
+nmfooxd6... with p2rt5j4a...; localstack/localstack#7578). Only the region may be read from the host.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from worker.names import APPSYNC_ENDPOINT_RE
+
 _STACK_ID = re.compile(r"^arn:aws[a-z-]*:cloudformation:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):stack/")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/")
-_APPSYNC_HOST = re.compile(r"^(?P<id>[a-z0-9]{26})\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 
 
 class AmplifyProjectError(ValueError):
@@ -193,12 +200,8 @@ def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = 
             f"amplify-meta.json describes environment {current!r}, not {wanted!r}: the API id and endpoint of "
             f"{wanted!r} are not on disk; run `amplify env checkout {wanted}` and init again"
         )
-    if url is not None and (match := _APPSYNC_HOST.match((urlsplit(url).hostname or "").lower())):
-        region = region or match["region"]
-        if api_id is not None and match["id"] != api_id:
-            problems.append(
-                f"api.{chosen}: GraphQLAPIIdOutput {api_id} is not the endpoint's API id {match['id']}"
-            )
+    if url is not None and (match := APPSYNC_ENDPOINT_RE.match((urlsplit(url).hostname or "").lower())):
+        region = region or match["region"]  # the host names the region, never the API id
     if account is None:
         notes.append("no account id found (providers.awscloudformation StackId / AuthRoleArn)")
     if problems:
@@ -217,7 +220,7 @@ def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = 
 
 
 def read_gen2(outputs_path: Path) -> ProjectFacts:
-    """Endpoint, region and API id from ``amplify_outputs.json`` (it does not name the account)."""
+    """Endpoint and region from ``amplify_outputs.json`` (it names neither the account nor the API id)."""
     data = _read_json(outputs_path)
     if not isinstance(data, Mapping):
         raise AmplifyProjectError(str(outputs_path), ["must be a JSON object (amplify_outputs.json)"])
@@ -231,25 +234,20 @@ def read_gen2(outputs_path: Path) -> ProjectFacts:
     region = section.get("aws_region") if isinstance(section.get("aws_region"), str) else None
     if url is None:
         problems.append("data.url is missing")
-    api_id = None
     if url is not None:
-        match = _APPSYNC_HOST.match((urlsplit(url).hostname or "").lower())
-        if match is not None:
-            api_id = match["id"]
-            if region is not None and match["region"] != region:
-                problems.append(f"data.url is in region {match['region']} but data.aws_region is {region}")
+        match = APPSYNC_ENDPOINT_RE.match((urlsplit(url).hostname or "").lower())
+        if match is not None and region is not None and match["region"] != region:
+            problems.append(f"data.url is in region {match['region']} but data.aws_region is {region}")
     if problems:
         raise AmplifyProjectError(str(outputs_path), problems)
-    notes = ["amplify_outputs.json names no account: the API's account (account B) must be given"]
-    if api_id is None:
-        notes.append("data.url is not an AppSync host (a custom domain?): the API id must be given")
     return ProjectFacts(
         generation=2,
         source=str(outputs_path),
         region=region,
-        api_id=api_id,
         url=url,
-        notes=tuple(notes),
+        notes=(
+            "amplify_outputs.json names neither account B nor the API id (the endpoint's host is not the id)",
+        ),
     )
 
 

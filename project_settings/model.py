@@ -20,6 +20,7 @@ from worker.config import (
 )
 from worker.names import (
     ACCOUNT_RE,
+    APPSYNC_API_ID_RE,
     APPSYNC_ENDPOINT_RE,
     CLI_BEHAVIOURS,
     EXTERNAL_ID_RE,
@@ -29,6 +30,9 @@ from worker.names import (
     SESSION_NAME_RE,
     assumed_role_arn,
     role_arn,
+)
+from worker.names import (
+    appsync_api_arn as _api_arn,
 )
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
@@ -150,7 +154,7 @@ class Settings:
 
     @property
     def appsync_api_arn(self) -> str:
-        return f"arn:aws:appsync:{self.accounts.region}:{self.accounts.api}:apis/{self.appsync.api_id}"
+        return _api_arn(self.accounts.region, self.accounts.api, self.appsync.api_id)
 
     def mutation_field_arns(self) -> list[str]:
         """``appsync:GraphQL`` resources for the allowed mutation fields, and nothing else."""
@@ -273,9 +277,7 @@ def parse_settings(
     if not allowed:
         problems.append("appsync.allowed_mutations must list at least one mutation field")
     appsync = AppSyncSettings(
-        api_id=reader.text(
-            "appsync", "api_id", pattern=re.compile(r"^[a-z0-9]{26}$"), expect="a 26-character API id"
-        ),
+        api_id=reader.text("appsync", "api_id", pattern=APPSYNC_API_ID_RE, expect="a 26-character API id"),
         url=url,
         allowed_mutations=tuple(allowed),
         model_keys=_model_keys(reader),

@@ -25,8 +25,11 @@ EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 #: A GraphQL name (a mutation field).
 FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
-#: An AppSync API's own endpoint host (a custom domain has none of this): its region is in the name.
+#: An AppSync API's own endpoint host (a custom domain has none of this): its region is in the name, its API id
+#: is NOT (the first label is another 26-character string; see project_settings.amplify_files).
 APPSYNC_ENDPOINT_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+#: An AppSync API id, as in ``arn:aws:appsync:<region>:<account>:apis/<apiId>`` (GraphQLAPIIdOutput, ApiId).
+APPSYNC_API_ID_RE = re.compile(r"^[a-z0-9]{26}$")
 
 #: How ``@aws-amplify/amplify-category-api`` turns custom-roles.json entries into ``adminRoles``: entries pass as
 #: written through 5.15.6; 5.15.7 normalizes ``arn:...:assumed-role/X[/S]`` to ``X[/S]``.
@@ -45,6 +48,11 @@ def assumed_role_arn(account: str, role: str, session: str | None = None) -> str
     return f"{base}/{session}" if session is not None else base
 
 
+def appsync_api_arn(region: str, account: str, api_id: str) -> str:
+    """The API's ARN: built from its id, which is read (never taken from the endpoint's host)."""
+    return f"arn:aws:appsync:{region}:{account}:apis/{api_id}"
+
+
 def appsync_field_arn(region: str, account: str, api_id: str, type_name: str, field: str) -> str:
     """The resource of ``appsync:GraphQL`` for one field."""
-    return f"arn:aws:appsync:{region}:{account}:apis/{api_id}/types/{type_name}/fields/{field}"
+    return f"{appsync_api_arn(region, account, api_id)}/types/{type_name}/fields/{field}"

@@ -54,7 +54,7 @@ class Project:
             "api": f'"{ACCOUNT}"',
             "region": '"eu-west-1"',
             "api_id": '"q7wz3kxhfbdnlmc2r5tuvy4e6a"',
-            "url": '"https://q7wz3kxhfbdnlmc2r5tuvy4e6a.appsync-api.eu-west-1.amazonaws.com/graphql"',
+            "url": '"https://k3vh5ojtxbeqdm2ayrfsiwcu7n.appsync-api.eu-west-1.amazonaws.com/graphql"',
             "allowed_mutations": '["createOrder", "updateOrder"]',
             "project_dir": f'"{self.dir}"',
             "api_name": '"shopapi"',

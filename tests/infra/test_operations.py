@@ -155,7 +155,7 @@ def test_reserved_concurrency_below_the_sqs_bound_is_refused(settings: Settings)
         "mutator_role": {"name": "R", "session_name": "sess"},
         "appsync": {
             "api_id": "sandboxapi0000000000000000",
-            "url": "https://sandboxapi0000000000000000.appsync-api.us-east-1.amazonaws.com/graphql",
+            "url": "https://sandboxhost000000000000000.appsync-api.us-east-1.amazonaws.com/graphql",
             "allowed_mutations": ["createTodo"],
         },
         "amplify": {"api_name": "todoapi"},

@@ -109,7 +109,7 @@ def test_synth_and_the_generator_print_the_warning(
             (
                 "appsync",
                 "url",
-            ): "https://q7wz3kxhfbdnlmc2r5tuvy4e6a.appsync-api.us-east-1.amazonaws.com/graphql",
+            ): "https://k3vh5ojtxbeqdm2ayrfsiwcu7n.appsync-api.us-east-1.amazonaws.com/graphql",
         },
     )
     real.write_text(text)

@@ -19,8 +19,10 @@ from project_settings.model import DEFAULT_PATH
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GEN1_API_ID = "q7wz3kxhfbdnlmc2r5tuvy4e6a"
-GEN1_URL = f"https://{GEN1_API_ID}.appsync-api.eu-west-1.amazonaws.com/graphql"
+#: The endpoint's host is another string than the API id, as on AppSync (fixtures/README.md).
+GEN1_URL = "https://k3vh5ojtxbeqdm2ayrfsiwcu7n.appsync-api.eu-west-1.amazonaws.com/graphql"
 GEN2_API_ID = "36dah6hvw5ggbcapeoztrex6xm"
+GEN2_URL = "https://fu2yrzsiwc4hkqbl6dnm5tejxa.appsync-api.eu-central-1.amazonaws.com/graphql"
 
 
 @pytest.fixture
@@ -155,13 +157,17 @@ def test_gen2_outputs_fill_url_region_id_and_mutations(work: Any) -> None:
         "123456789012",
         "--api-account",
         "555566667777",
+        "--api-id",
+        GEN2_API_ID,
         "--mutations",
         "createOrder,addUserToGroup",
     )
     assert code == 0
     settings = load_settings(work.path)
     assert settings.amplify.generation == 2
-    assert settings.appsync.api_id == GEN2_API_ID  # from data.url's host
+    assert settings.appsync.api_id == GEN2_API_ID  # from --api-id: never from data.url's host
+    assert settings.appsync.url == GEN2_URL
+    assert f"appsync.api_id = {GEN2_API_ID!r}    <- the command line" in out
     assert settings.accounts.region == "eu-central-1"
     assert settings.accounts.api == "555566667777"
     assert settings.appsync.allowed_mutations == ("createOrder", "addUserToGroup")
@@ -175,7 +181,7 @@ def test_gen2_without_account_leaves_a_placeholder(work: Any) -> None:
     code, out, _ = work.run("--from-amplify", str(work.gen2), "--mutations", "createTodo")
     assert code == 0
     assert work.raw()["accounts"]["api"].startswith("<account B")
-    assert "amplify_outputs.json names no account" in out
+    assert "amplify_outputs.json names neither account B nor the API id" in out
 
 
 def test_both_generations_in_one_folder_must_be_chosen(work: Any) -> None:
@@ -225,23 +231,11 @@ def test_a_missing_settings_file_is_created_from_the_template(work: Any, tmp_pat
 
 
 def test_prompts_fill_what_the_files_do_not_say(work: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-
     from mutation_cli.init_settings import initialise
+    from mutation_cli.main import build_parser
 
     answers = iter(["123456789012", "createOrder, deleteOrder"])
-    args = argparse.Namespace(
-        from_amplify=str(work.gen1),
-        settings=str(work.path),
-        env=None,
-        api_name=None,
-        generation=None,
-        worker_account=None,
-        api_account=None,
-        mutations=None,
-        dry_run=False,
-        no_input=False,
-    )
+    args = build_parser().parse_args(["init", "--from-amplify", str(work.gen1), "--settings", str(work.path)])
     import io
 
     out, err = io.StringIO(), io.StringIO()
