@@ -363,7 +363,30 @@ class Doctor:
             check.notes.append(
                 "entries with ${env} are compared before the CLI substitutes the environment name"
             )
+        refused = self._sandbox_mode_refusals()
+        if refused:
+            from project_settings.schema import sandbox_mode_problem
+
+            problems = [sandbox_mode_problem(m, model) for m, model in refused.items()]
+            raise Broken(
+                f"{path} admits {caller}, but " + "; ".join(problems),
+                "add an @auth rule to each model named above (keeping its API-key access: "
+                "`@auth(rules: [{ allow: public }])`), then `amplify push`",
+            )
         return check
+
+    def _sandbox_mode_refusals(self) -> dict[str, str]:
+        """Allowed mutations whose model the schema leaves in sandbox mode (IAM refused) -> that model."""
+        settings = self.ctx.deployment_settings
+        if settings is None or self.generation != 1:
+            return {}
+        from project_settings.schema import SchemaError, project_schema
+
+        try:
+            schema = project_schema(settings)
+        except SchemaError:
+            return {}  # the settings checks report an unreadable schema
+        return schema.refused_for_iam(sorted(self.config.allowed_mutations)) if schema is not None else {}
 
     def iam_policy(self) -> Check:
         from botocore.config import Config
@@ -501,6 +524,14 @@ class Doctor:
                 "Gen 2's defineData does",
                 "check amplify.generation and the API (a Gen 1 API needs custom-roles.json: set "
                 "amplify.generation = 1 and run `make custom-roles`, then `amplify push`)",
+            )
+        if isinstance(error, ResolverUnauthorizedError) and field_name in self._sandbox_mode_refusals():
+            from project_settings.schema import sandbox_mode_problem
+
+            model = self._sandbox_mode_refusals()[field_name]
+            raise Broken(
+                f"{sent}: {error.error_type}: {error.reason}: {sandbox_mode_problem(field_name, model)}",
+                f"add `@auth(rules: [{{ allow: public }}])` to type {model}, then `amplify push`",
             )
         if isinstance(error, ResolverUnauthorizedError):
             local = next((c for c in self.checks if c.name == "custom-roles.json"), None)

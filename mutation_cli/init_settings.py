@@ -269,6 +269,17 @@ def initialise(
                     f"appsync.allowed_mutations: pick from {choices} (least privilege: only what you send)"
                 )
 
+    if schema is not None:
+        from project_settings.schema import schema_warnings
+
+        allowed_now = changes.get(
+            ("appsync", "allowed_mutations"), current["appsync"].get("allowed_mutations")
+        )
+        allowed_list = [m for m in allowed_now or [] if isinstance(m, str) and not m.startswith("<")]
+        warnings = schema_warnings(schema, allowed_list)
+    else:
+        warnings = []
+
     choose(("amplify", "project_dir"), _relative(project, settings_path.parent), "--from-amplify")
     choose(("amplify", "generation"), generation, f"Amplify Gen {generation} files")
     if generation == 1 and facts.api_name:
@@ -299,6 +310,8 @@ def initialise(
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{settings_path}: cannot be updated in place: {exc}") from None
     _print_summary(out, settings_path, changes, origins, facts, notes, todo, args.dry_run)
+    for warning in warnings:
+        print(f"warning: {warning}", file=err)
     if args.dry_run:
         import difflib
 

@@ -7,13 +7,29 @@
 - Gen 2: ``amplify_outputs.json``'s ``data.model_introspection``: every model gets the three mutations (its
   ``models``), custom ones are listed under ``mutations``.
 
-The files are parsed as GraphQL syntax only (no validation), so Amplify's directives need no declarations.
+The files are parsed as GraphQL syntax only (no validation), so Amplify's directives need no declarations; what
+the Amplify CLI itself refuses is refused here too, with its words, so ``init`` does not accept what ``amplify
+push`` (and the sandbox) would not:
+
+- transformer v1 directives (``@key``, ``@connection``, ``@versioned``): the v2 transformer's
+  ``validateDirectivesFromOlderTransformerVersionAreNotUsed`` (aws-amplify/amplify-cli, amplify-util-graphql-
+  schema-validator) refuses them with a pointer to the migration guide;
+- ``input AMPLIFY`` declared twice.
+
+It also records what decides whether the worker can write at all:
+
+- the starter schema's global rule ``input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }`` puts every
+  model without an ``@auth`` of its own in sandbox mode: API keys only, IAM callers (Amplify admin roles
+  included) refused (transformer 1.8.4 output: "Sandbox Mode Enabled, IAM Access Disabled");
+- ``@manyToMany(relationName: "X")`` creates a join model ``X`` with its own mutations;
+- custom mutation fields (``type Mutation``) are backed by ``@function``, ``@http``, ``@predictions`` or a custom
+  resolver, not by Amplify's model resolvers (the sandbox cannot serve them).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,11 +53,29 @@ class ApiSchema:
     mutations: tuple[str, ...]  # model mutations first (in model order), then custom ones
     #: Models whose primary key is not ``id``: the key field, then its sort key fields (``@primaryKey``).
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Models compiled in sandbox mode (no ``@auth`` of their own under the global ``allow: public`` rule):
+    #: IAM callers, Amplify admin roles included, are refused on them.
+    sandbox_mode_models: tuple[str, ...] = ()
+    #: Custom mutation fields and what backs them (``@function``, ``@http``, a Gen 2 handler...).
+    custom_backing: Mapping[str, str] = field(default_factory=dict)
 
     def model_mutations(self) -> tuple[str, ...]:
-        return tuple(
-            m for m in self.mutations if any(m == f"{op}{t}" for t in self.models for op in OPERATIONS)
-        )
+        return tuple(m for m in self.mutations if self.model_of(m) is not None)
+
+    def model_of(self, mutation: str) -> str | None:
+        """The model a ``create|update|delete<Model>`` mutation writes (None: a custom mutation)."""
+        for op in OPERATIONS:
+            if mutation.startswith(op) and mutation[len(op) :] in self.models:
+                return mutation[len(op) :]
+        return None
+
+    def refused_for_iam(self, mutations: Sequence[str]) -> dict[str, str]:
+        """Of ``mutations``, those whose model is in sandbox mode -> that model."""
+        return {
+            m: model
+            for m in mutations
+            if (model := self.model_of(m)) is not None and model in self.sandbox_mode_models
+        }
 
 
 def gen1_schema_files(api_dir: Path) -> list[Path]:
@@ -83,8 +117,72 @@ def _model_mutations(type_name: str, directive: Any) -> list[str]:
     return list(names.values())
 
 
+#: Transformer v1 directives the v2 transformer refuses (amplify-cli's schema validator), and its pointer.
+V1_DIRECTIVES = ("key", "connection", "versioned")
+MIGRATION_GUIDE = "https://docs.amplify.aws/cli/migration/transformer-migration/"
+#: Directives that back a field with something other than Amplify's model resolvers.
+CUSTOM_BACKINGS = ("function", "http", "predictions", "sql")
+
+
+def _directives(document: Any) -> Any:
+    """Every directive node of the document (types, fields, arguments)."""
+    from graphql.language import DirectiveNode, Visitor, visit
+
+    found: list[DirectiveNode] = []
+
+    class Collect(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            found.append(node)
+
+    visit(document, Collect())
+    return found
+
+
+def _global_rule_is_public(document: Any, source: str) -> bool:
+    """Whether ``input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }`` is declared (sandbox mode)."""
+    from graphql.language import EnumValueNode, InputObjectTypeDefinitionNode, ObjectValueNode
+
+    inputs = [
+        n
+        for n in document.definitions
+        if isinstance(n, InputObjectTypeDefinitionNode) and n.name.value == "AMPLIFY"
+    ]
+    if len(inputs) > 1:
+        raise SchemaError(
+            f"{source}: `input AMPLIFY` is declared {len(inputs)} times; Amplify refuses the schema "
+            "(there must be only one, usually the starter's global auth rule)"
+        )
+    for node in inputs:
+        for definition in node.fields or ():
+            default = definition.default_value
+            if definition.name.value != "globalAuthRule" or not isinstance(default, ObjectValueNode):
+                continue
+            for item in default.fields:
+                if item.name.value == "allow" and isinstance(item.value, EnumValueNode):
+                    return item.value.value == "public"
+    return False
+
+
+def _many_to_many_models(document: Any) -> dict[str, list[str]]:
+    """The join models ``@manyToMany(relationName: "X")`` creates -> the models that name the relation."""
+    from graphql.language import ObjectTypeDefinitionNode, StringValueNode
+
+    joins: dict[str, list[str]] = {}
+    for node in document.definitions:
+        if not isinstance(node, ObjectTypeDefinitionNode):
+            continue
+        for definition in node.fields or ():
+            for directive in definition.directives or ():
+                if directive.name.value != "manyToMany":
+                    continue
+                for argument in directive.arguments or ():
+                    if argument.name.value == "relationName" and isinstance(argument.value, StringValueNode):
+                        joins.setdefault(argument.value.value, []).append(node.name.value)
+    return joins
+
+
 def parse_gen1_schema(text: str, source: str) -> ApiSchema:
-    """Models and mutation fields of one Amplify Gen 1 schema document."""
+    """Models and mutation fields of one Amplify Gen 1 schema document (transformer v2)."""
     from graphql import GraphQLError, parse
     from graphql.language import ObjectTypeDefinitionNode, ObjectTypeExtensionNode
 
@@ -92,20 +190,38 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
         document = parse(text, no_location=True)
     except GraphQLError as exc:
         raise SchemaError(f"{source}: not valid GraphQL: {exc.message}") from None
+    old = sorted({d.name.value for d in _directives(document) if d.name.value in V1_DIRECTIVES})
+    if old:
+        raise SchemaError(
+            f"{source}: Your GraphQL Schema is using {', '.join('@' + d for d in old)} directives from an older "
+            f"version of the GraphQL Transformer (v1), which the Amplify CLI no longer compiles. Visit "
+            f"{MIGRATION_GUIDE} to learn how to migrate your GraphQL schema (@key -> @primaryKey/@index, "
+            "@connection -> @hasMany/@hasOne/@belongsTo/@manyToMany), push it, then run init again"
+        )
+    sandbox_mode = _global_rule_is_public(document, source)
     models: list[str] = []
     model_mutations: list[str] = []
     custom: list[str] = []
+    backing: dict[str, str] = {}
     keys: dict[str, tuple[str, ...]] = {}
+    unguarded: list[str] = []
     for node in document.definitions:
         if not isinstance(node, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
             continue
         name = node.name.value
         if name == "Mutation":
-            custom.extend(field.name.value for field in node.fields or ())
+            for definition in node.fields or ():
+                custom.append(definition.name.value)
+                used = [d.name.value for d in definition.directives or () if d.name.value in CUSTOM_BACKINGS]
+                backing[definition.name.value] = (
+                    ", ".join(f"@{d}" for d in used) if used else "a custom resolver"
+                )
             continue
         model = next((d for d in node.directives or () if d.name.value == "model"), None)
         if model is not None:
             models.append(name)
+            if not any(d.name.value == "auth" for d in node.directives or ()):
+                unguarded.append(name)
             key = _primary_key(node)
             if key is not None and key != ("id",):
                 keys[name] = key
@@ -113,8 +229,24 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
                 model_mutations.extend(_model_mutations(name, model))
             except SchemaError as exc:
                 raise SchemaError(f"{source}: {exc}") from None
+    for join, sides in _many_to_many_models(document).items():
+        if join not in models:
+            # Amplify's join model gets the @auth rules of the models it joins: it is in sandbox mode only when
+            # none of them has rules (transformer 1.8.4: createUserChatroom admits admin roles when either side
+            # has @auth, and only API keys when neither has).
+            models.append(join)
+            if all(side in unguarded for side in sides):
+                unguarded.append(join)
+            model_mutations.extend(f"{op}{join}" for op in OPERATIONS)
     mutations = tuple(dict.fromkeys([*model_mutations, *custom]))
-    return ApiSchema(source, tuple(models), mutations, keys)
+    return ApiSchema(
+        source,
+        tuple(models),
+        mutations,
+        keys,
+        sandbox_mode_models=tuple(unguarded) if sandbox_mode else (),
+        custom_backing=backing,
+    )
 
 
 def _primary_key(node: Any) -> tuple[str, ...] | None:
@@ -175,8 +307,41 @@ def introspection_schema(outputs: Mapping[str, Any], source: str) -> ApiSchema |
     mutations = [f"{op}{model}" for model in models for op in OPERATIONS]
     mutations += [str(key) for key in custom_raw]
     return ApiSchema(
-        f"{source} (data.model_introspection)", tuple(models), tuple(dict.fromkeys(mutations)), keys
+        f"{source} (data.model_introspection)",
+        tuple(models),
+        tuple(dict.fromkeys(mutations)),
+        keys,
+        custom_backing={
+            str(key): "a Gen 2 custom mutation (a.mutation().handler(...))" for key in custom_raw
+        },
     )
+
+
+GLOBAL_RULE = "input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }"
+
+
+def sandbox_mode_problem(mutation: str, model: str) -> str:
+    """Why IAM callers are refused on a sandbox-mode model, and the fix that keeps the model's current access."""
+    return (
+        f"{mutation} writes {model}, which has no @auth rule of its own under the schema's global rule "
+        f"`{GLOBAL_RULE}`: Amplify compiles it in sandbox mode (API keys only) and refuses every IAM caller, the "
+        "worker's admin role included, whatever custom-roles.json lists. Fix: add "
+        f"`@auth(rules: [{{ allow: public }}])` to `type {model} @model` (it keeps {model}'s API-key access, and a "
+        "model with @auth rules admits Amplify admin roles), then `amplify push`"
+    )
+
+
+def schema_warnings(schema: ApiSchema, allowed: Sequence[str]) -> list[str]:
+    """What will refuse or not be served for the ``allowed`` mutations, read from the schema alone."""
+    warnings = [sandbox_mode_problem(m, model) for m, model in schema.refused_for_iam(allowed).items()]
+    for mutation in allowed:
+        backing = schema.custom_backing.get(mutation)
+        if backing is not None:
+            warnings.append(
+                f"{mutation} is a custom mutation ({backing}), not a model mutation: the worker sends it as a "
+                "query-form envelope, never counts it as already applied, and the local sandbox cannot serve it"
+            )
+    return warnings
 
 
 def read_outputs(path: Path) -> dict[str, Any]:
@@ -225,6 +390,7 @@ def mutation_problems(settings: Settings) -> list[str]:
 
 
 __all__ = [
+    "GLOBAL_RULE",
     "ApiSchema",
     "SchemaError",
     "gen1_schema_files",
@@ -234,4 +400,6 @@ __all__ = [
     "project_schema",
     "read_gen1_schema",
     "read_outputs",
+    "sandbox_mode_problem",
+    "schema_warnings",
 ]

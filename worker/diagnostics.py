@@ -62,7 +62,11 @@ def explain_resolver_unauthorized(
     return (
         f"Amplify's resolver for {field} refused caller {caller_arn or entry}: custom-roles.json must list {entry!r} "
         "in adminRoleNames (an arn:aws:iam::...:role/... entry never matches); run `make custom-roles` then "
-        "`amplify push` so the resolvers are regenerated"
+        "`amplify push` so the resolvers are regenerated. If it already does and was pushed: a model with no "
+        "@auth rule of its own under the schema's global rule (`input AMPLIFY { globalAuthRule: AuthRule = "
+        "{ allow: public } }`) is in sandbox mode, which refuses every IAM caller, admin roles included; add "
+        "`@auth(rules: [{ allow: public }])` to that model (it keeps its API-key access) and push "
+        "(`appsync-mutations doctor` names the model)"
     )
 
 
