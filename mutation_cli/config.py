@@ -41,6 +41,16 @@ def load_context(settings_path: str | None = None, environ: Mapping[str, str] | 
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
     assert settings is not None
+    from project_settings.checks import sandbox_values
+
+    placeholders = sandbox_values(settings)
+    if placeholders:
+        # Sent to AWS they fail as an AssumeRole of a role in nobody's account ("transient: CredentialsUnavailable").
+        raise UsageError(
+            f"{settings.source} still holds the local sandbox's values ({', '.join(placeholders)}), which name "
+            "no real account or API: run `appsync-mutations init --from-amplify <your Amplify project>` first; "
+            "against the local sandbox, load its environment instead (`set -a; . build/sandbox.env; set +a`)"
+        )
     try:
         config = settings.worker_config()
     except (ConfigError, ValueError) as exc:

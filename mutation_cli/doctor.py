@@ -344,7 +344,10 @@ class Doctor:
         behaviour = self.options.cli_behaviour or (settings.amplify.cli_behaviour if settings else VERBATIM)
         env = self.options.amplify_env
         admitted = {b: is_admitted(caller, admin_roles(entries, b, env)) for b in CLI_BEHAVIOURS}
-        label = {VERBATIM: "verbatim (Amplify CLI <= 5.15.3)", NORMALIZE: "normalize (5.15.7+)"}
+        label = {
+            VERBATIM: "verbatim (@aws-amplify/amplify-category-api <= 5.15.6)",
+            NORMALIZE: "normalize (@aws-amplify/amplify-category-api 5.15.7+)",
+        }
         if not admitted[behaviour]:
             raise Broken(f"{path} does not admit {caller} under CLI behaviour {label[behaviour]}", fix)
         check = Check("custom-roles.json", OK, f"{path} admits {caller} under {label[behaviour]}")

@@ -32,6 +32,7 @@ class SendOutcome:
     data: Any = None
     http_status: int = 0
     error: MutationError | None = None
+    record: str | None = None  # already applied: which record exists, in words
 
     def to_json(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -39,6 +40,8 @@ class SendOutcome:
             "operation": self.field,
             "httpStatus": self.http_status,
         }
+        if self.record is not None:
+            result["record"] = self.record
         if self.error is None:
             result["data"] = self.data
         else:
@@ -110,12 +113,26 @@ def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any 
         return SendOutcome(APPLIED, request.field, data, answer.status)
     if isinstance(error, ConditionalCheckFailedError):
         if counts_as_applied(request):
-            return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status)
+            return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status, record=_record(request))
         error = condition_failure(request, error)
     caller = caller_arn() if callable(caller_arn) else caller_arn
     return SendOutcome(
         FAILED, request.field, None, answer.status, diagnose(error, http.config, request.field, caller)
     )
+
+
+def _record(request: MutationRequest) -> str:
+    """The record a create named, in words: by its key fields, and whether the key or the input chose it."""
+    fields = request.key_fields
+    named = (
+        f"{fields[0]} {request.record_id!r}"
+        if len(fields) == 1
+        else f"{'+'.join(fields)} {request.record_id!r}"
+    )
+    by = {"idempotencyKey": "the idempotency key", "message": "the message id"}.get(
+        request.id_source or "", "the input"
+    )
+    return f"the record with {named} (named by {by})"
 
 
 def print_outcome(outcome: SendOutcome, as_json: bool, out: IO[str], err: IO[str]) -> None:
@@ -126,7 +143,8 @@ def print_outcome(outcome: SendOutcome, as_json: bool, out: IO[str], err: IO[str
         print(json.dumps({outcome.field: outcome.data}, indent=2, default=str), file=out)
     elif outcome.status == ALREADY_APPLIED:
         print(
-            f"already applied: {outcome.field} with this idempotency key exists (nothing changed)", file=out
+            f"already applied: {outcome.field}: {outcome.record or 'the record'} exists (nothing changed)",
+            file=out,
         )
     else:
         error = outcome.error

@@ -137,7 +137,8 @@ def test_custom_roles_admitted_under_one_cli_behaviour_only(cli: Any, kit: Any, 
     normalize = cli("doctor", "--json", "--cli-behaviour", "normalize", "--custom-roles", path)
     assert normalize.code == 1
     assert normalize.json()["firstBroken"] == "custom-roles.json"
-    assert "normalize (5.15.7+)" in checks_of(normalize)["custom-roles.json"]["detail"]
+    detail = checks_of(normalize)["custom-roles.json"]["detail"]
+    assert "normalize (@aws-amplify/amplify-category-api 5.15.7+)" in detail and "5.15.3" not in detail
 
 
 def test_removed_appsync_host_still_set_is_the_first_broken_link(cli: Any, kit: Any, operator: Any) -> None:
@@ -239,14 +240,37 @@ def test_skip_custom_roles_lets_the_later_links_run(cli: Any, kit: Any, tmp_path
     assert checks["signed request"]["status"] == "ok"
 
 
-def test_worker_variables_ignored_without_appsync_url_are_named(cli: Any, kit: Any, operator: Any) -> None:
+def test_worker_variables_ignored_without_appsync_url_are_named(
+    cli: Any, kit: Any, operator: Any, tmp_path: Path
+) -> None:
     operator.delenv("APPSYNC_URL")  # MUTATOR_*, DEAD_LETTER_QUEUE_URL, ... stay: settings.toml wins
-    result = cli("doctor", "--json", "--skip-custom-roles")
+    # settings of a real deployment (the sandbox's own ids are refused outside the sandbox: next test)
+    own = tmp_path / "settings.toml"
+    own.write_text(
+        Path(kit.settings.source)
+        .read_text(encoding="utf-8")
+        .replace('"111111111111"', '"123456789012"')
+        .replace('"222222222222"', '"210987654321"')
+        .replace('"sandboxapi0000000000000000"', '"q7wz3kxhfbdnlmc2r5tuvy4e6a"'),
+        encoding="utf-8",
+    )
+    result = cli("doctor", "--json", "--skip-custom-roles", "--settings", str(own))
     configuration = checks_of(result)["configuration"]
     assert configuration["status"] == "ok"
     [note] = [n for n in configuration["notes"] if "APPSYNC_URL is unset" in n]
     for name in ("MUTATOR_ROLE_ARN", "MUTATOR_SESSION_NAME", "DEAD_LETTER_QUEUE_URL"):
         assert name in note
+
+
+def test_settings_with_the_sandbox_values_are_refused_before_any_call(cli: Any, operator: Any) -> None:
+    """Issue 20 §4: before `init`, send named no placeholder and answered 'transient: CredentialsUnavailable'."""
+    operator.delenv("APPSYNC_URL")  # the settings file decides: it still holds the sandbox's ids
+    for argv in (("send", "--file", "-"), ("doctor", "--json")):
+        result = cli(*argv)
+        assert result.code != 0
+        text = result.out + result.err
+        assert "still holds the local sandbox's values" in text and "init --from-amplify" in text
+        assert "CredentialsUnavailable" not in text and "Traceback" not in text
 
 
 def test_probe_on_a_healthy_chain_writes_nothing(cli: Any, kit: Any, roles_file: Any) -> None:
@@ -362,7 +386,8 @@ def test_sandbox_ids_are_warned_about_except_against_the_local_sandbox(kit: Any,
     assert against_sandbox.targets_local_sandbox()
     assert against_sandbox.settings_warnings() == []
     monkeypatch.delenv("APPSYNC_URL")
-    from_settings = Doctor(load_context(), DoctorOptions())  # settings.toml: a real-looking AppSync URL
-    assert not from_settings.targets_local_sandbox()
-    (warning,) = [w for w in from_settings.settings_warnings() if w.startswith("WARNING")]
-    assert "111111111111" in warning and "init --from-amplify" in warning
+    from mutation_cli.errors import UsageError
+
+    # settings.toml with a real-looking AppSync URL and the sandbox's ids: refused, not just warned about
+    with pytest.raises(UsageError, match=r"111111111111.*init --from-amplify"):
+        load_context()

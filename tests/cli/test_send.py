@@ -89,3 +89,20 @@ def test_assume_role_refused_is_reported_with_the_diagnosis(
     result = cli("send")
     assert result.code == 1
     assert "AssumeRoleDenied" in result.err and "sts:RoleSessionName" in result.err
+
+
+def test_duplicate_create_without_a_key_names_the_record_not_a_key(
+    cli: Any, kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20 §4: a create that names its record by input.id (no idempotencyKey) is not 'this idempotency key'."""
+    record = kit.key()
+    envelope = json.dumps({"mutation": "createTodo", "input": {"id": record, "name": "by input"}})
+    for _ in range(2):
+        monkeypatch.setattr("sys.stdin", io.StringIO(envelope))
+        result = cli("send")
+    assert result.code == 0
+    assert (
+        f"already applied: createTodo: the record with id {record!r} (named by the input) exists"
+        in result.out
+    )
+    assert "idempotency key" not in result.out
