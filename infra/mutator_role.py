@@ -58,7 +58,12 @@ class MutatorRole(Construct):
             session_name=session_name,
             external_id=external_id,
         )
-        self.identity_policy = identity_policy_document(mutation_field_arns(api_arn, allowed_mutations))
+        api_account = api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
+        # The role's own ARN as text: a GetAtt of the role inside its own policy would be a circular reference.
+        own_arn = f"arn:{partition}:iam::{api_account}:role/{role_name}"
+        self.identity_policy = identity_policy_document(
+            mutation_field_arns(api_arn, allowed_mutations), role_arn=own_arn
+        )
         self.role = iam.CfnRole(
             self,
             ROLE_ID,
@@ -73,6 +78,5 @@ class MutatorRole(Construct):
             ],
         )
         self.role_arn = self.role.attr_arn
-        api_account = api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
         #: What AppSync's resolvers see as the caller (what Amplify's custom-roles.json must admit).
         self.assumed_role_arn = f"arn:{partition}:sts::{api_account}:assumed-role/{role_name}/{session_name}"

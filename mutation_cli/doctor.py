@@ -422,7 +422,12 @@ class Doctor:
             Exception
         ) as exc:  # AccessDenied (least privilege), or not implemented (moto): a note, not a fault
             code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-            notes = ["a least-privilege role may not simulate; the signed request below still proves signing"]
+            notes = [
+                f"not checked: {', '.join(fields)}: a field missing from the policy fails every such mutation "
+                "with IAMDenied; the role's policy from `make synth` lets it simulate itself (redeploy the "
+                "account-B stack)",
+                "the signed request below still proves signing",
+            ]
             if self.generation == 2:
                 notes.append(
                     "Gen 2: this policy is the only gate; run `doctor --probe` to prove it with a mutation "

@@ -50,8 +50,8 @@ def trust_policy_document(
 
 
 def mutator_identity_policy(settings: Settings) -> PolicyDocument:
-    """``appsync:GraphQL`` on the allowed mutation fields only."""
-    return identity_policy_document(settings.mutation_field_arns())
+    """``appsync:GraphQL`` on the allowed mutation fields only (and simulating this policy, for ``doctor``)."""
+    return identity_policy_document(settings.mutation_field_arns(), role_arn=settings.mutator_role_arn)
 
 
 def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
@@ -59,19 +59,31 @@ def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
     return [f"{api_arn}/types/Mutation/fields/{f}" for f in fields]
 
 
-def identity_policy_document(field_arns: Sequence[str]) -> PolicyDocument:
-    """``appsync:GraphQL`` on exactly these field ARNs."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def identity_policy_document(field_arns: Sequence[str], role_arn: str | None = None) -> PolicyDocument:
+    """``appsync:GraphQL`` on exactly these field ARNs.
+
+    With ``role_arn`` (the role this policy is attached to), also ``iam:SimulatePrincipalPolicy`` on that role
+    only: ``doctor`` can then check every allowed field against the deployed policy with the role's own
+    credentials. It reveals nothing but this role's own permissions, and grants no action on AppSync or data.
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AllowedMutationFields",
+            "Effect": "Allow",
+            "Action": "appsync:GraphQL",
+            "Resource": list(field_arns),
+        }
+    ]
+    if role_arn is not None:
+        statements.append(
             {
-                "Sid": "AllowedMutationFields",
+                "Sid": "DoctorSimulatesThisPolicy",
                 "Effect": "Allow",
-                "Action": "appsync:GraphQL",
-                "Resource": list(field_arns),
+                "Action": "iam:SimulatePrincipalPolicy",
+                "Resource": role_arn,
             }
-        ],
-    }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def execution_role_trust_policy() -> PolicyDocument:

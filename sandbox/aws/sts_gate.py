@@ -27,7 +27,7 @@ from sandbox.aws.identities import (
     OPERATOR_SECRET,
     SandboxIdentities,
 )
-from sandbox.aws.policy import Decision, Principal, RequestContext, trust_allows
+from sandbox.aws.policy import Decision, Principal, RequestContext, evaluate, trust_allows
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 CHAINING_LIMIT = 3600
@@ -102,12 +102,17 @@ class StsGate:
     # --- WSGI ------------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if not match or match.group(2) != "sts" or environ.get("REQUEST_METHOD") != "POST":
+        if not match or match.group(2) not in ("sts", "iam") or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         access_key = match.group(1)
+        if match.group(2) == "iam":
+            if form.get("Action") == "SimulatePrincipalPolicy":
+                return self._simulate(access_key, environ, body, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.app(environ, start_response)
         refusal = self._check_caller(access_key, environ) or self._check_signature(access_key, environ, body)
         if refusal is None and form.get("Action") == "AssumeRole":
             refusal, body = self._check_assume_role(access_key, form, body)
@@ -117,6 +122,63 @@ class StsGate:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
+
+    def _simulate(
+        self, access_key: str, environ: dict[str, Any], body: bytes, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """``iam:SimulatePrincipalPolicy`` (moto raises NotImplementedError): the sandbox's own evaluator.
+
+        As IAM does: the caller needs ``iam:SimulatePrincipalPolicy`` on ``PolicySourceArn``; each action and
+        resource is evaluated against that principal's identity policies; decisions are ``allowed``,
+        ``implicitDeny`` or ``explicitDeny`` (IAM API reference, EvaluationResult).
+        """
+        refusal = self._check_caller(access_key, environ) or self._check_signature(access_key, environ, body)
+        if refusal is not None:
+            return _error(start_response, *refusal)
+        form = parse_qs(body.decode())
+        source = (form.get("PolicySourceArn") or [""])[0]
+        principal = self.identities.principal(access_key)
+        assert principal is not None  # _check_caller passed
+        if (
+            principal.service is not None
+            or self.identities.decide(principal, "iam:SimulatePrincipalPolicy", source) is not Decision.ALLOW
+        ):
+            return _error(
+                start_response,
+                403,
+                "AccessDenied",
+                f"User: {principal.arn} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: "
+                f"{source}",
+            )
+        if self.identities.role(source) is None:
+            return _error(
+                start_response, 404, "NoSuchEntity", f"The role with name {source} cannot be found."
+            )
+        policies = self.identities.identity_policies(source)
+        words = {
+            Decision.ALLOW: "allowed",
+            Decision.DENY: "explicitDeny",
+            Decision.IMPLICIT_DENY: "implicitDeny",
+        }
+        members = []
+        for action in _members(form, "ActionNames"):
+            for resource in _members(form, "ResourceArns") or ["*"]:
+                decision = evaluate(policies, RequestContext(action, resource, {}))
+                members.append(
+                    f"<member><EvalActionName>{_escape(action)}</EvalActionName>"
+                    f"<EvalResourceName>{_escape(resource)}</EvalResourceName>"
+                    f"<EvalDecision>{words[decision]}</EvalDecision><MatchedStatements/>"
+                    "<MissingContextValues/></member>"
+                )
+        answer = (
+            '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+            "<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated>"
+            f"<EvaluationResults>{''.join(members)}</EvaluationResults></SimulatePrincipalPolicyResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</SimulatePrincipalPolicyResponse>"
+        ).encode()
+        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(answer)))])
+        return [answer]
 
     def _check_caller(self, access_key: str, environ: dict[str, Any]) -> tuple[int, str, str] | None:
         if access_key in (OPERATOR_KEY, LAMBDA_SERVICE_KEY):
@@ -246,6 +308,16 @@ class StsGate:
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
             )
         return None
+
+
+def _members(form: dict[str, list[str]], name: str) -> list[str]:
+    """``Name.member.1``, ``Name.member.2``... of an AWS query-protocol form, in order."""
+    found = []
+    index = 1
+    while f"{name}.member.{index}" in form:
+        found.append(form[f"{name}.member.{index}"][0])
+        index += 1
+    return found
 
 
 def _error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:

@@ -41,8 +41,9 @@ def test_healthy_chain_is_all_green(cli: Any, kit: Any, roles_file: Any) -> None
     ):
         assert checks[name]["status"] == "ok", checks[name]
     assert kit.assumed_arn in checks["caller identity"]["detail"]
-    # moto has no iam:SimulatePrincipalPolicy: the link is skipped with a note, not failed.
-    assert checks["IAM policy"]["status"] in ("ok", "skipped")
+    # every allowed field checked against the deployed policy (the sandbox answers iam:SimulatePrincipalPolicy)
+    assert checks["IAM policy"]["status"] == "ok", checks["IAM policy"]
+    assert "createTodo, deleteTodo, updateTodo" in checks["IAM policy"]["detail"]
     assert stats.requests == requests_before + 1  # the signed `query { __typename }` probe
     assert len(stats.mutations) == mutations_before  # and no mutation
 
@@ -352,10 +353,64 @@ def test_gen2_skips_custom_roles_json_with_a_note_instead_of_reporting_it_missin
     assert link["status"] == "skipped", link
     assert "amplify.generation = 2" in link["detail"] and "no custom-roles.json" in link["detail"]
     assert any("only gate" in note for note in link["notes"])
-    assert checks["IAM policy"]["status"] == "skipped"  # moto cannot simulate: the note points at --probe
-    assert any("--probe" in note for note in checks["IAM policy"]["notes"])
+    assert checks["IAM policy"]["status"] == "ok"
+    assert "(Gen 2: the only gate)" in checks["IAM policy"]["detail"]
     assert checks["signed request"]["status"] == "ok"
     assert result.code == 0, result.out
+
+
+def test_a_field_the_policy_lacks_is_named_before_any_mutation_fails(
+    cli: Any, kit: Any, roles_file: Any
+) -> None:
+    """Issue 20 §4: the probe proves one field; a field missing from the policy must not leave doctor all green."""
+    import json as json_module
+
+    from project_settings.policies import identity_policy_document
+
+    iam = kit.sb.client("iam", "B")
+    role = kit.settings.mutator_role.name
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    original = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    narrowed = identity_policy_document(
+        [a for a in kit.settings.mutation_field_arns() if not a.endswith("/updateTodo")],
+        role_arn=kit.settings.mutator_role_arn,
+    )
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json_module.dumps(narrowed))
+    try:
+        result = cli("doctor", "--json", "--probe", "--custom-roles", roles_file([kit.assumed_arn]))
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json_module.dumps(original))
+    assert result.code == 1
+    link = checks_of(result)["IAM policy"]
+    assert link["status"] == "failed" and "does not allow appsync:GraphQL on updateTodo" in link["detail"]
+    assert "createTodo" not in link["detail"]
+
+
+def test_without_simulation_rights_the_unchecked_fields_are_named(
+    cli: Any, kit: Any, roles_file: Any
+) -> None:
+    """A role deployed before doctor could simulate itself: skipped, and it says which fields went unchecked."""
+    import json as json_module
+
+    from project_settings.policies import identity_policy_document
+
+    iam = kit.sb.client("iam", "B")
+    role = kit.settings.mutator_role.name
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    original = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName=name,
+        PolicyDocument=json_module.dumps(identity_policy_document(kit.settings.mutation_field_arns())),
+    )
+    try:
+        result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json_module.dumps(original))
+    link = checks_of(result)["IAM policy"]
+    assert link["status"] == "skipped" and "(AccessDenied)" in link["detail"]
+    assert any("not checked: createTodo, deleteTodo, updateTodo" in note for note in link["notes"])
+    assert "Traceback" not in result.err and "NotImplementedError" not in result.err
 
 
 def test_gen2_probe_names_an_api_that_still_applies_an_allow_list(cli: Any, kit: Any, tmp_path: Path) -> None:

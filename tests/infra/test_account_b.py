@@ -51,13 +51,20 @@ def test_identity_policy_is_graphql_on_the_allowed_mutation_fields_only(
 ) -> None:
     policy = mutator_identity_policy_from(template_b)
     assert policy == mutator_identity_policy(settings)
-    [statement] = policy["Statement"]
+    statement, simulate = policy["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "appsync:GraphQL"
     assert statement["Resource"] == [
         f"arn:aws:appsync:us-east-1:222222222222:apis/sandboxapi0000000000000000/types/Mutation/fields/{field}"
         for field in ("createTodo", "updateTodo", "deleteTodo")
     ]
+    # doctor checks every allowed field with the role's own credentials: simulating this role only
+    assert simulate == {
+        "Sid": "DoctorSimulatesThisPolicy",
+        "Effect": "Allow",
+        "Action": "iam:SimulatePrincipalPolicy",
+        "Resource": settings.mutator_role_arn,
+    }
     role = next(iter(template_b["Resources"].values()))["Properties"]
     assert len(role["Policies"]) == 1 and "ManagedPolicyArns" not in role
 
