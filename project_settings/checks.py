@@ -8,6 +8,7 @@ project is at hand (``project_settings.schema`` reads it).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,6 +51,38 @@ def sandbox_warning(settings: Settings) -> str | None:
         "from them names accounts that are not yours. Put your own in, or run "
         "`appsync-mutations init --from-amplify <your Amplify project>` to read them from it."
     )
+
+
+#: What a local rehearsal may stand in for: the values no Amplify file names (Gen 2 names neither account B
+#: nor the API id) and that only matter in AWS. ``init`` leaves ``<...>`` placeholders for them.
+REHEARSAL_VALUES = {
+    ("accounts", "worker"): SANDBOX_WORKER_ACCOUNT,
+    ("accounts", "api"): SANDBOX_API_ACCOUNT,
+    ("appsync", "api_id"): SANDBOX_API_ID,
+}
+
+
+def rehearsal_settings(path: Path | str | None = None) -> tuple[Settings, list[str]]:
+    """The settings for the local sandbox: ``init``'s placeholders for the accounts and the API id are filled
+    with the sandbox's own (named in the returned list); any other problem is the file's, raised as usual."""
+    import tomllib
+
+    from project_settings.model import DEFAULT_PATH, SettingsError, parse_settings
+
+    file = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(str(file), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(str(file), [f"not valid TOML: {exc}"]) from None
+    filled = []
+    for (section, key), value in REHEARSAL_VALUES.items():
+        current = raw.get(section, {}).get(key)
+        if isinstance(current, str) and current.startswith("<"):
+            raw.setdefault(section, {})[key] = value
+            filled.append(f"{section}.{key} = {value!r}")
+    return parse_settings(raw, source=str(file), base_dir=file.parent), filled
 
 
 def schema_problems(settings: Settings) -> list[str]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from project_settings import Settings, SettingsError, load_settings
+from project_settings import Settings, SettingsError
 
 DEFAULT_ENV_FILE = Path("build/sandbox.env")
 #: doctor reads the sandbox's custom-roles.json through this variable (it is not in the Amplify project).
@@ -242,11 +242,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from project_settings.checks import rehearsal_settings
+
     try:
-        settings = load_settings(args.settings)
+        settings, filled = rehearsal_settings(args.settings)
     except SettingsError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
+    if filled:
+        # Gen 2 outputs name neither account B nor the API id: a rehearsal needs neither to be real.
+        print(
+            f"sandbox: for this local rehearsal the sandbox stands in for {', '.join(filled)} (still placeholders "
+            f"in {settings.source}: fill them with `init --api-account ... --api-id ...` before deploying)",
+            file=sys.stderr,
+        )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
