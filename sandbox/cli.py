@@ -152,6 +152,9 @@ def started(
         environment = dict(sb.lambda_environment())
         if sb.generation == 1:
             environment[CUSTOM_ROLES_VARIABLE] = str(sb.custom_roles_path)
+        from sandbox.invoke import QUEUE_ARN_VARIABLE, QUEUE_URL_VARIABLE
+
+        environment[QUEUE_URL_VARIABLE], environment[QUEUE_ARN_VARIABLE] = sb.queue_url, sb.queue_arn
         env_file = Path(env_file)
         env_file.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -206,6 +209,7 @@ def describe(running: Running, settings_path: str | None) -> str:
         f"  appsync-mutations doctor{settings_flag}",
         f"  appsync-mutations send{settings_flag} --file envelope.json   # e.g. {example}",
         f"  appsync-mutations replay list{settings_flag}",
+        "  python -m sandbox.invoke --file envelope.json   # the worker itself, through the queue (SQS event)",
         "",
         "Ctrl-C stops it (the environment file is removed).",
     ]
