@@ -105,6 +105,10 @@ class ProgressReporter(AbstractContextManager["ProgressReporter"]):
 
     def outcome(self, outcome: Outcome) -> None:
         detail = f"{outcome.error_type}: {outcome.reason}" if outcome.status in _LISTED else ""
+        # The DLQ copy has a message id of its own: name the message the producer sent, as the worker logged it.
+        source = outcome.record.failure.get("sourceMessageId")
+        if source and source != outcome.record.message_id:
+            detail = f"(sent as {source})" + (f"  {detail}" if detail else "")
         self.advance(outcome.status, outcome.record.message_id, outcome.operation, detail)
 
 

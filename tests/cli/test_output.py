@@ -63,3 +63,12 @@ def test_checklist_marks() -> None:
         "    fix: pin the session name",
         "– signed request: not checked",  # noqa: RUF001
     ]
+
+
+def test_a_replay_line_names_the_message_the_producer_sent() -> None:
+    """Issue 20 §4: the demo's batch table shows the source message ids; the DLQ copies have ids of their own."""
+    record = DeadLetterRecord("dlq-copy-1", "{}", failure={"sourceMessageId": "sent-by-producer-1"})
+    stream = io.StringIO()
+    with ProgressReporter(1, "replaying", stream) as progress:
+        progress.outcome(Outcome(record, REPLAYED, "createTodo"))
+    assert "[1/1] replayed         dlq-copy-1  createTodo  (sent as sent-by-producer-1)" in stream.getvalue()
