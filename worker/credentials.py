@@ -279,10 +279,14 @@ class AssumedRoleCredentials:
             ) from None
 
     async def replace_rejected(self, generation: int, deadline: float | None = None) -> CredentialSet:
-        """AppSync called set ``generation`` expired: never sign with it again, and get a new one."""
-        with self._lock:
+        """AppSync called set ``generation`` expired: never sign with it again, and get a new one.
+
+        Never takes the lock: a background refresh holds it for a whole STS call, and this runs on the loop.
+        Two plain attribute writes are enough: rejecting a generation that is no longer current changes nothing.
+        """
+        if generation > self._rejected_generation:
+            self._rejected_generation = generation
             if self._current is not None and self._current.generation == generation:
-                self._rejected_generation = generation
                 self._retry_at = 0.0  # this is new information: try STS now, not after an old backoff
         return await self.get(deadline)
 

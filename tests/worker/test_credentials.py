@@ -226,6 +226,34 @@ async def test_a_due_refresh_runs_in_the_background_while_the_set_is_still_good(
     assert (await creds.get()).frozen is not first.frozen and len(sts.calls) == 2
 
 
+async def test_replacing_a_rejected_set_never_blocks_the_loop_on_a_refresh_in_flight() -> None:
+    """Issue 22: replace_rejected awaited the lock a background refresh holds for a whole STS call."""
+    import itertools
+
+    creds, sts, clock = make_slow(1.0)
+    sts.delay = 0.0
+    first = await creds.get()
+    sts.delay = 1.0
+    clock.now += 3000  # inside the refresh window: get() starts a background refresh holding the lock
+    assert (await creds.get()).frozen is first.frozen
+    await asyncio.sleep(0.05)  # the executor thread is inside the slow STS call, under the lock
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        for _ in range(10):
+            ticks.append(loop.time())
+            await asyncio.sleep(0.02)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.03)  # the ticker is running: a blocked loop shows as a gap between its ticks
+    replaced = await creds.replace_rejected(first.generation)
+    await ticking
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert max(gaps) < 0.5, f"the loop stalled {max(gaps):.2f} s"  # before: ~1 s, the whole STS call
+    assert replaced.frozen is not first.frozen and replaced.generation == first.generation + 1
+
+
 async def test_waiting_for_sts_stops_at_the_deadline() -> None:
     import time
 
