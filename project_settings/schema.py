@@ -177,7 +177,10 @@ def _many_to_many_models(document: Any) -> dict[str, list[str]]:
                     continue
                 for argument in directive.arguments or ():
                     if argument.name.value == "relationName" and isinstance(argument.value, StringValueNode):
-                        joins.setdefault(argument.value.value, []).append(node.name.value)
+                        # Amplify capitalises the type's name: "userBlogs" -> type UserBlogs, createUserBlogs
+                        # (Rnad95/MomToBe's compiled build/schema.graphql).
+                        relation = argument.value.value
+                        joins.setdefault(relation[:1].upper() + relation[1:], []).append(node.name.value)
     return joins
 
 

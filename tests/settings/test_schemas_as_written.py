@@ -74,6 +74,17 @@ def test_starter_rule_puts_models_without_auth_in_sandbox_mode() -> None:
     assert plain.sandbox_mode_models == ()
 
 
+def test_a_lower_case_relation_name_is_capitalised_as_amplify_names_the_type() -> None:
+    """Rnad95/MomToBe: relationName "userBlogs" compiles to type UserBlogs with createUserBlogs."""
+    schema = parse_gen1_schema(
+        'type Mother @model { id: ID! blogs: [Blog] @manyToMany(relationName: "userBlogs") }\n'
+        'type Blog @model { id: ID! mothers: [Mother] @manyToMany(relationName: "userBlogs") }',
+        "schema.graphql",
+    )
+    assert "UserBlogs" in schema.models and "createUserBlogs" in schema.mutations
+    assert "createuserBlogs" not in schema.mutations
+
+
 def test_many_to_many_join_models_have_mutations() -> None:
     schema = parse_gen1_schema(STARTER, "schema.graphql")
     for join in ("UserChatroom", "UserTag"):
