@@ -366,6 +366,9 @@ class Doctor:
             check.notes.append(
                 "entries with ${env} are compared before the CLI substitutes the environment name"
             )
+        no_iam = self._project_iam_problem()
+        if no_iam:
+            raise Broken(f"{path} admits {caller}, but {no_iam}", "add IAM to the API's authorization modes")
         refused = self._sandbox_mode_refusals()
         if refused:
             from project_settings.schema import sandbox_mode_problem
@@ -377,6 +380,22 @@ class Doctor:
                 "`@auth(rules: [{ allow: public }])`), then `amplify push`",
             )
         return check
+
+    def _project_iam_problem(self) -> str | None:
+        """The Amplify project's own files say the API has no AWS_IAM mode (None: it has, or no project)."""
+        settings = self.ctx.deployment_settings
+        if settings is None or self.generation != 1:
+            return None
+        from project_settings.amplify_files import AmplifyProjectError, is_gen1_project, read_gen1
+
+        project = settings.amplify.project_dir
+        try:
+            facts = (
+                read_gen1(project, api_name=settings.amplify.api_name) if is_gen1_project(project) else None
+            )
+        except AmplifyProjectError:
+            return None
+        return facts.iam_problem() if facts is not None else None
 
     def _sandbox_mode_refusals(self) -> dict[str, str]:
         """Allowed mutations whose model the schema leaves in sandbox mode (IAM refused) -> that model."""

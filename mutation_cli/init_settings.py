@@ -310,8 +310,9 @@ def initialise(
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{settings_path}: cannot be updated in place: {exc}") from None
     _print_summary(out, settings_path, changes, origins, facts, notes, todo, args.dry_run)
-    for warning in warnings:
-        print(f"warning: {warning}", file=err)
+    for warning in [facts.iam_problem(), facts.conflict_note(), *warnings]:
+        if warning:
+            print(f"warning: {warning}", file=err)
     if args.dry_run:
         import difflib
 

@@ -61,6 +61,70 @@ class ProjectFacts:
     api_id: str | None = None
     url: str | None = None
     notes: tuple[str, ...] = field(default=())
+    #: The API's authorization modes (AWS_IAM, AMAZON_COGNITO_USER_POOLS, API_KEY...), default first; empty:
+    #: not known from the files.
+    auth_modes: tuple[str, ...] = ()
+    #: The conflict resolution strategy when conflict detection is on (AUTOMERGE, OPTIMISTIC_CONCURRENCY,
+    #: LAMBDA): Amplify's update and delete resolvers then require ``_version``.
+    conflict_strategy: str | None = None
+
+    def iam_problem(self) -> str | None:
+        """Why an IAM-signed request cannot reach this API's resolvers, when the files say so."""
+        if not self.auth_modes or IAM_MODE in self.auth_modes:
+            return None
+        return (
+            f"the API's authorization modes are {', '.join(self.auth_modes)}, without AWS_IAM: AppSync refuses "
+            "every IAM-signed request before any resolver runs (custom-roles.json cannot help). Fix: `amplify "
+            "update api` -> add IAM as an additional authorization type, then `amplify push`"
+        )
+
+    def conflict_note(self) -> str | None:
+        if self.conflict_strategy is None:
+            return None
+        return (
+            f"conflict detection is on ({self.conflict_strategy}, DataStore): Amplify's update and delete "
+            "resolvers require the record's current `_version` in the input, or they answer ConflictUnhandled; "
+            "the worker sends what the envelope says (it reads no version), so producers of updates and deletes "
+            "must send `_version`. Creates are unaffected"
+        )
+
+
+IAM_MODE = "AWS_IAM"
+
+
+def _auth_modes(output: Mapping[str, Any], cli_inputs: Mapping[str, Any]) -> tuple[str, ...]:
+    """Default mode first: ``output.authConfig`` (amplify-meta.json), else ``cli-inputs.json``'s own."""
+    config = output.get("authConfig")
+    if isinstance(config, Mapping):
+        default = (config.get("defaultAuthentication") or {}).get("authenticationType")
+        extra = [
+            p.get("authenticationType")
+            for p in config.get("additionalAuthenticationProviders") or ()
+            if isinstance(p, Mapping)
+        ]
+        modes = [default, *extra]
+    else:
+        service = cli_inputs.get("serviceConfiguration") or {}
+        modes = [(service.get("defaultAuthType") or {}).get("mode")]
+        modes += [p.get("mode") for p in service.get("additionalAuthTypes") or () if isinstance(p, Mapping)]
+    return tuple(dict.fromkeys(m for m in modes if isinstance(m, str)))
+
+
+def _conflict_strategy(api_dir: Path, cli_inputs: Mapping[str, Any]) -> str | None:
+    """``cli-inputs.json`` ``conflictResolution.defaultResolutionStrategy.type``, or an older project's
+    ``transform.conf.json`` ``ResolverConfig.project.ConflictHandler`` (both as the Amplify CLI writes them)."""
+    service = cli_inputs.get("serviceConfiguration") or {}
+    strategy = ((service.get("conflictResolution") or {}).get("defaultResolutionStrategy") or {}).get("type")
+    if isinstance(strategy, str) and strategy:
+        return strategy
+    transform = _read_json(api_dir / "transform.conf.json")
+    project = (
+        ((transform or {}).get("ResolverConfig") or {}).get("project")
+        if isinstance(transform, Mapping)
+        else None
+    )
+    handler = project.get("ConflictHandler") if isinstance(project, Mapping) else None
+    return handler if isinstance(handler, str) and handler else None
 
 
 def _read_json(path: Path) -> Any:
@@ -186,6 +250,14 @@ def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = 
             f"amplify-meta.json has no AppSync API {chosen!r} (it has: {', '.join(apis) or 'none'})"
         )
     api_id = url = None
+    auth_modes: tuple[str, ...] = ()
+    conflict = None
+    if chosen is not None:
+        api_dir = amplify / "backend" / "api" / chosen
+        cli_inputs = _object(_read_json(api_dir / "cli-inputs.json"), "cli-inputs.json", problems)
+        output = apis[chosen].get("output") if chosen in apis else None
+        auth_modes = _auth_modes(output if isinstance(output, Mapping) else {}, cli_inputs)
+        conflict = _conflict_strategy(api_dir, cli_inputs)
     if chosen in apis and meta_is_wanted:
         output = _object(apis[chosen].get("output"), f"api.{chosen}.output", problems)
         api_id = (
@@ -216,6 +288,8 @@ def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = 
         api_id=api_id,
         url=url,
         notes=tuple(notes),
+        auth_modes=auth_modes,
+        conflict_strategy=conflict,
     )
 
 
@@ -240,11 +314,13 @@ def read_gen2(outputs_path: Path) -> ProjectFacts:
             problems.append(f"data.url is in region {match['region']} but data.aws_region is {region}")
     if problems:
         raise AmplifyProjectError(str(outputs_path), problems)
+    modes = [section.get("default_authorization_type"), *(section.get("authorization_types") or ())]
     return ProjectFacts(
         generation=2,
         source=str(outputs_path),
         region=region,
         url=url,
+        auth_modes=tuple(dict.fromkeys(m for m in modes if isinstance(m, str))),
         notes=(
             "amplify_outputs.json names neither account B nor the API id (the endpoint's host is not the id)",
         ),

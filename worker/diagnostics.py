@@ -98,10 +98,18 @@ def explain_signature_rejected(message: str) -> str:
         return (
             "AppSync did not accept the session token: the credentials are not the assumed account-B role's"
         )
+    if "unable to parse jwt token" in lowered:
+        # AppSync read the SigV4 header as a Cognito token (aws-amplify/docs#1884): no AWS_IAM mode on the API.
+        return (
+            "the API does not accept IAM: its authorization modes lack AWS_IAM, so AppSync read the SigV4 header "
+            "as a Cognito user-pool token. Add IAM as an additional authorization type (Gen 1: `amplify update "
+            "api`, then `amplify push`)"
+        )
     if "valid authorization header not provided" in lowered:
         return (
             "no SigV4 Authorization header reached AppSync: something between the worker and the endpoint "
-            "(a proxy, a custom domain's front door) dropped it"
+            "(a proxy, a custom domain's front door) dropped it, or the API has no AWS_IAM authorization mode "
+            "(Gen 1: `amplify update api` to add IAM, then `amplify push`)"
         )
     if "scoped to a valid region" in lowered:
         return (
