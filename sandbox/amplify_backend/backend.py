@@ -19,6 +19,15 @@ caller's IAM policy) and forwards the request with the verified caller, so ``$ct
 VTL is the caller's real assumed-role ARN. It offers the stand-in's test surface (``url``, ``faults``, ``stats``,
 ``start``/``stop``) so the same end-to-end cases run on both.
 
+Compiled as the Amplify CLI compiles (see serve.js): sandbox mode from the schema's ``input AMPLIFY`` global rule
+(``sandbox_mode``: models without ``@auth`` then admit API-key callers only, so every IAM caller, admin roles
+included, is refused, as on AWS); fields that need a service the sandbox lacks (``@function``, ``@http``,
+``@predictions``; Gen 2 custom operations) are left out and ``@searchable`` is dropped, each listed in
+``unserved`` and in ``notes``, and a request naming such a top-level field is answered with a GraphQL error
+that says why (errorType ``SandboxUnservedField``) instead of the simulator's ``Cannot query field``. A schema
+Amplify itself refuses (transformer v1 ``@key``/``@connection``, a duplicate ``input AMPLIFY``, an unknown
+directive) raises ``AmplifySchemaError`` with the transformer's own message.
+
 Deploying: ``push()`` is ``amplify push``: it reads ``custom-roles.json`` as the configured Amplify CLI would
 (``admin_rule.admin_roles``) and recompiles the resolvers. With ``auto_push`` every request first pushes the file
 when it changed (the end-to-end cases, which edit the file and expect its effect); without it, the deployed
@@ -63,10 +72,52 @@ UNAUTH_ROLE = "amplify-todoapi-sandbox-unauthRole"
 #: The IAM user standing for the AppSync data source's service role in account B.
 DATA_SOURCE_USER = "amplify-appsync-todo-datasource"
 START_TIMEOUT_SECONDS = 60.0
+#: The errorType of the sandbox's answer to a field it does not serve (not one AppSync gives: it is the sandbox's).
+UNSERVED_ERROR_TYPE = "SandboxUnservedField"
 
 
 class BackendError(RuntimeError):
     """The Node backend could not start or deploy (its stderr tail is in the message)."""
+
+
+class AmplifySchemaError(ModelSchemaError):
+    """Amplify's transformer (or the CLI's own check before it) refuses the schema; the message is Amplify's.
+
+    A ``ModelSchemaError`` so that ``python -m sandbox`` reports it as a schema problem (exit 2, no traceback):
+    the user's fix is in their schema, and Amplify's words are the ones their ``amplify push`` would print.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"Amplify refuses this schema ({name}): {message}")
+        #: The transformer's error class (e.g. ``SchemaValidationError``) and its message, verbatim.
+        self.error_name = name
+        self.transformer_message = message
+
+
+@dataclass(frozen=True)
+class UnservedField:
+    """A field the sandbox does not serve, and why (what serve.js removed before compiling)."""
+
+    type_name: str
+    field_name: str
+    directive: str  # function, http, predictions, searchable, or sandboxUnserved (Gen 2 custom operations)
+    action: str  # "field left out" or "directive dropped"
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.type_name}.{self.field_name}"
+
+    def message(self) -> str:
+        """The GraphQL error a request to this field gets (what would serve it on AWS, and what to do)."""
+        return (
+            f"{self.name} is not served by the sandbox: {self.reason}. The sandbox compiled your schema "
+            f"without it ({self.action}); on AWS it is served. Rehearse the other fields locally, this one "
+            "against a deployed API."
+        )
+
+    def note(self) -> str:
+        return f"{self.name} is not served by the sandbox ({self.action}): {self.reason}"
 
 
 def source_schema() -> str:
@@ -138,6 +189,12 @@ class AmplifyResolvers:
         self.faults = Faults()
         self.stats = Stats()
         self.versions: dict[str, str] = {}
+        #: Whether the schema compiled in Amplify's sandbox mode (``input AMPLIFY`` global ``allow: public``).
+        self.sandbox_mode = False
+        #: Fields the sandbox does not serve (left out of the compiled schema), with the reason for each.
+        self.unserved: list[UnservedField] = []
+        #: Authorization providers the compiled API has besides AWS_IAM (e.g. API_KEY in sandbox mode).
+        self.providers: list[str] = []
         #: The admin roles the deployed resolvers hold (what was last pushed).
         self.deployed_admin_roles: list[str] = []
         self.pushes = 0
@@ -250,6 +307,7 @@ class AmplifyResolvers:
         self._node_url = f"http://127.0.0.1:{int(ready['port'])}"
         self.versions = dict(ready["versions"])
         config_path.unlink()  # it held account-B credentials; serve.js has read it
+        self._compiled(ready)
         self._tables_compiled(ready.get("tables") or [])
         self.deployed_admin_roles = list(admin_roles)
         self.pushes = 1
@@ -272,6 +330,8 @@ class AmplifyResolvers:
             parsed: dict[str, Any] = json.loads(line[0])
         except ValueError:
             raise BackendError(f"unexpected output from serve.js: {line[0]!r}\n{self.node_log()}") from None
+        if isinstance(parsed.get("error"), dict):
+            raise _compile_error(parsed["error"], self.node_log)
         return parsed
 
     def node_log(self, tail: int = 4000) -> str:
@@ -292,6 +352,7 @@ class AmplifyResolvers:
 
     def deploy(self, admin_roles: Sequence[str]) -> list[str]:
         """Recompile the resolvers with exactly these adminRoles (``synthParameters.adminRoles``)."""
+        import urllib.error
         import urllib.request
 
         request = urllib.request.Request(
@@ -304,13 +365,49 @@ class AmplifyResolvers:
             try:
                 with urllib.request.urlopen(request, timeout=60) as answer:
                     result = json.loads(answer.read())
+            except urllib.error.HTTPError as exc:
+                try:
+                    report = json.loads(exc.read()).get("error")
+                except (ValueError, AttributeError):
+                    report = None
+                if isinstance(report, dict):
+                    raise _compile_error(report, self.node_log) from None
+                raise BackendError(f"deploy failed: {exc}\n{self.node_log()}") from None
             except OSError as exc:
                 raise BackendError(f"deploy failed: {exc}\n{self.node_log()}") from None
             deployed = result["adminRoles"]
+            self._compiled(result)
             self._tables_compiled(result.get("tables") or [])
             self.deployed_admin_roles = list(deployed)
             self.pushes += 1
         return self.deployed_admin_roles
+
+    def _compiled(self, report: dict[str, Any]) -> None:
+        """Record what serve.js decided beyond the transformer's output (sandbox mode, unserved fields)."""
+        self.sandbox_mode = bool(report.get("sandboxMode"))
+        self.providers = [str(p) for p in report.get("providers") or []]
+        self.unserved = [
+            UnservedField(
+                str(u["typeName"]),
+                str(u["fieldName"]),
+                str(u["directive"]),
+                str(u["action"]),
+                str(u["reason"]),
+            )
+            for u in report.get("unserved") or []
+        ]
+
+    @property
+    def notes(self) -> list[str]:
+        """What the sandbox compiled differently from AWS, or what AWS's compile implies for IAM callers."""
+        notes = [u.note() for u in self.unserved]
+        if self.sandbox_mode:
+            notes.append(
+                "the schema's `input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }` puts Amplify in "
+                "sandbox mode: every model without its own @auth admits API-key callers only and refuses IAM "
+                "callers, admin roles included (Unauthorized), as on AWS; give those models an @auth rule"
+            )
+        return notes
 
     def _tables_compiled(self, tables: list[dict[str, Any]]) -> None:
         self.tables = [dict(t) for t in tables]
@@ -389,6 +486,7 @@ class AmplifyResolvers:
             body = await request.read()
             caller = self._verifier.verify(_received(request, body))
             fields = self._check_iam(caller, body)
+            self._check_served(fields)
             if self.auto_push:
                 await asyncio.get_running_loop().run_in_executor(None, self._push_if_changed)
             answer = await self._forward(body, caller, fields)
@@ -435,6 +533,15 @@ class AmplifyResolvers:
                 fields.append((kind, selection.name.value))
         return fields
 
+    def _check_served(self, fields: list[tuple[str, str]]) -> None:
+        """A top-level field the sandbox left out is answered with why, not the simulator's ``Cannot query
+        field``: the caller (the worker, ``send``) then says the sandbox cannot rehearse it, not that the
+        mutation does not exist."""
+        unserved = {(u.type_name, u.field_name): u for u in self.unserved}
+        missing = [unserved[f] for f in fields if f in unserved]
+        if missing:
+            raise _UnservedRefusal(missing)
+
     async def _forward(
         self, body: bytes, caller: CallerIdentity, fields: list[tuple[str, str]]
     ) -> responses.Answer:
@@ -466,6 +573,37 @@ class AmplifyResolvers:
                 if kind == "Mutation" and isinstance(item, dict):
                     self.stats.record_mutation(field, item.get("id"), caller.arn)
         return responses.Answer(status, text, {}, outcome)
+
+
+class _UnservedRefusal(responses.Refusal):
+    """HTTP 200 with one GraphQL error per unserved field (``path`` set, so it reads as a field's error)."""
+
+    def __init__(self, fields: list[UnservedField]) -> None:
+        super().__init__(200, UNSERVED_ERROR_TYPE, fields[0].message(), "unserved")
+        self.fields = fields
+
+    def answer(self) -> responses.Answer:
+        errors = [
+            {
+                "path": [u.field_name],
+                "data": None,
+                "errorType": UNSERVED_ERROR_TYPE,
+                "errorInfo": {"directive": u.directive, "action": u.action},
+                "locations": [],
+                "message": u.message(),
+            }
+            for u in self.fields
+        ]
+        body = json.dumps({"data": None, "errors": errors}).encode()
+        return responses.Answer(200, body, {}, "unserved", UNSERVED_ERROR_TYPE)
+
+
+def _compile_error(report: dict[str, Any], node_log: Callable[[], str]) -> Exception:
+    """serve.js's error report as an exception: Amplify's refusal of the schema, or a backend failure."""
+    name, message = str(report.get("name") or "Error"), str(report.get("message") or "")
+    if report.get("schema"):
+        return AmplifySchemaError(name, message)
+    return BackendError(f"Amplify's transformer failed ({name}): {message}\n{node_log()}")
 
 
 def _received(request: Any, body: bytes) -> ReceivedRequest:

@@ -6,7 +6,17 @@
 // Started by sandbox/amplify_backend/backend.py with NODE_PATH pointing at a node_modules that holds both
 // packages. Input: the path of a JSON file (see CONFIG below); stdin is held open by the launcher and its end
 // stops the server. Output: one JSON line on stdout once serving,
-// {"port": N, "versions": {...}}; everything else goes to stderr.
+// {"port": N, "versions": {...}, "tables": [...], "sandboxMode": bool, "unserved": [...]}, or, when the schema
+// does not compile, {"error": {"name", "message", "schema": bool}} (the transformer's own message) and exit 2;
+// everything else goes to stderr.
+//
+// The schema is compiled as the Amplify CLI compiles it, with two departures that the ready line reports:
+// - sandbox mode: derived from the schema's `input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }` as
+//   the CLI derives it (schemaHasSandboxModeEnabled), and an API_KEY provider added as the CLI prompts for;
+// - fields the sandbox cannot serve (@function, @http, @predictions: Lambda, HTTP and AI services it does not
+//   have; the private marker @sandboxUnserved(reason:) that introspection_to_schema puts on Gen 2 custom
+//   operations) are removed before the transform, and @searchable (an OpenSearch domain) is dropped from its
+//   type; each is listed in `unserved` so the launcher can say so and refuse requests to them by name.
 //
 //   POST /graphql            the simulator's own GraphQL handler (only the sandbox's SigV4 front calls it)
 //   POST /__sandbox/deploy   {"adminRoles": [...]}: recompile and reload, as `amplify push` would
@@ -65,7 +75,7 @@ const TRANSFORM_PARAMETERS = {
   enableTransformerCfnOutputs: true,
   shouldDeepMergeDirectiveConfigDefaults: true,
   disableResolverDeduping: false,
-  sandboxModeEnabled: false,
+  sandboxModeEnabled: false, // per schema: see sandboxModeEnabled() below
   allowDestructiveGraphqlSchemaUpdates: false,
   replaceTableUponGsiUpdate: false,
   allowGen1Patterns: true,
@@ -103,6 +113,109 @@ function patchedCondition(condition) {
   return JSON.stringify({ expression, expressionNames: result.expressionNames, expressionValues });
 }
 
+
+// --- the schema as the Amplify CLI hands it to the transformer ------------------------------------------
+class SchemaError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'AmplifyCliSchemaError';
+  }
+}
+
+// The CLI's own rule (aws-amplify/amplify-category-api@826ffe880a, the last tree holding the Gen 1 CLI plugin:
+// packages/amplify-category-api/src/graphql-transformer/transformer-options-v2.ts:176
+//   `const sandboxModeEnabled = schemaHasSandboxModeEnabled(project.schema, docLink);`
+// and sandbox-mode-helpers.ts:44-69): sandbox mode is on when the first `input AMPLIFY` has a `globalAuthRule`
+// (or `global_auth_rule`) of type AuthRule whose default's first field is `allow: public`; any other default
+// is an error. transformer-options-v2.ts:185-187 then prompts for an API key and adds the API_KEY provider.
+// The docLink is @aws-amplify/amplify-cli-core's getGraphQLTransformerAuthDocLink(2) (lib/utils/doc-links.js).
+const AUTH_DOC_LINK = 'https://docs.amplify.aws/cli/graphql/authorization-rules';
+function sandboxModeEnabled(schema) {
+  const { parse } = require('graphql');
+  const amplify = parse(schema).definitions.find((d) => d.kind === 'InputObjectTypeDefinition' && d.name.value === 'AMPLIFY');
+  if (!amplify) return false;
+  const rule = (amplify.fields || []).find((f) => ['global_auth_rule', 'globalAuthRule'].includes(f.name.value));
+  if (!rule) return false;
+  const first = rule.defaultValue && rule.defaultValue.fields && rule.defaultValue.fields[0];
+  if (rule.type.kind === 'NamedType' && rule.type.name.value === 'AuthRule' && first && first.name.value === 'allow' && first.value.value === 'public') {
+    return true;
+  }
+  throw new SchemaError(`There was a problem with your auth configuration. Learn more about auth here: ${AUTH_DOC_LINK}`);
+}
+
+// Field directives whose resolvers call what the sandbox does not have, and why each is not served.
+const UNSERVED_FIELD_DIRECTIVES = {
+  function: (args) => `@function(name: ${JSON.stringify(args.name || '')}) runs a Lambda function, which the sandbox does not have`,
+  http: (args) => `@http(url: ${JSON.stringify(args.url || '')}) calls an HTTP endpoint, which the sandbox does not call`,
+  predictions: () => '@predictions calls Amazon Rekognition/Translate/Polly, which the sandbox does not have',
+  sandboxUnserved: (args) => args.reason || 'not served by the sandbox',
+};
+
+// The schema with the fields of UNSERVED_FIELD_DIRECTIVES removed and @searchable dropped, and what was done.
+// Unchanged text (byte for byte) when there is nothing to remove.
+function withoutUnservedFields(schema) {
+  const { parse, print, valueFromASTUntyped } = require('graphql');
+  const document = parse(schema);
+  const unserved = [];
+  const argumentsOf = (directive) =>
+    Object.fromEntries((directive.arguments || []).map((a) => [a.name.value, valueFromASTUntyped(a.value)]));
+  const definitions = [];
+  for (const definition of document.definitions) {
+    if (!['ObjectTypeDefinition', 'ObjectTypeExtension'].includes(definition.kind)) {
+      definitions.push(definition);
+      continue;
+    }
+    const typeName = definition.name.value;
+    let directives = definition.directives || [];
+    const searchable = directives.find((d) => d.name.value === 'searchable');
+    if (searchable) {
+      const { plurality, toUpper, graphqlName } = require('graphql-transformer-common');
+      const queries = argumentsOf(searchable).queries;
+      const field = queries && queries.search ? queries.search : graphqlName(`search${plurality(toUpper(typeName), true)}`);
+      unserved.push({
+        typeName: 'Query',
+        fieldName: field,
+        directive: 'searchable',
+        action: 'directive dropped',
+        reason: `@searchable on ${typeName} needs an OpenSearch domain, which the sandbox does not have (the model itself is served)`,
+      });
+      directives = directives.filter((d) => d !== searchable);
+    }
+    const fields = [];
+    for (const field of definition.fields || []) {
+      const directive = (field.directives || []).find((d) => d.name.value in UNSERVED_FIELD_DIRECTIVES);
+      if (!directive) {
+        fields.push(field);
+        continue;
+      }
+      unserved.push({
+        typeName,
+        fieldName: field.name.value,
+        directive: directive.name.value,
+        action: 'field left out',
+        reason: UNSERVED_FIELD_DIRECTIVES[directive.name.value](argumentsOf(directive)),
+      });
+    }
+    const emptied = fields.length === 0 && (definition.fields || []).length > 0;
+    if (emptied && ['Query', 'Mutation', 'Subscription'].includes(typeName)) continue; // nothing left to serve
+    definitions.push({ ...definition, directives, fields });
+  }
+  if (!unserved.length) return { schema, unserved };
+  return { schema: print({ ...document, definitions }), unserved };
+}
+
+// Transformer errors that are about the schema (Amplify's own message is the answer), by class name.
+const SCHEMA_ERRORS = new Set([
+  'AmplifyCliSchemaError',
+  'GraphQLError',
+  'InvalidDirectiveError',
+  'InvalidMigrationError',
+  'InvalidTransformerError',
+  'SchemaValidationError',
+  'TransformerContractError',
+  'UnknownDirectiveError',
+]);
+
 // --- compile: the transformer's CloudFormation resources -> the simulator's configuration ---------------
 // The @model types of the schema (each gets its own table and data source).
 function modelNames(schema) {
@@ -114,7 +227,7 @@ function modelNames(schema) {
 
 // Authorization providers the schema's @auth rules name besides IAM: the transformer refuses a rule whose
 // provider the API does not have. The sandbox's callers are IAM only; the others just have to exist.
-function additionalProviders(schema) {
+function additionalProviders(schema, sandboxMode) {
   const rules = schema.match(/\{[^{}]*allow\s*:[^{}]*\}/g) || [];
   const providers = new Set();
   for (const rule of rules) {
@@ -123,6 +236,8 @@ function additionalProviders(schema) {
     const chosen = provider || ({ owner: 'userPools', groups: 'userPools', private: 'userPools', public: 'apiKey', custom: 'function' })[allow];
     if (chosen && chosen !== 'iam') providers.add(chosen);
   }
+  // Sandbox mode: the CLI adds an API key (transformer-options-v2.ts:185-187), and the transformer needs one.
+  if (sandboxMode) providers.add('apiKey');
   const out = [];
   if (providers.has('userPools')) out.push({ authenticationType: 'AMAZON_COGNITO_USER_POOLS', userPoolConfig: { userPoolId: 'sandbox-user-pool' } });
   if (providers.has('apiKey')) out.push({ authenticationType: 'API_KEY', apiKeyConfig: { apiKeyExpirationDays: 7 } });
@@ -133,13 +248,15 @@ function additionalProviders(schema) {
 
 function compile(request, adminRoles) {
   const env = { account: request.account, region: request.region };
-  const models = modelNames(request.schema);
-  const providers = additionalProviders(request.schema);
+  const sandboxMode = sandboxModeEnabled(request.schema);
+  const prepared = withoutUnservedFields(request.schema);
+  const models = modelNames(prepared.schema);
+  const providers = additionalProviders(prepared.schema, sandboxMode);
   const app = new App();
   const stack = new Stack(app, 'Api', { env });
   const assets = {};
   executeTransform({
-    schema: request.schema,
+    schema: prepared.schema,
     scope: stack,
     nestedStackProvider: {
       provide: (scope, name) => {
@@ -167,7 +284,7 @@ function compile(request, adminRoles) {
     },
     authConfig: { defaultAuthentication: { authenticationType: 'AWS_IAM' }, additionalAuthenticationProviders: providers },
     transformersFactoryArgs: {},
-    transformParameters: TRANSFORM_PARAMETERS,
+    transformParameters: { ...TRANSFORM_PARAMETERS, sandboxModeEnabled: sandboxMode },
     dataSourceStrategies: Object.fromEntries(models.map((name) => [name, DDB_DEFAULT_DATASOURCE_STRATEGY])),
     sqlDirectiveDataSourceStrategies: [],
     printTransformerLog: (log) => process.stderr.write(`${log.level}: ${log.message}\n`),
@@ -278,6 +395,9 @@ function compile(request, adminRoles) {
   const schema = schemaProps.definition !== undefined ? text(schemaProps.definition) : text(schemaProps.definitionS3Location);
   tables.length = 0;
   for (const node of nodes) if (node.cfnResourceType === 'AWS::DynamoDB::Table') tables.push(tableOf(node));
+  compiled.sandboxMode = sandboxMode;
+  compiled.unserved = prepared.unserved;
+  compiled.providers = providers.map((p) => p.authenticationType);
   return {
     schema: { content: schema },
     resolvers,
@@ -297,6 +417,13 @@ function compile(request, adminRoles) {
 
 // The tables of the last compile, for the launcher to create in account B (ready line and deploy answer).
 const tables = [];
+// What the last compile decided beyond the transformer's output (ready line and deploy answer).
+const compiled = { sandboxMode: false, unserved: [], providers: [] };
+
+function errorReport(e) {
+  const name = (e && (e.name || (e.constructor && e.constructor.name))) || 'Error';
+  return { name, message: String(e && e.message !== undefined ? e.message : e), schema: SCHEMA_ERRORS.has(name) };
+}
 
 // --- serve --------------------------------------------------------------------------------------------
 // The simulator logs each DynamoDB error and its payload to stdout: keep stdout for the ready line.
@@ -312,16 +439,25 @@ async function main() {
     : originalCondition;
   const simulator = new simulatorPackage.AmplifyAppSyncSimulator({ port: 0, wsPort: 0 });
   let adminRoles = request.adminRoles;
-  simulator.init(compile(request, adminRoles));
+  let configuration;
+  try {
+    configuration = compile(request, adminRoles);
+  } catch (e) {
+    // The schema does not compile: say so with the transformer's own message, on the ready line.
+    process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
+    process.stdout.write(`${JSON.stringify({ error: errorReport(e) })}\n`, () => process.exit(2));
+    return;
+  }
+  simulator.init(configuration);
   // The simulator's own start() listens on every interface: serve its request handler on loopback only.
   const app = simulator._server._operationServer.app;
   app.post('/__sandbox/deploy', (req, res) => {
     try {
       adminRoles = req.body.adminRoles;
       simulator.reload(compile(request, adminRoles));
-      res.send({ adminRoles, tables });
+      res.send({ adminRoles, tables, ...compiled });
     } catch (e) {
-      res.status(500).send({ error: String(e && e.stack ? e.stack : e) });
+      res.status(500).send({ error: errorReport(e), stack: String(e && e.stack ? e.stack : e) });
     }
   });
   app.get('/__sandbox/info', (_req, res) => {
@@ -329,6 +465,7 @@ async function main() {
       adminRoles,
       patchConditionValues: Boolean(request.patchConditionValues),
       versions: versions(),
+      ...compiled,
     });
   });
   const server = http.createServer(app);
@@ -337,7 +474,7 @@ async function main() {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  process.stdout.write(`${JSON.stringify({ port: server.address().port, versions: versions(), tables })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, versions: versions(), tables, ...compiled })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0)); // the launcher closed our stdin: it is gone
 }
