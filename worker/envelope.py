@@ -446,7 +446,40 @@ def _single_mutation_field(
             f"query: directives on the mutation field ({_echo(names)}) are refused: @skip/@include can drop "
             "the field, and AppSync then answers success for a mutation that never ran"
         )
+    _check_selection(document, field)
     return operation, field
+
+
+#: How deep a query-form selection may reach below the mutation field (``createPost { author { posts { id } } }``
+#: is 3). Account B's resolvers run as an Amplify admin, and the selection decides which relation resolvers run
+#: and what comes back (issue 21): the named form selects top-level fields only.
+MAX_SELECTION_DEPTH = 3
+
+
+def _check_selection(document: DocumentNode, field: FieldNode) -> None:
+    """No fragments anywhere, no aliases below the mutation field, and a bounded depth (iteratively: no
+    recursion on hostile nesting)."""
+    from graphql import FieldNode, FragmentDefinitionNode
+
+    if any(isinstance(d, FragmentDefinitionNode) for d in document.definitions):
+        raise EnvelopeError("query: fragment definitions are refused; select the fields directly")
+    pending = [(s, 1) for s in (field.selection_set.selections if field.selection_set else ())]
+    while pending:
+        node, depth = pending.pop()
+        if not isinstance(node, FieldNode):
+            raise EnvelopeError("query: fragments in the selection are refused; select the fields directly")
+        if node.alias is not None:
+            raise EnvelopeError(
+                f"query: aliases inside the selection are refused ({_echo(node.alias.value)}: "
+                f"{_echo(node.name.value)}); each field may be selected once, by its name"
+            )
+        if node.selection_set is not None:
+            if depth >= MAX_SELECTION_DEPTH:
+                raise EnvelopeError(
+                    f"query: the selection reaches deeper than {MAX_SELECTION_DEPTH} levels below the mutation "
+                    f"field (at {_echo(node.name.value)}); select what subscribers need, not the graph"
+                )
+            pending.extend((child, depth + 1) for child in node.selection_set.selections)
 
 
 def _has_condition(

@@ -246,3 +246,47 @@ def test_a_custom_mutation_named_like_a_model_create_is_sent_as_it_is() -> None:
         message_id="m1",
     )
     assert model.is_create and model.record_id == "m1"  # Amplify's own input type: a model create
+
+
+# --- issue 21 §2: the selection decides which admin-run resolvers execute ---------------------------------------
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            'mutation { createTodo(input: {name: "x"}) { id a: owner b: owner } }',
+            "aliases inside the selection are refused",
+        ),
+        (
+            'mutation { createTodo(input: {name: "x"}) { id ...F } } fragment F on Todo { owner }',
+            "fragment definitions are refused",
+        ),
+        (
+            'mutation { createTodo(input: {name: "x"}) { id ... on Todo { owner } } }',
+            "fragments in the selection are refused",
+        ),
+        (
+            'mutation { createTodo(input: {name: "x"}) { a { b { c { d } } } } }',
+            "deeper than 3 levels below the mutation field (at 'c')",
+        ),
+        (
+            'mutation { createTodo(input: {name: "x"}) { '
+            + "".join(f"n{i} {{ " for i in range(400))
+            + "id"
+            + " }" * 400
+            + " } }",
+            "nested too deeply",  # graphql-core's own bound, before ours: still a specific refusal
+        ),
+    ],
+)
+def test_query_form_selections_are_bounded(query: str, expected: str) -> None:
+    with pytest.raises(EnvelopeError, match="query: ") as caught:
+        parse_envelope({"query": query}, ALLOWED)
+    assert expected in str(caught.value)
+
+
+def test_a_plain_nested_selection_and_a_top_level_alias_still_pass() -> None:
+    request = parse_envelope(
+        {"query": 'mutation { made: createTodo(input: {name: "x"}) { id author { id posts { id } } } }'},
+        ALLOWED,
+    )
+    assert request.field == "createTodo" and request.response_key == "made"
