@@ -7,8 +7,14 @@ It starts the sandbox from ``settings.toml`` (``--settings``), builds the API fr
 Ctrl-C. With Node.js 20+ the API is Amplify's own resolvers compiled from that schema, every ``@model``'s table
 created in account B; without Node it is the stand-in, which knows only its Todo schema (said plainly).
 
+Amplify's backend compiles the schema as the Amplify CLI would (sandbox mode from the global ``allow: public``
+rule; fields needing Lambda, HTTP, OpenSearch or AI services left out; Gen 2 custom operations not served), and
+every such difference is printed as a note. A schema Amplify itself refuses (``@key``/``@connection``, a
+duplicate ``input AMPLIFY``, an unknown directive) stops it with Amplify's own message and exit 2.
+
 From Python (tests): ``with started(settings, schema=..., backend="amplify", env_file=path) as running:``
-gives ``running.sandbox`` (the ``Sandbox``), ``running.backend`` ("amplify" or "stand-in"), ``running.env_file``.
+gives ``running.sandbox`` (the ``Sandbox``), ``running.backend`` ("amplify" or "stand-in"), ``running.env_file``,
+``running.notes`` and ``running.unserved`` (the ``UnservedField`` list of Amplify's backend).
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ class Running:
     schema_source: str
     notes: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    #: Fields Amplify's backend does not serve (``sandbox.amplify_backend.UnservedField``); empty on the stand-in.
+    unserved: list[Any] = field(default_factory=list)
 
 
 def project_schema_text(settings: Settings) -> tuple[str | None, str]:
@@ -144,11 +152,17 @@ def started(
         )
     with contextlib.ExitStack() as stack:
         sb = stack.enter_context(Sandbox.start(settings, schema=text))
+        unserved: list[Any] = []
         if chosen == "amplify":
             from sandbox.amplify_backend import amplify_appsync
 
             assert modules is not None
-            stack.enter_context(amplify_appsync(sb, modules))
+            try:
+                backend_api = stack.enter_context(amplify_appsync(sb, modules))
+            except ModelSchemaError as exc:  # Amplify refuses the schema: its own words, no traceback
+                raise SandboxCliError(f"{source}: {exc}") from None
+            notes.extend(backend_api.notes)
+            unserved = list(backend_api.unserved)
         environment = dict(sb.lambda_environment())
         if sb.generation == 1:
             environment[CUSTOM_ROLES_VARIABLE] = str(sb.custom_roles_path)
@@ -161,7 +175,7 @@ def started(
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(environment_file_text(environment))
         stack.callback(lambda: env_file.unlink(missing_ok=True))
-        yield Running(sb, chosen, env_file, source, notes, environment)
+        yield Running(sb, chosen, env_file, source, notes, environment, unserved)
 
 
 def _unserved_mutations(settings: Settings, schema_text: str) -> list[str]:
