@@ -58,6 +58,10 @@ class ApiSchema:
     sandbox_mode_models: tuple[str, ...] = ()
     #: Custom mutation fields and what backs them (``@function``, ``@http``, a Gen 2 handler...).
     custom_backing: Mapping[str, str] = field(default_factory=dict)
+    #: Per model, the input fields its @auth rules read identity from: owner fields (``ownerField``, default
+    #: ``owner``) and ``groupsField``. The worker writes as an admin, whom these rules never bind: a producer
+    #: that sets them can give a record to anyone (issue 21 §2).
+    protected_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def model_mutations(self) -> tuple[str, ...]:
         return tuple(m for m in self.mutations if self.model_of(m) is not None)
@@ -184,6 +188,28 @@ def _many_to_many_models(document: Any) -> dict[str, list[str]]:
     return joins
 
 
+def _identity_fields(rules: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The fields @auth rules read identities from (owner rules: ``ownerField`` or ``owner``; ``groupsField``)."""
+    found: list[str] = []
+    for rule in rules:
+        if rule.get("allow") == "owner":
+            found.append(str(rule.get("ownerField") or "owner"))
+        if rule.get("allow") == "groups" and rule.get("groupsField"):
+            found.append(str(rule["groupsField"]))
+    return tuple(dict.fromkeys(found))
+
+
+def _auth_rules(directive: Any) -> list[dict[str, Any]]:
+    """``@auth(rules: [...])`` as plain dicts (strings and enums as text, lists as lists)."""
+    from graphql import value_from_ast_untyped
+
+    for argument in directive.arguments or ():
+        if argument.name.value == "rules":
+            rules = value_from_ast_untyped(argument.value)
+            return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
+    return []
+
+
 def parse_gen1_schema(text: str, source: str) -> ApiSchema:
     """Models and mutation fields of one Amplify Gen 1 schema document (transformer v2)."""
     from graphql import GraphQLError, parse
@@ -208,6 +234,7 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
     backing: dict[str, str] = {}
     keys: dict[str, tuple[str, ...]] = {}
     unguarded: list[str] = []
+    protected: dict[str, tuple[str, ...]] = {}
     for node in document.definitions:
         if not isinstance(node, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
             continue
@@ -223,8 +250,11 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
         model = next((d for d in node.directives or () if d.name.value == "model"), None)
         if model is not None:
             models.append(name)
-            if not any(d.name.value == "auth" for d in node.directives or ()):
+            auth = next((d for d in node.directives or () if d.name.value == "auth"), None)
+            if auth is None:
                 unguarded.append(name)
+            elif fields_of := _identity_fields(_auth_rules(auth)):
+                protected[name] = fields_of
             key = _primary_key(node)
             if key is not None and key != ("id",):
                 keys[name] = key
@@ -249,6 +279,7 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
         keys,
         sandbox_mode_models=tuple(unguarded) if sandbox_mode else (),
         custom_backing=backing,
+        protected_fields=protected,
     )
 
 
@@ -307,6 +338,19 @@ def introspection_schema(outputs: Mapping[str, Any], source: str) -> ApiSchema |
             key = (info["primaryKeyFieldName"], *sort)
             if key != ("id",):
                 keys[str(model.get("name"))] = key
+    protected: dict[str, tuple[str, ...]] = {}
+    for model in models_raw.values():
+        if not isinstance(model, Mapping):
+            continue
+        rules = [
+            rule
+            for attribute in model.get("attributes") or ()
+            if isinstance(attribute, Mapping) and attribute.get("type") == "auth"
+            for rule in (attribute.get("properties") or {}).get("rules") or ()
+            if isinstance(rule, Mapping)
+        ]
+        if fields_of := _identity_fields(rules):
+            protected[str(model.get("name"))] = fields_of
     mutations = [f"{op}{model}" for model in models for op in OPERATIONS]
     mutations += [str(key) for key in custom_raw]
     return ApiSchema(
@@ -317,6 +361,7 @@ def introspection_schema(outputs: Mapping[str, Any], source: str) -> ApiSchema |
         custom_backing={
             str(key): "a Gen 2 custom mutation (a.mutation().handler(...))" for key in custom_raw
         },
+        protected_fields=protected,
     )
 
 
