@@ -81,29 +81,114 @@ def builtin_schema() -> str:
     return schema
 
 
+@dataclass(frozen=True)
+class Gen2Schema:
+    """Gen 2's models as a source schema the transformer compiles, and what could not be carried over."""
+
+    text: str
+    #: Custom operations (``Mutation.x``, ``Query.y``): declared in the schema, not served by the sandbox.
+    custom_operations: tuple[str, ...]
+    #: Human-readable lines: what the sandbox serves differently from the deployed API, and why.
+    notes: tuple[str, ...]
+
+
+#: Why a Gen 2 custom operation is not served (its handler is code amplify_outputs.json does not carry).
+GEN2_CUSTOM_OPERATION_REASON = (
+    "a Gen 2 custom {kind} (a.{kind}().handler(...)): its handler (a function, a JS resolver or an AI route) "
+    "is not in amplify_outputs.json, so the sandbox cannot run it"
+)
+#: Rule properties carried into ``@auth`` as GraphQL strings (the rest are enums or lists).
+_RULE_STRINGS = ("ownerField", "identityClaim", "groupClaim", "groupsField")
+
+
 def introspection_to_schema(introspection: dict[str, Any]) -> str:
-    """A Gen 1-style source schema equivalent, for storage, to Gen 2's ``data.model_introspection``.
+    """The source schema text of :func:`introspection_schema` (what the sandbox compiles for a Gen 2 app)."""
+    return introspection_schema(introspection).text
+
+
+def introspection_schema(introspection: dict[str, Any]) -> Gen2Schema:
+    """A Gen 1-style source schema compiling to the API Gen 2 deployed from ``data.model_introspection``.
 
     Gen 2 keeps its schema in TypeScript (``amplify/data/resource.ts``); ``amplify_outputs.json`` carries what
-    the models are: fields, types, required-ness, the primary key (``primaryKeyInfo``), enums and non-model
-    types. Each model becomes ``@model @auth(rules: [{allow: private, provider: iam}])`` (under Gen 2 the
-    resolvers admit IAM principals by their policy anyway) with ``@primaryKey`` as the key says; relationship
-    fields (to another model) are left out, their foreign-key fields stay; ``createdAt``/``updatedAt`` are
-    added by the transformer as for any model.
-    """
+    the models are, and the sandbox compiles each one as deployed so that an envelope that works on AWS works
+    locally and one that fails there fails here:
 
-    def type_text(field: dict[str, Any]) -> str | None:
-        kind = field.get("type")
+    - ``@auth`` with the model's own rules (attributes of type ``auth``: allow owner/groups/private/public/custom,
+      provider, ownerField, identityClaim, groupClaim, groupsField, groups, operations). The owner field is then
+      in the compiled type as on AWS: declared (``owner: a.string()``, listed in the introspection) it is in the
+      create input too; implicit (``allow.owner()`` alone, not listed) the transformer adds it to the type and the
+      filter/condition inputs only, as it does on AWS. (Gen 2 compiles in IAM-access mode, which admits IAM
+      principals whatever the rules say; the rules decide the schema's shape.) A model without rules keeps
+      ``{allow: private, provider: iam}``.
+    - keys: ``primaryKeyInfo`` gives ``@primaryKey(sortKeyFields:)``; each ``key`` attribute with a ``name`` is a
+      secondary index, ``@index(name:, sortKeyFields:, queryField:)`` on its first field.
+    - relationships (fields typed as a model) with Gen 2's ``references``: ``@hasMany``/``@hasOne`` when the
+      related model declares the referencing fields and relates back with ``@belongsTo``, ``@belongsTo`` when
+      this model declares them. Any other relationship field is left out (named in ``notes``); its foreign-key
+      fields stay.
+    - custom queries and mutations (``queries``/``mutations``) are declared with the private marker
+      ``@sandboxUnserved(reason:)``: the Amplify backend leaves them out of the compile, names them, and answers
+      a request to one with why, instead of ``Cannot query field``.
+    """
+    models: dict[str, Any] = dict(introspection.get("models") or {})
+    notes: list[str] = []
+
+    def type_name(kind: Any) -> str | None:
         if isinstance(kind, str):
-            name = kind
-        elif isinstance(kind, dict) and ("enum" in kind or "nonModel" in kind):
-            name = str(kind.get("enum") or kind.get("nonModel"))
-        else:
-            return None  # a model (relationship): not stored in this table
+            return kind
+        if isinstance(kind, dict):
+            for key in ("enum", "nonModel", "model", "input"):
+                if kind.get(key):
+                    return str(kind[key])
+        return None
+
+    def type_text(field: dict[str, Any], *, models_allowed: bool = True) -> str | None:
+        kind = field.get("type")
+        if isinstance(kind, dict) and "model" in kind and not models_allowed:
+            return None  # a relationship: handled by relation()
+        name = type_name(kind)
+        if name is None:
+            return None
         if field.get("isArray"):
             inner = f"{name}!" if not field.get("isArrayNullable", True) else name
             name = f"[{inner}]"
         return f"{name}!" if field.get("isRequired") else name
+
+    def declared(model: str) -> set[str]:
+        return set((models.get(model) or {}).get("fields") or {})
+
+    def relates_back(model: str, to: str, references: list[str]) -> bool:
+        for field in ((models.get(model) or {}).get("fields") or {}).values():
+            association = field.get("association") or {}
+            kind = field.get("type")
+            if (
+                isinstance(kind, dict)
+                and kind.get("model") == to
+                and association.get("connectionType") == "BELONGS_TO"
+                and list(association.get("targetNames") or []) == references
+            ):
+                return True
+        return False
+
+    def relation(owner: str, field: dict[str, Any]) -> str | None:
+        """The relationship directive Gen 2 compiled this field with, when it can be restated."""
+        related = str((field.get("type") or {}).get("model"))
+        association = field.get("association") or {}
+        connection = association.get("connectionType")
+        if connection in ("HAS_MANY", "HAS_ONE"):
+            references = list(association.get("associatedWith") or [])
+            if (
+                references
+                and set(references) <= declared(related)
+                and relates_back(related, owner, references)
+            ):
+                directive = "hasMany" if connection == "HAS_MANY" else "hasOne"
+                return f"@{directive}(references: {_strings(references)})"
+        elif connection == "BELONGS_TO":
+            references = list(association.get("targetNames") or [])
+            if references and set(references) <= declared(owner):
+                return f"@belongsTo(references: {_strings(references)})"
+        return None
 
     parts: list[str] = []
     for enum in (introspection.get("enums") or {}).values():
@@ -111,29 +196,105 @@ def introspection_to_schema(introspection: dict[str, Any]) -> str:
     for non_model in (introspection.get("nonModels") or {}).values():
         fields = [f"  {f['name']}: {t}" for f in non_model.get("fields", {}).values() if (t := type_text(f))]
         parts.append(f"type {non_model['name']} {{\n" + "\n".join(fields) + "\n}")
-    for model in (introspection.get("models") or {}).values():
+    for model in models.values():
+        name = model["name"]
         key = model.get("primaryKeyInfo") or {}
         partition = key.get("primaryKeyFieldName") or "id"
         sort_fields = list(key.get("sortKeyFieldNames") or [])
+        attributes = [a for a in model.get("attributes") or [] if isinstance(a, dict)]
+        indexes: dict[str, list[str]] = {}
+        for attribute in attributes:
+            properties = attribute.get("properties") or {}
+            fields_of_key = list(properties.get("fields") or [])
+            if attribute.get("type") != "key" or not properties.get("name") or not fields_of_key:
+                continue
+            arguments = [f'name: "{properties["name"]}"']
+            if fields_of_key[1:]:
+                arguments.append(f"sortKeyFields: {_strings(fields_of_key[1:])}")
+            if properties.get("queryField"):
+                arguments.append(f'queryField: "{properties["queryField"]}"')
+            indexes.setdefault(fields_of_key[0], []).append(f"@index({', '.join(arguments)})")
         lines = []
         for field in (model.get("fields") or {}).values():
-            name = field["name"]
-            if field.get("isReadOnly") and name in ("createdAt", "updatedAt"):
+            field_name = field["name"]
+            if field.get("isReadOnly") and field_name in ("createdAt", "updatedAt"):
                 continue
-            text = type_text(field)
+            text = type_text(field, models_allowed=False)
+            directives: list[str] = []
             if text is None:
-                continue
-            directive = ""
-            if name == partition and key.get("isCustomPrimaryKey"):
-                sort = ", ".join(f'"{f}"' for f in sort_fields)
-                directive = f" @primaryKey(sortKeyFields: [{sort}])" if sort_fields else " @primaryKey"
-            lines.append(f"  {name}: {text}{directive}")
-        parts.append(
-            f"type {model['name']} @model @auth(rules: [{{allow: private, provider: iam}}]) {{\n"
-            + "\n".join(lines)
-            + "\n}"
+                related = relation(name, field)
+                if related is None:
+                    notes.append(
+                        f"{name}.{field_name}: a relationship the sandbox cannot restate from "
+                        "amplify_outputs.json is left out (its foreign-key fields stay)"
+                    )
+                    continue
+                text = type_text(field)
+                directives.append(related)
+            if field_name == partition and key.get("isCustomPrimaryKey"):
+                sort = f"(sortKeyFields: {_strings(sort_fields)})" if sort_fields else ""
+                directives.append(f"@primaryKey{sort}")
+            directives.extend(indexes.get(field_name, []))
+            lines.append(f"  {field_name}: {text}" + "".join(f" {d}" for d in directives))
+        rules = [
+            _rule_text(rule)
+            for attribute in attributes
+            if attribute.get("type") == "auth"
+            for rule in (attribute.get("properties") or {}).get("rules") or []
+            if isinstance(rule, dict) and rule.get("allow")
+        ]
+        auth = ", ".join(rules) if rules else "{allow: private, provider: iam}"
+        parts.append(f"type {name} @model @auth(rules: [{auth}]) {{\n" + "\n".join(lines) + "\n}")
+    custom: list[str] = []
+    for section, type_label, kind in (("queries", "Query", "query"), ("mutations", "Mutation", "mutation")):
+        operations = [o for o in (introspection.get(section) or {}).values() if isinstance(o, dict)]
+        if not operations:
+            continue
+        reason = GEN2_CUSTOM_OPERATION_REASON.format(kind=kind)
+        lines = []
+        for operation in operations:
+            arguments = [
+                f"{a['name']}: {t}"
+                for a in (operation.get("arguments") or {}).values()
+                if (t := type_text(a))
+            ]
+            signature = f"({', '.join(arguments)})" if arguments else ""
+            returns = type_text(operation) or "AWSJSON"
+            lines.append(
+                f"  {operation['name']}{signature}: {returns} @sandboxUnserved(reason: {_string(reason)})"
+            )
+            custom.append(f"{type_label}.{operation['name']}")
+        parts.append(f"type {type_label} {{\n" + "\n".join(lines) + "\n}")
+    if custom:
+        notes.append(
+            f"custom operations {', '.join(custom)} are not served by the sandbox (Gen 2 handlers are not in "
+            "amplify_outputs.json): rehearse them against a deployed API"
         )
-    return "\n\n".join(parts) + "\n"
+    return Gen2Schema("\n\n".join(parts) + "\n", tuple(custom), tuple(notes))
+
+
+def _string(value: str) -> str:
+    """A GraphQL string literal (JSON's escaping is valid GraphQL)."""
+    import json
+
+    return json.dumps(value)
+
+
+def _strings(values: list[str]) -> str:
+    return "[" + ", ".join(_string(str(v)) for v in values) + "]"
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    """One Gen 2 introspection auth rule as the ``@auth`` rule it was compiled from."""
+    parts = [f"allow: {rule['allow']}"]
+    if rule.get("provider"):
+        parts.append(f"provider: {rule['provider']}")
+    parts.extend(f"{key}: {_string(str(rule[key]))}" for key in _RULE_STRINGS if rule.get(key))
+    if rule.get("groups"):
+        parts.append(f"groups: {_strings(list(rule['groups']))}")
+    if rule.get("operations"):
+        parts.append(f"operations: [{', '.join(str(o) for o in rule['operations'])}]")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _named_type(node: Any) -> str:
@@ -192,4 +353,12 @@ def model_keys(schema: str) -> list[ModelKey]:
     return keys
 
 
-__all__ = ["ModelKey", "ModelSchemaError", "builtin_schema", "introspection_to_schema", "model_keys"]
+__all__ = [
+    "Gen2Schema",
+    "ModelKey",
+    "ModelSchemaError",
+    "builtin_schema",
+    "introspection_schema",
+    "introspection_to_schema",
+    "model_keys",
+]
