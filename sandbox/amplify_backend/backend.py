@@ -24,7 +24,8 @@ Compiled as the Amplify CLI compiles (see serve.js): sandbox mode from the schem
 included, is refused, as on AWS); fields that need a service the sandbox lacks (``@function``, ``@http``,
 ``@predictions``; Gen 2 custom operations) are left out and ``@searchable`` is dropped, each listed in
 ``unserved`` and in ``notes``, and a request naming such a top-level field is answered with a GraphQL error
-that says why (errorType ``SandboxUnservedField``) instead of the simulator's ``Cannot query field``. A schema
+that says why (errorType ``SandboxUnservedField``) instead of the simulator's ``Cannot query field`` (a nested
+one, in a selection set, keeps the simulator's validation error with the reason prepended). A schema
 Amplify itself refuses (transformer v1 ``@key``/``@connection``, a duplicate ``input AMPLIFY``, an unknown
 directive) raises ``AmplifySchemaError`` with the transformer's own message.
 
@@ -41,6 +42,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -563,6 +565,8 @@ class AmplifyResolvers:
             result = None
         if isinstance(result, dict):
             errors = result.get("errors") or []
+            if self._explain_unserved(errors):
+                text = json.dumps(result).encode()
             if any(isinstance(e, dict) and e.get("errorType") == "Unauthorized" for e in errors):
                 outcome = "unauthorized"
             elif errors or "errorMessage" in result:
@@ -573,6 +577,28 @@ class AmplifyResolvers:
                 if kind == "Mutation" and isinstance(item, dict):
                     self.stats.record_mutation(field, item.get("id"), caller.arn)
         return responses.Answer(status, text, {}, outcome)
+
+    def _explain_unserved(self, errors: list[Any]) -> bool:
+        """Rewrite the simulator's ``Cannot query field "f" on type "T".`` for a field the sandbox left out
+        (a nested one, e.g. an ``@function`` field in a mutation's selection set) to say why; True if any was.
+
+        The error keeps its shape (no ``path``: the document was refused before anything ran), so callers
+        classify it as before; only the message names the reason.
+        """
+        unserved = {(u.type_name, u.field_name): u for u in self.unserved}
+        changed = False
+        for error in errors:
+            message = error.get("message") if isinstance(error, dict) else None
+            match = _CANNOT_QUERY.match(message) if isinstance(message, str) else None
+            field = unserved.get((match.group(2), match.group(1))) if match else None
+            if field is not None:
+                error["message"] = f"{field.message()} (the simulator says: {message})"
+                changed = True
+        return changed
+
+
+#: graphql-js's validation message for a field the type does not have.
+_CANNOT_QUERY = re.compile(r'Cannot query field "([^"]+)" on type "([^"]+)"')
 
 
 class _UnservedRefusal(responses.Refusal):

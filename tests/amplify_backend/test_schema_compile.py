@@ -144,3 +144,14 @@ def test_a_request_to_an_unserved_mutation_says_why(sb: Sandbox) -> None:
     assert error["path"] == ["notifyOwner"]
     assert error["message"].startswith("Mutation.notifyOwner is not served by the sandbox: @function(name:")
     assert "Cannot query field" not in error["message"]
+
+
+def test_a_nested_unserved_field_says_why_too(sb: Sandbox) -> None:
+    """``Post.summary`` (``@function``) in a selection set: the validation error names the reason."""
+    query = 'mutation { createPost(input: {id: "p-2", title: "t"}) { id summary } }'
+    _, answer = signed_post(sb, SETTINGS, query)
+    (error,) = answer["errors"]
+    assert error["message"].startswith("Post.summary is not served by the sandbox: @function(name:"), answer
+    assert error["message"].endswith('(the simulator says: Cannot query field "summary" on type "Post".)')
+    assert "path" not in error or error["path"] is None  # still a document refusal: nothing ran
+    assert "p-2" not in {i["id"] for i in sb.table_items("Post")}
