@@ -193,6 +193,8 @@ class AmplifyResolvers:
         self.versions: dict[str, str] = {}
         #: Whether the schema compiled in Amplify's sandbox mode (``input AMPLIFY`` global ``allow: public``).
         self.sandbox_mode = False
+        #: In sandbox mode, the models without an @auth of their own (every IAM caller is refused on them).
+        self.sandbox_mode_models: list[str] = []
         #: Fields the sandbox does not serve (left out of the compiled schema), with the reason for each.
         self.unserved: list[UnservedField] = []
         #: Authorization providers the compiled API has besides AWS_IAM (e.g. API_KEY in sandbox mode).
@@ -387,6 +389,7 @@ class AmplifyResolvers:
     def _compiled(self, report: dict[str, Any]) -> None:
         """Record what serve.js decided beyond the transformer's output (sandbox mode, unserved fields)."""
         self.sandbox_mode = bool(report.get("sandboxMode"))
+        self.sandbox_mode_models = [str(m) for m in report.get("sandboxModeModels") or []]
         self.providers = [str(p) for p in report.get("providers") or []]
         self.unserved = [
             UnservedField(
@@ -404,10 +407,12 @@ class AmplifyResolvers:
         """What the sandbox compiled differently from AWS, or what AWS's compile implies for IAM callers."""
         notes = [u.note() for u in self.unserved]
         if self.sandbox_mode:
+            models = ", ".join(self.sandbox_mode_models) or "none"
             notes.append(
                 "the schema's `input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }` puts Amplify in "
-                "sandbox mode: every model without its own @auth admits API-key callers only and refuses IAM "
-                "callers, admin roles included (Unauthorized), as on AWS; give those models an @auth rule"
+                "sandbox mode: every model without its own @auth (here: "
+                f"{models}) admits API-key callers only and refuses IAM callers, admin roles included "
+                "(Unauthorized), as on AWS; give those models an @auth rule"
             )
         return notes
 

@@ -217,6 +217,15 @@ const SCHEMA_ERRORS = new Set([
 ]);
 
 // --- compile: the transformer's CloudFormation resources -> the simulator's configuration ---------------
+// The @model types without an @auth of their own: in sandbox mode, API-key callers only.
+function modelsWithoutAuth(schema) {
+  const { parse } = require('graphql');
+  const has = (d, name) => (d.directives || []).some((x) => x.name.value === name);
+  return parse(schema)
+    .definitions.filter((d) => d.kind === 'ObjectTypeDefinition' && has(d, 'model') && !has(d, 'auth'))
+    .map((d) => d.name.value);
+}
+
 // The @model types of the schema (each gets its own table and data source).
 function modelNames(schema) {
   const { parse } = require('graphql');
@@ -396,6 +405,7 @@ function compile(request, adminRoles) {
   tables.length = 0;
   for (const node of nodes) if (node.cfnResourceType === 'AWS::DynamoDB::Table') tables.push(tableOf(node));
   compiled.sandboxMode = sandboxMode;
+  compiled.sandboxModeModels = sandboxMode ? modelsWithoutAuth(prepared.schema) : [];
   compiled.unserved = prepared.unserved;
   compiled.providers = providers.map((p) => p.authenticationType);
   return {
@@ -418,7 +428,7 @@ function compile(request, adminRoles) {
 // The tables of the last compile, for the launcher to create in account B (ready line and deploy answer).
 const tables = [];
 // What the last compile decided beyond the transformer's output (ready line and deploy answer).
-const compiled = { sandboxMode: false, unserved: [], providers: [] };
+const compiled = { sandboxMode: false, sandboxModeModels: [], unserved: [], providers: [] };
 
 function errorReport(e) {
   const name = (e && (e.name || (e.constructor && e.constructor.name))) || 'Error';

@@ -96,7 +96,8 @@ def test_the_global_public_rule_compiles_in_sandbox_mode_with_an_api_key(sb: San
     assert backend.sandbox_mode is True
     assert "API_KEY" in backend.providers
     assert backend.deployed_admin_roles == [SETTINGS.assumed_role_arn]  # custom-roles.json was pushed
-    assert any("sandbox mode" in note and "admin roles included" in note for note in backend.notes)
+    assert backend.sandbox_mode_models == ["Todo"]  # Note and Post have their own @auth
+    assert any("(here: Todo)" in note and "admin roles included" in note for note in backend.notes)
 
 
 def test_an_admin_role_is_refused_on_a_model_without_auth_and_admitted_on_one_with_auth(sb: Sandbox) -> None:
