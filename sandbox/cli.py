@@ -57,30 +57,38 @@ class Running:
 
 def project_schema_text(settings: Settings) -> tuple[str | None, str]:
     """The Amplify project's source schema and where it came from; (None, reason) when there is none."""
+    text, source, _ = project_schema(settings)
+    return text, source
+
+
+def project_schema(settings: Settings) -> tuple[str | None, str, list[str]]:
+    """``project_schema_text`` and notes on what the schema could not carry over (Gen 2: relationships the
+    sandbox cannot restate from ``amplify_outputs.json``), so ``make sandbox`` says so instead of hiding it."""
     from project_settings.schema import SchemaError, gen1_schema_files, read_outputs
-    from sandbox.appsync.models import introspection_to_schema
+    from sandbox.appsync.models import introspection_schema
 
     if settings.amplify.generation == 2:
         outputs = settings.amplify.project_dir / "amplify_outputs.json"
         if not outputs.is_file():
-            return None, f"no {outputs}"
+            return None, f"no {outputs}", []
         try:
             data = read_outputs(outputs)
         except SchemaError as exc:
             raise SandboxCliError(str(exc)) from None
         introspection = (data.get("data") or {}).get("model_introspection")
         if not isinstance(introspection, dict) or not introspection.get("models"):
-            return None, f"{outputs} has no data.model_introspection models"
-        return introspection_to_schema(introspection), f"{outputs} (data.model_introspection)"
+            return None, f"{outputs} has no data.model_introspection models", []
+        gen2 = introspection_schema(introspection)
+        return gen2.text, f"{outputs} (data.model_introspection)", list(gen2.notes)
     api_dir = settings.custom_roles_path.parent
     files = gen1_schema_files(api_dir)
     if not files:
-        return None, f"no schema.graphql or schema/*.graphql in {api_dir}"
+        return None, f"no schema.graphql or schema/*.graphql in {api_dir}", []
     try:
         text = "\n".join(f.read_text(encoding="utf-8") for f in files)
     except (OSError, UnicodeDecodeError) as exc:
         raise SandboxCliError(f"{api_dir}: the schema cannot be read: {exc}") from None
-    return text, str(files[0]) if len(files) == 1 else f"{api_dir / 'schema'}/*.graphql"
+    return text, str(files[0]) if len(files) == 1 else f"{api_dir / 'schema'}/*.graphql", []
 
 
 def _choose_backend(requested: str, notes: list[str]) -> tuple[str, Path | None]:
@@ -127,7 +135,8 @@ def started(
         text = Path(schema).read_text(encoding="utf-8") if isinstance(schema, Path) else schema
         source = str(schema) if isinstance(schema, Path) else "the given schema"
     else:
-        found, source = project_schema_text(settings)
+        found, source, schema_notes = project_schema(settings)
+        notes.extend(schema_notes)
         if found is None:
             notes.append(f"{source}: using the built-in Todo schema")
             text, source = builtin_schema(), "the built-in Todo schema"

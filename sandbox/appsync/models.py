@@ -88,7 +88,8 @@ class Gen2Schema:
     text: str
     #: Custom operations (``Mutation.x``, ``Query.y``): declared in the schema, not served by the sandbox.
     custom_operations: tuple[str, ...]
-    #: Human-readable lines: what the sandbox serves differently from the deployed API, and why.
+    #: Human-readable lines: what could not be restated (relationships); custom operations are named by the
+    #: Amplify backend (``unserved``), which also refuses them with the reason.
     notes: tuple[str, ...]
 
 
@@ -265,11 +266,6 @@ def introspection_schema(introspection: dict[str, Any]) -> Gen2Schema:
             )
             custom.append(f"{type_label}.{operation['name']}")
         parts.append(f"type {type_label} {{\n" + "\n".join(lines) + "\n}")
-    if custom:
-        notes.append(
-            f"custom operations {', '.join(custom)} are not served by the sandbox (Gen 2 handlers are not in "
-            "amplify_outputs.json): rehearse them against a deployed API"
-        )
     return Gen2Schema("\n\n".join(parts) + "\n", tuple(custom), tuple(notes))
 
 

@@ -86,6 +86,10 @@ def extended(outputs: dict[str, Any]) -> dict[str, Any]:
         [_field("id", "ID", True), _field("postId", "ID"), _field("body", "String"), post],
         [{"allow": "private", "provider": "iam"}],
     )
+    # A Gen 1-style implicit relationship (no references the related model declares): not restated.
+    models["Task"]["fields"]["note"] = _field(
+        "note", {"model": "Note"}, association={"connectionType": "HAS_ONE", "associatedWith": ["taskNoteId"]}
+    )
     arguments = [_field("id", "ID", True), _field("title", "String", True), _field("datetime", "AWSDateTime")]
     introspection["mutations"] = {
         "createTaskWithLimit": {
@@ -188,6 +192,12 @@ def test_relationships_and_group_rules_compile(running: Any, project: Settings) 
         200,
         {"data": {"createComment": {"id": "c-1", "post": {"id": "p-1", "title": "t"}}}},
     )
+
+
+def test_a_relationship_it_cannot_restate_is_named(running: Any) -> None:
+    (note,) = [n for n in running.notes if n.startswith("Task.note:")]
+    assert "left out" in note
+    assert f"note: {note}" in describe(running, None)
 
 
 def test_a_custom_mutation_is_named_at_start_and_refused_with_why(running: Any, project: Settings) -> None:
