@@ -9,7 +9,8 @@ The fixture is a real deployment's ``amplify_outputs.json``: sinnchan/todo
 ``frontend/lib/infra/api/amplify/gen/config/develop/amplify_outputs.dart`` at commit 76f8973684af966e9f2d1b81d434a2866ac5da8b
 (the JSON inside its raw string, verbatim: ``Task`` with ``allow.ownerDefinedIn('owner')`` and the secondary index
 ``byOwnerDatetime``/``tasksByOwnerDatetime``). ``extended()`` adds, in the same shapes, what that file lacks and
-is written here, not observed: ``Note`` with ``allow.owner()`` and no declared ``owner`` field, ``Post``/``Comment``
+is written here, not observed: ``Note`` with ``allow.owner()`` and no declared ``owner`` field, a ``Task.note``
+relationship without references the sandbox cannot restate (left out, and said so), ``Post``/``Comment``
 related by ``references`` (the shape of aws-amplify/amplify-js
 ``packages/api-graphql/__tests__/fixtures/modeled/amplifyconfiguration.js``), and the custom mutation
 ``createTaskWithLimit`` declared in the same repository's ``backend/amplify/data/resource.ts`` (the shape of
