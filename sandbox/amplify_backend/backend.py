@@ -195,6 +195,10 @@ class AmplifyResolvers:
         self.sandbox_mode = False
         #: In sandbox mode, the models without an @auth of their own (every IAM caller is refused on them).
         self.sandbox_mode_models: list[str] = []
+        #: ``Type.field`` -> the transformer's name for the field's post-auth step, e.g. ``Sandbox Mode Enabled,
+        #: IAM Access Disabled`` (read from the generated templates). It decides fields of models without @auth;
+        #: a model's own @auth step runs first and, when it admits the caller, this step lets it through.
+        self.post_auth: dict[str, str] = {}
         #: Fields the sandbox does not serve (left out of the compiled schema), with the reason for each.
         self.unserved: list[UnservedField] = []
         #: Authorization providers the compiled API has besides AWS_IAM (e.g. API_KEY in sandbox mode).
@@ -390,6 +394,7 @@ class AmplifyResolvers:
         """Record what serve.js decided beyond the transformer's output (sandbox mode, unserved fields)."""
         self.sandbox_mode = bool(report.get("sandboxMode"))
         self.sandbox_mode_models = [str(m) for m in report.get("sandboxModeModels") or []]
+        self.post_auth = {str(k): str(v) for k, v in (report.get("postAuth") or {}).items()}
         self.providers = [str(p) for p in report.get("providers") or []]
         self.unserved = [
             UnservedField(

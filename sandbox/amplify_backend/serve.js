@@ -405,6 +405,17 @@ function compile(request, adminRoles) {
   tables.length = 0;
   for (const node of nodes) if (node.cfnResourceType === 'AWS::DynamoDB::Table') tables.push(tableOf(node));
   compiled.sandboxMode = sandboxMode;
+  // The transformer's own name for each field's post-auth step ("Sandbox Mode Enabled, IAM Access Disabled",
+  // ...), read from the templates it generated: what decides a model without @auth (a model's own @auth step
+  // runs before it and marks an admitted caller), for the launcher to show.
+  const templateText = Object.fromEntries(mappingTemplates.map((t) => [t.path, t.content]));
+  compiled.postAuth = {};
+  for (const r of resolvers) {
+    for (const name of r.functions) {
+      const head = (templateText[`functions/${name}.req.vtl`] || '').match(/^## \[Start\] (Sandbox Mode [^*]*?)\. \*\*/);
+      if (head) compiled.postAuth[`${r.typeName}.${r.fieldName}`] = head[1];
+    }
+  }
   compiled.sandboxModeModels = sandboxMode ? modelsWithoutAuth(prepared.schema) : [];
   compiled.unserved = prepared.unserved;
   compiled.providers = providers.map((p) => p.authenticationType);
@@ -428,7 +439,7 @@ function compile(request, adminRoles) {
 // The tables of the last compile, for the launcher to create in account B (ready line and deploy answer).
 const tables = [];
 // What the last compile decided beyond the transformer's output (ready line and deploy answer).
-const compiled = { sandboxMode: false, sandboxModeModels: [], unserved: [], providers: [] };
+const compiled = { sandboxMode: false, sandboxModeModels: [], postAuth: {}, unserved: [], providers: [] };
 
 function errorReport(e) {
   const name = (e && (e.name || (e.constructor && e.constructor.name))) || 'Error';

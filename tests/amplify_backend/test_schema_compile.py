@@ -97,6 +97,8 @@ def test_the_global_public_rule_compiles_in_sandbox_mode_with_an_api_key(sb: San
     assert "API_KEY" in backend.providers
     assert backend.deployed_admin_roles == [SETTINGS.assumed_role_arn]  # custom-roles.json was pushed
     assert backend.sandbox_mode_models == ["Todo"]  # Note and Post have their own @auth
+    # The transformer's own words for the step that decides Todo (without sandbox mode: "Sandbox Mode Disabled").
+    assert backend.post_auth["Mutation.createTodo"] == "Sandbox Mode Enabled, IAM Access Disabled"
     assert any("(here: Todo)" in note and "admin roles included" in note for note in backend.notes)
 
 
