@@ -68,6 +68,28 @@ def read_schema(schema: str | Path | None) -> str:
     return schema
 
 
+def _project_auth_modes(settings: Settings) -> tuple[str, ...]:
+    """The API's authorization modes from the settings' Amplify project (Gen 1 files or Gen 2 outputs)."""
+    from project_settings.amplify_files import (
+        AmplifyProjectError,
+        gen2_outputs_path,
+        is_gen1_project,
+        read_gen1,
+        read_gen2,
+    )
+
+    project = settings.amplify.project_dir
+    try:
+        if settings.amplify.generation == 2:
+            outputs = gen2_outputs_path(project)
+            return read_gen2(outputs).auth_modes if outputs is not None else ()
+        if is_gen1_project(project):
+            return read_gen1(project, api_name=settings.amplify.api_name).auth_modes
+    except AmplifyProjectError:
+        return ()
+    return ()
+
+
 class Sandbox:
     _running: Sandbox | None = None  # moto's backends are process-global: one sandbox at a time
 
@@ -90,6 +112,9 @@ class Sandbox:
         self.table_names = {
             name: key.table_name(settings.appsync.api_id, self.env_name) for name, key in self.models.items()
         }
+        #: The API's authorization modes as the Amplify project's files say (empty: not known, AWS_IAM taken as
+        #: present). Without AWS_IAM the fronts refuse every signed request, as AppSync does.
+        self.auth_modes = _project_auth_modes(settings)
         self.account_a = settings.accounts.worker
         self.account_b = settings.accounts.api
         self.region = settings.accounts.region
@@ -351,6 +376,7 @@ class Sandbox:
             cli_behaviour=self.cli_behaviour,
             env_name=self.env_name,
             generation=self.generation,
+            auth_modes=self.auth_modes,
         )
         self.appsync_url = self.appsync.start()
 

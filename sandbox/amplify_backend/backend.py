@@ -165,6 +165,7 @@ class AmplifyResolvers:
         schema: str | None = None,
         enable_iam_access: bool = False,
         create_tables: Callable[[list[dict[str, Any]]], None] | None = None,
+        auth_modes: Sequence[str] = (),
     ) -> None:
         if cli_behaviour not in admin_rule.CLI_BEHAVIOURS:
             raise ValueError(
@@ -208,7 +209,7 @@ class AmplifyResolvers:
         self.pushes = 0
         self._custom_roles = CustomRoles(self.custom_roles_path, env_name)
         self._push_lock = threading.Lock()
-        self._verifier = SigV4Verifier(identities, region)
+        self._verifier = SigV4Verifier(identities, region, auth_modes=auth_modes)
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._node_url = ""
@@ -674,6 +675,7 @@ def for_sandbox(sb: Any, node_modules: Path, **options: Any) -> AmplifyResolvers
     options.setdefault("schema", getattr(sb, "schema", None))
     options.setdefault("enable_iam_access", getattr(sb, "generation", 1) == 2)
     options.setdefault("env_name", getattr(sb, "env_name", "sandbox"))
+    options.setdefault("auth_modes", getattr(sb, "auth_modes", ()))
     if hasattr(sb, "ensure_tables"):
         options.setdefault("create_tables", sb.ensure_tables)
     return AmplifyResolvers(

@@ -80,6 +80,20 @@ def missing_authorization() -> Refusal:  # [AJS4373] verified wording and status
     )
 
 
+def iam_not_enabled(default_mode: str) -> Refusal:
+    """A SigV4-signed request to an API whose authorization modes lack AWS_IAM: AppSync never gets to IAM.
+
+    With Cognito user pools as the default mode the Authorization header is read as a JWT: 401
+    UnauthorizedException "Unable to parse JWT token." (captured from AppSync in aws-amplify/docs#1884). Other
+    defaults: the missing-authorization answer (assumed: not captured).
+    """
+    if default_mode == "AMAZON_COGNITO_USER_POOLS":
+        return Refusal(401, "UnauthorizedException", "Unable to parse JWT token.", "iam-not-enabled")
+    return Refusal(
+        401, "UnauthorizedException", "Valid authorization header not provided.", "iam-not-enabled"
+    )
+
+
 def incomplete_signature(problems: list[str], header: str) -> Refusal:  # [AJS7906] wording; 400 assumed
     shown = header.split("Signature=")[0] + ("Signature=..." if "Signature=" in header else "")
     message = " ".join(problems) + f" Authorization={shown}"

@@ -15,7 +15,7 @@ import logging
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,6 +63,7 @@ class AppSyncStandIn:
         env_name: str = "sandbox",
         dynamodb_path: str = "auto",
         generation: int = 1,
+        auth_modes: Sequence[str] = (),
     ) -> None:
         if dynamodb_path not in DYNAMODB_PATHS:
             raise ValueError(f"dynamodb_path must be one of {DYNAMODB_PATHS}, not {dynamodb_path!r}")
@@ -89,7 +90,7 @@ class AppSyncStandIn:
         self._dynamodb_request = dynamodb_path
         #: "in-process" (moto's handler called directly) or "client" (the boto3 client, over HTTP).
         self.dynamodb_path = "client"
-        self._verifier = SigV4Verifier(identities, region, clock=self.now)
+        self._verifier = SigV4Verifier(identities, region, clock=self.now, auth_modes=auth_modes)
         self._schema = documents.load_schema()
         self._documents = documents.DocumentCache(self._schema)
         self._pool: ThreadPoolExecutor | None = None

@@ -91,13 +91,22 @@ class SigV4Verifier:
     """Verifies one request's signature for service ``appsync`` in ``region`` and returns its caller."""
 
     def __init__(
-        self, identities: IdentityResolver, region: str, clock: Callable[[], datetime] | None = None
+        self,
+        identities: IdentityResolver,
+        region: str,
+        clock: Callable[[], datetime] | None = None,
+        auth_modes: Sequence[str] = (),
     ) -> None:
         self.identities = identities
         self.region = region
         self.clock = clock or (lambda: datetime.now(UTC))
+        #: The API's authorization modes, default first (empty: AWS_IAM only, the sandbox's own API). Without
+        #: AWS_IAM among them, AppSync refuses every signed request before any signature check or resolver.
+        self.auth_modes = tuple(auth_modes)
 
     def verify(self, request: ReceivedRequest) -> CallerIdentity:
+        if self.auth_modes and "AWS_IAM" not in self.auth_modes:
+            raise responses.iam_not_enabled(self.auth_modes[0])
         header = request.first("authorization")
         if not header:
             raise responses.missing_authorization()  # also an x-api-key-only request: the API is IAM-only

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from mutation_cli.main import main
+from project_settings.amplify_files import read_gen1
 from project_settings.checks import rehearsal_settings
 from project_settings.model import DEFAULT_PATH
 from tests.support import dead_letters, invoke
@@ -140,6 +141,22 @@ def _exercise(sb: Any, model: dict[str, Any], keys: tuple[str, ...], slug: str) 
     assert stored() == [], f"{slug} {name} still there after delete"
 
 
+def _with_iam_mode(project: Path, api_name: str) -> None:
+    """What `amplify update api` -> add IAM as an additional authorization type leaves in the project's files."""
+    backend = project / "amplify" / "backend"
+    meta_path = backend / "amplify-meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    config = meta["api"][api_name].setdefault("output", {}).setdefault("authConfig", {})
+    config.setdefault("additionalAuthenticationProviders", []).append({"authenticationType": "AWS_IAM"})
+    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    cli_inputs = backend / "api" / api_name / "cli-inputs.json"
+    if cli_inputs.is_file():
+        data = json.loads(cli_inputs.read_text(encoding="utf-8"))
+        service = data.setdefault("serviceConfiguration", {})
+        service.setdefault("additionalAuthTypes", []).append({"mode": "AWS_IAM"})
+        cli_inputs.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
 def _with_public_auth(schema: Path, models: list[str]) -> None:
     """``init``'s fix for a sandbox-mode model: an ``@auth`` rule that keeps its API-key access."""
     text = schema.read_text(encoding="utf-8")
@@ -174,13 +191,18 @@ def test_a_real_project_works_from_init_to_applied_mutations(
     for model in refused:  # init said so, with the fix
         assert f"create{model} writes {model}, which has no @auth rule of its own" in warnings
 
+    facts = read_gen1(project) if entry["generation"] == 1 else None
+    no_iam = facts is not None and facts.iam_problem() is not None
+    if no_iam:  # init said so: AppSync refuses IAM-signed requests before any resolver
+        assert "without AWS_IAM: AppSync refuses every IAM-signed request" in warnings
+
     settings, filled = rehearsal_settings(settings_path)
     assert filled == [], f"init left placeholders: {filled}"
-    if refused:
+    if no_iam or refused:
         with started(settings, backend="amplify", env_file=tmp_path / "refused.env") as running:
             sb = running.sandbox
             environment(sb)
-            model = next(x for x in entry["exercise"] if x["model"] == refused[0])
+            model = next(x for x in entry["exercise"] if no_iam or x["model"] == refused[0])
             body: dict[str, Any] = {"mutation": f"create{model['model']}", "input": model["create"]}
             if "id" not in model["create"]:
                 body["idempotencyKey"] = "corpus-refused"
@@ -188,13 +210,24 @@ def test_a_real_project_works_from_init_to_applied_mutations(
             _, response = invoke(sb)
             assert response == {"batchItemFailures": []}
             letter = dead_letters(sb, [message_id])[message_id]
-            assert letter["errorType"] == "Unauthorized", letter  # IAM refused in sandbox mode, as on AWS
+            if no_iam:
+                assert any("without AWS_IAM every signed request is refused" in n for n in running.notes)
+            if no_iam:  # refused at AppSync's door, with the cause named
+                assert letter["errorType"] in ("UnauthorizedException", "MissingAuthorization"), letter
+                assert "AWS_IAM" in letter.get("diagnosis", ""), letter
+            else:  # IAM refused in sandbox mode, as on AWS
+                assert letter["errorType"] == "Unauthorized", letter
             assert sb.table_items(model["model"]) == []
-        api_dir = settings.custom_roles_path.parent
-        _with_public_auth(api_dir / "schema.graphql", refused)
+        if no_iam:
+            _with_iam_mode(project, settings.amplify.api_name)
+            assert "without AWS_IAM" not in _init(entry, project, settings_path, capsys)
+        if refused:
+            _with_public_auth(settings.custom_roles_path.parent / "schema.graphql", refused)
 
     with started(settings, backend="amplify", env_file=tmp_path / "sandbox.env") as running:
         assert running.backend == "amplify"
+        if facts is not None and facts.conflict_strategy:  # not modelled, and said so
+            assert any("the sandbox does not model it" in n for n in running.notes), running.notes
         sb = running.sandbox
         environment(sb)
         for model in entry["exercise"]:
