@@ -321,6 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        from sandbox.amplify_backend import BackendError
+
+        if not isinstance(exc, BackendError):
+            raise
+        # Node or the transformer failed for a reason that is not the schema's: its log tail, no traceback.
+        print(f"sandbox: Amplify's backend did not start: {exc}", file=sys.stderr)
+        return 1
     print("sandbox stopped", flush=True)
     return 0
 
