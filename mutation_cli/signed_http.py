@@ -5,6 +5,7 @@ Signed like the worker's aiohttp transport, from the same ``AssumedRoleCredentia
 configured region, and the host the worker signs (``config.host``: ``APPSYNC_URL``'s own, as sent). So a region
 fault breaks this path exactly where it breaks the worker's, and ``doctor`` can name it.
 The answer is classified by ``worker.classify.classify_response``, the worker's own reading of HTTP answers.
+Redirects are never followed (a 3xx is a permanent failure naming its ``Location``), as in the worker.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class SignedGraphQL:
                 headers={"content-type": "application/json", "accept": "application/json"},
                 auth=self.auth,
                 timeout=self.config.request_timeout,
+                # never: requests would resend the signed request, session token included, to the new host
+                allow_redirects=False,
             )
         except MutationError as refused:  # raised while signing: AssumeRole refused or unavailable
             return HttpAnswer(0, "", refused)
@@ -82,7 +85,8 @@ class SignedGraphQL:
         except requests.ConnectionError as exc:
             return HttpAnswer(0, "", ConnectionFault(f"cannot reach {self.config.appsync_url}: {_root(exc)}"))
         text = response.text
-        return HttpAnswer(response.status_code, text, classify_response(response.status_code, text))
+        verdict = classify_response(response.status_code, text, response.headers.get("Location"))
+        return HttpAnswer(response.status_code, text, verdict)
 
     def close(self) -> None:
         self.http.close()

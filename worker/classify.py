@@ -22,12 +22,14 @@ from worker.errors import (
     ServerError,
     SigningError,
     ThrottledError,
+    redirect_refused,
 )
 
 # gql's exception types, raised by the worker's own transport under the same names (gql is not imported)
 from worker.transport import (
     AppSyncEmptyAnswer,
     AppSyncHTTPError,
+    AppSyncRedirect,
     TransportConnectionFailed,
     TransportProtocolError,
     TransportQueryError,
@@ -72,6 +74,8 @@ def classify_exception(exc: BaseException) -> MutationError:
         return exc
     if isinstance(exc, AppSyncHTTPError):
         return _classify_http(exc)
+    if isinstance(exc, AppSyncRedirect):
+        return redirect_refused(exc.status, exc.location)
     if isinstance(exc, AppSyncEmptyAnswer):
         return NoEffectError(
             "AppSync answered no data and no error: nothing shows the mutation ran, so it is not reported as "
@@ -142,12 +146,15 @@ def _refused_before_execution(error: Mapping[str, Any]) -> bool:
     return error.get("path") is None
 
 
-def classify_response(status: int, body: str) -> MutationError | None:
+def classify_response(status: int, body: str, location: str | None = None) -> MutationError | None:
     """Any transport's view of one HTTP answer: None for success, else the classified error.
 
     The worker's aiohttp transport and the operator's ``send`` (requests) both come through here, so a
-    response means the same thing whichever path sent it.
+    response means the same thing whichever path sent it. A 3xx (``location``: its ``Location`` header) is a
+    permanent failure: signed requests never follow a redirect.
     """
+    if 300 <= status < 400:
+        return redirect_refused(status, location or "")
     if status >= 400:
         return _classify_http(AppSyncHTTPError(status, errors_of(body), body))
     try:

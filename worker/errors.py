@@ -104,6 +104,21 @@ class OutcomeUnknownError(PermanentError):
     error_type = "OutcomeUnknown"
 
 
+class RedirectRefusedError(PermanentError):
+    """The endpoint answered 3xx. Signed requests never follow one: the session token and the body would go to
+    the new location. The reason names it; fix ``APPSYNC_URL`` if the move is genuine."""
+
+    error_type = "RedirectRefused"
+
+
+def redirect_refused(status: int, location: str) -> RedirectRefusedError:
+    """The one wording of a refused redirect, for the worker's transport and the operator's."""
+    return RedirectRefusedError(
+        f"HTTP {status} redirect to {location or '(no Location header)'} not followed: a signed request (and its "
+        "session token) goes only to APPSYNC_URL; if the API moved, set APPSYNC_URL to the new endpoint"
+    )
+
+
 # --- transient: another attempt may succeed ---------------------------------------------------------------
 class TransientError(MutationError):
     retryable = True

@@ -9,6 +9,7 @@ one request the worker sends, byte for byte (tests/worker/test_signing.py holds 
 
 - ``sign``: SigV4 for ``POST /graphql`` with the headers ``accept``, ``content-type``, ``host``, ``x-amz-date``
   and ``x-amz-security-token``, service ``appsync``; the signing key is cached per secret, date and region.
+- Signed requests never follow a redirect: a 3xx is an ``AppSyncRedirect`` naming its ``Location``.
 - ``AppSyncTransport.execute``: the body gql built (``{"query", "operationName"?, "variables"?}``, ``json.dumps``),
   the same headers, and gql's reading of the answer: JSON with ``errors`` is a ``TransportQueryError`` whatever
   the status, except that here any status >= 400 is an ``AppSyncHTTPError`` (a 429 and a resolver error must not
@@ -90,6 +91,17 @@ class AppSyncHTTPError(TransportServerError):
         self.errors = errors
         self.error_type: str = first.get("errorType") or ""
         self.message: str = message
+
+
+class AppSyncRedirect(TransportError):
+    """AppSync (or something in its place) answered 3xx. Never followed: a signed request carries the session token
+    (``X-Amz-Security-Token``), which aiohttp would send on to the new host, and the body, which a 307/308 would
+    replay there."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(f"HTTP {status} redirect to {location or '(no Location)'}")
+        self.status = status
+        self.location = location
 
 
 class AppSyncEmptyAnswer(TransportProtocolError):
@@ -223,7 +235,10 @@ class AppSyncTransport:
         body = payload(query, variables, operation_name)
         headers = sign(credentials, self.host, self.region, body)
         try:
-            async with self.session.post(self.url, data=body, headers=headers) as response:
+            # allow_redirects=False: aiohttp follows by default and strips only Authorization on a change of origin.
+            async with self.session.post(
+                self.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 result = await _result(response)
         except TransportError:
             raise
@@ -238,6 +253,8 @@ class AppSyncTransport:
 
 async def _result(response: aiohttp.ClientResponse) -> dict[str, Any]:
     """gql's reading of an answer, plus the HTTP status of every error answer and the empty answer."""
+    if 300 <= response.status < 400:
+        raise AppSyncRedirect(response.status, response.headers.get("Location", ""))
     if response.status >= 400:
         text = await response.text()
         raise AppSyncHTTPError(response.status, errors_of(text), text)
