@@ -200,9 +200,9 @@ def test_init_refuses_a_v1_schema_with_the_migration_pointer(project: Any) -> No
 def test_identity_fields_of_auth_rules_are_found() -> None:
     """Owner fields (ownerField, default owner) and groupsField: what an admin writer could forge (issue 21 §2)."""
     schema = parse_gen1_schema(
-        "type Post @model @auth(rules: [{ allow: owner }, { allow: groups, groupsField: \"editors\" }]) "
+        'type Post @model @auth(rules: [{ allow: owner }, { allow: groups, groupsField: "editors" }]) '
         "{ id: ID! editors: [String] }\n"
-        "type Doc @model @auth(rules: [{ allow: owner, ownerField: \"author\", identityClaim: \"sub\" }, "
+        'type Doc @model @auth(rules: [{ allow: owner, ownerField: "author", identityClaim: "sub" }, '
         "{ allow: private, provider: iam }]) { id: ID! author: String }\n"
         "type Open @model @auth(rules: [{ allow: public }]) { id: ID! }",
         "schema.graphql",
