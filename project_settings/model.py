@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from worker.config import (
+    DEFAULT_DIRECT_INVOCATION,
     HANDLER_MARGIN_MAX_SECONDS,
     MAX_CHAINED_SESSION_SECONDS,
     MIN_SESSION_SECONDS,
@@ -23,13 +24,16 @@ from worker.names import (
     APPSYNC_API_ID_RE,
     APPSYNC_ENDPOINT_RE,
     CLI_BEHAVIOURS,
+    EVENT_SOURCE_RE,
     EXTERNAL_ID_RE,
     FIELD_NAME_RE,
+    PRODUCER_PRINCIPAL_ARN_RE,
     REGION_RE,
     ROLE_NAME_RE,
     SESSION_NAME_RE,
     assumed_role_arn,
     role_arn,
+    sqs_queue_arn,
 )
 from worker.names import (
     appsync_api_arn as _api_arn,
@@ -130,6 +134,21 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class ProducersSettings:
+    """``[producers]``: who may make the worker write (issue 21 §1). The defaults name nobody."""
+
+    #: Principals allowed ``sqs:SendMessage`` on the source queue (``aws:PrincipalArn``: role or user ARNs, ``*``
+    #: within the name); the queue policy denies every other principal.
+    sqs_senders: tuple[str, ...] = ()
+    #: Accounts whose events on the worker's bus are applied (the bus policy admits them, the rule pins them).
+    eventbridge_accounts: tuple[str, ...] = ()
+    #: Event sources applied (compared exactly); empty in the file: ``[worker.eventbridge] source``.
+    eventbridge_sources: tuple[str, ...] = ()
+    #: Whether envelopes invoked directly (``lambda:InvokeFunction``) are applied.
+    direct_invocation: bool = DEFAULT_DIRECT_INVOCATION
+
+
+@dataclass(frozen=True)
 class Settings:
     accounts: AccountsSettings
     mutator_role: MutatorRoleSettings
@@ -137,6 +156,7 @@ class Settings:
     amplify: AmplifySettings
     worker: WorkerSettings
     source: str = "<settings>"
+    producers: ProducersSettings = field(default_factory=ProducersSettings)
 
     # --- derived names: the only place these strings are assembled -------------------------------
     @property
@@ -159,6 +179,11 @@ class Settings:
     def mutation_field_arns(self) -> list[str]:
         """``appsync:GraphQL`` resources for the allowed mutation fields, and nothing else."""
         return [f"{self.appsync_api_arn}/types/Mutation/fields/{f}" for f in self.appsync.allowed_mutations]
+
+    @property
+    def source_queue_arn(self) -> str:
+        """The queue the worker takes records from: every other ``eventSourceARN`` is refused."""
+        return sqs_queue_arn(self.accounts.region, self.accounts.worker, self.worker.queue_name)
 
     def queue_url(self, endpoint: str, name: str) -> str:
         return f"{endpoint.rstrip('/')}/{self.accounts.worker}/{name}"
@@ -189,6 +214,10 @@ class Settings:
             max_receive_count=self.worker.max_receive_count,
             log_level=self.worker.log_level,
             model_keys=dict(self.appsync.model_keys),
+            source_queue_arn=self.source_queue_arn,
+            event_accounts=frozenset(self.producers.eventbridge_accounts),
+            event_sources=frozenset(self.producers.eventbridge_sources),
+            direct_invocation=self.producers.direct_invocation,
         )
         return replace(config, **overrides) if overrides else config
 
@@ -393,11 +422,12 @@ def parse_settings(
         problems.append("worker.dead_letter_queue_name must end in .fifo exactly when worker.fifo is true")
     if worker.queue_name and worker.queue_name == worker.dead_letter_queue_name:
         problems.append("worker.queue_name and worker.dead_letter_queue_name must differ")
+    producers = _producers(reader, worker)
     problems.extend(reader.unknown_keys())
 
     if problems:
         raise SettingsError(source, problems)
-    return Settings(accounts, mutator_role, appsync, amplify, worker, source=source)
+    return Settings(accounts, mutator_role, appsync, amplify, worker, source=source, producers=producers)
 
 
 _KNOWN: dict[str, set[str]] = {
@@ -436,7 +466,42 @@ _KNOWN: dict[str, set[str]] = {
         "reserved_concurrency",
     },
     "worker.eventbridge": {"source", "detail_type"},
+    "producers": {"sqs_senders", "eventbridge_accounts", "eventbridge_sources", "direct_invocation"},
 }
+
+
+def _producers(reader: _Reader, worker: WorkerSettings) -> ProducersSettings:
+    """``[producers]``: every entry checked as the worker and the policies will read it."""
+    section = "producers"
+    senders = reader.strings(section, "sqs_senders")
+    for arn in senders:
+        if not PRODUCER_PRINCIPAL_ARN_RE.match(arn):
+            reader.problems.append(
+                f"producers.sqs_senders: {arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>;"
+                " * only within the name, after its first character): the queue policy compares aws:PrincipalArn,"
+                " which for a role session is the role's ARN"
+            )
+    accounts = reader.strings(section, "eventbridge_accounts")
+    for account in accounts:
+        if not ACCOUNT_RE.match(account):
+            reader.problems.append(
+                f"producers.eventbridge_accounts: {account!r} is not a 12-digit account id"
+            )
+    sources = reader.strings(section, "eventbridge_sources") or (
+        [worker.eventbridge_source] if worker.eventbridge_source else []
+    )
+    for name in sources:
+        if not EVENT_SOURCE_RE.match(name):
+            reader.problems.append(
+                f"producers.eventbridge_sources: {name!r} is not an EventBridge source (1-256 of A-Za-z0-9._/-, "
+                "not aws.*; compared exactly, no wildcard)"
+            )
+    return ProducersSettings(
+        sqs_senders=tuple(senders),
+        eventbridge_accounts=tuple(accounts),
+        eventbridge_sources=tuple(sources),
+        direct_invocation=reader.boolean(section, "direct_invocation", default=DEFAULT_DIRECT_INVOCATION),
+    )
 
 
 def _model_keys(reader: _Reader) -> dict[str, tuple[str, ...]]:

@@ -397,6 +397,7 @@ class Sandbox:
     # --- what the worker sees ---------------------------------------------------------------------------
     def lambda_environment(self, **worker_overrides: Any) -> dict[str, str]:
         """The environment of a Lambda container running the worker in account A."""
+        worker_overrides.setdefault("source_queue_arn", self.queue_arn)  # the queue records come from here
         worker_env = self.settings.worker_environment(
             appsync_url=self.appsync_url, dead_letter_queue_url=self.dlq_url, **worker_overrides
         )

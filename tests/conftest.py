@@ -104,7 +104,9 @@ def container(sb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...
 
     def start(**overrides: str) -> None:
         reset_runtime()
-        environment = {**sb.lambda_environment(), **overrides}
+        # The suite's function names direct invocation as a producer (most cases invoke it directly, as a test
+        # harness would); settings.toml leaves it off, and tests/worker_e2e/test_producers.py holds that refusal.
+        environment = {**sb.lambda_environment(), "DIRECT_INVOCATION": "true", **overrides}
         for name in list(os.environ):
             if name.startswith("AWS_") or name in environment:
                 monkeypatch.delenv(name, raising=False)

@@ -30,7 +30,7 @@ from structlog.contextvars import bound_contextvars
 from worker.client import MutationClient
 from worker.dead_letters import DeadLetter, DeadLetterPublisher
 from worker.envelope import MutationRequest, input_values, parse_envelope
-from worker.errors import MutationError, OutOfTimeError, WorkerBugError, capped
+from worker.errors import MutationError, OutOfTimeError, ProducerRefusedError, WorkerBugError, capped
 from worker.logs import masked
 from worker.origin import origin_message_id
 from worker.outcomes import Status
@@ -40,6 +40,7 @@ ALREADY_APPLIED = Status.ALREADY_APPLIED
 DEAD_LETTERED = Status.DEAD_LETTERED
 FAILED = Status.FAILED
 NOT_ATTEMPTED = Status.NOT_ATTEMPTED
+REFUSED = Status.REFUSED
 
 #: After cancelling what is unfinished at the deadline, wait at most this long for the cancellations to land.
 _CANCEL_GRACE = 0.05
@@ -73,6 +74,8 @@ class WorkItem:
     #: The message's identity across retries and redeliveries (SQS message id, EventBridge event id): a
     #: create without an id of its own gets it as its record id. None: no stable identity.
     message_id: str | None = None
+    #: Who asked (``worker.producers``): on every log line about the record and on its dead letter.
+    producer: str = "unknown"
 
 
 class BatchProcessor:
@@ -154,9 +157,26 @@ class BatchProcessor:
             return RecordOutcome(item.record_id, FAILED, bug)
 
     async def process_item(self, item: WorkItem, *, deadline: float | None = None) -> RecordOutcome:
-        # Every line about this record (here, in the client) carries its id: bound for this task only.
-        with bound_contextvars(message_id=item.record_id, receive_count=item.receive_count):
+        # Every line about this record (here, in the client) carries its id and its producer: bound for this
+        # task only.
+        with bound_contextvars(
+            message_id=item.record_id, receive_count=item.receive_count, producer=item.producer
+        ):
             return await self._process_item(item, deadline)
+
+    def refuse(self, item: WorkItem, reason: str) -> RecordOutcome:
+        """A record from a producer the configuration does not name: nothing parsed, sent or dead-lettered."""
+        error = ProducerRefusedError(reason)
+        self._log.error(
+            "record_refused",
+            message_id=item.record_id,
+            producer=item.producer,
+            source=item.source,
+            outcome=REFUSED,
+            error_type=error.error_type,
+            reason=error.reason,
+        )
+        return RecordOutcome(item.record_id, REFUSED, error)
 
     async def _process_item(self, item: WorkItem, deadline: float | None) -> RecordOutcome:
         log = self._log
@@ -234,6 +254,7 @@ class BatchProcessor:
             receive_count=item.receive_count,
             first_received_at=item.first_received_at,
             group_id=item.group_id,
+            producer=item.producer,
         )
         timeout = None if deadline is None else deadline - time.monotonic()
         try:
@@ -266,7 +287,7 @@ async def _run_until(deadline: float | None, coroutines: list[Any]) -> None:
             task.exception()  # already reported per record; retrieved so asyncio does not warn
 
 
-def sqs_work_item(record: Mapping[str, Any]) -> WorkItem:
+def sqs_work_item(record: Mapping[str, Any], producer: str = "sqs") -> WorkItem:
     attributes = record.get("attributes") or {}
     first = attributes.get("ApproximateFirstReceiveTimestamp")
     message_id = str(record["messageId"])
@@ -280,6 +301,7 @@ def sqs_work_item(record: Mapping[str, Any]) -> WorkItem:
         group_id=attributes.get("MessageGroupId"),
         first_received_at=_iso_from_millis(first),
         message_id=origin_id or message_id,
+        producer=producer,
     )
 
 

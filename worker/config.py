@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from worker.names import (
+    ACCOUNT_RE,
     APPSYNC_ENDPOINT_RE,
+    EVENT_SOURCE_RE,
     EXTERNAL_ID_RE,
     FIELD_NAME_RE,
     REGION_RE,
     ROLE_ARN_RE,
     SESSION_NAME_RE,
+    SQS_QUEUE_ARN_RE,
     assumed_role_arn,
 )
 
@@ -38,6 +41,17 @@ ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_MAX_ATTEMPTS = "MAX_ATTEMPTS"
 ENV_CREATE_ID_FROM_MESSAGE = "CREATE_ID_FROM_MESSAGE"
 ENV_MODEL_KEYS = "MODEL_KEYS"
+# Who may make the worker write (issue 21 §1): whatever these do not name is refused before anything is sent.
+ENV_SOURCE_QUEUE_ARN = "SOURCE_QUEUE_ARN"  # an SQS record's eventSourceARN must be this queue (unset: no SQS)
+ENV_EVENT_ACCOUNTS = (
+    "EVENT_ACCOUNTS"  # an EventBridge event's ``account`` must be one of these (comma-separated)
+)
+ENV_EVENT_SOURCES = "EVENT_SOURCES"  # ... and its ``source`` one of these (comma-separated, compared exactly)
+ENV_DIRECT_INVOCATION = "DIRECT_INVOCATION"  # "true": envelopes invoked directly are applied
+
+#: Direct invocation (``lambda:InvokeFunction`` with an envelope) is off unless named: Lambda does not say who
+#: invoked, so nothing else could tell such a caller from any principal allowed to invoke the function.
+DEFAULT_DIRECT_INVOCATION = False
 
 #: A create that names no record is sent only with its whole request timeout and this much more left (to
 #: dead-letter it if its answer is lost): the function's timeout must leave room for both, and the handler's margin.
@@ -93,6 +107,12 @@ class WorkerConfig:
     create_ids_from_message: bool = True
     #: Models whose primary key is not ``id`` (Amplify's ``@primaryKey``): the key field, then its sort keys.
     model_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The named producers (``worker.producers``): the one source queue, the EventBridge accounts and sources,
+    #: and whether direct invocations are applied. The defaults name nobody.
+    source_queue_arn: str | None = None
+    event_accounts: frozenset[str] = frozenset()
+    event_sources: frozenset[str] = frozenset()
+    direct_invocation: bool = DEFAULT_DIRECT_INVOCATION
 
     @property
     def host(self) -> str:
@@ -220,6 +240,28 @@ class WorkerConfig:
             allowed = frozenset(names)
         dlq_url = get(ENV_DEAD_LETTER_QUEUE_URL)
         max_receive = integer(ENV_MAX_RECEIVE_COUNT, 0, 1, 1000) if get(ENV_MAX_RECEIVE_COUNT) else None
+        source_queue_arn = get(ENV_SOURCE_QUEUE_ARN)
+        if source_queue_arn is not None and not SQS_QUEUE_ARN_RE.match(source_queue_arn):
+            problems.append(
+                f"{ENV_SOURCE_QUEUE_ARN}={source_queue_arn!r} is not an SQS queue ARN "
+                "(arn:aws:sqs:<region>:<12-digit account>:<queue name>)"
+            )
+        event_accounts = _names(get(ENV_EVENT_ACCOUNTS))
+        bad_accounts = sorted(a for a in event_accounts if not ACCOUNT_RE.match(a))
+        if bad_accounts:
+            problems.append(
+                f"{ENV_EVENT_ACCOUNTS} has entries that are not 12-digit account ids: {bad_accounts}"
+            )
+        event_sources = _names(get(ENV_EVENT_SOURCES))
+        bad_sources = sorted(s for s in event_sources if not EVENT_SOURCE_RE.match(s))
+        if bad_sources:
+            problems.append(
+                f"{ENV_EVENT_SOURCES} has entries that are not EventBridge sources (1-256 of A-Za-z0-9._/-, not "
+                f"aws.*; compared exactly, no wildcard): {bad_sources}"
+            )
+        direct_raw = (get(ENV_DIRECT_INVOCATION) or str(DEFAULT_DIRECT_INVOCATION)).lower()
+        if direct_raw not in ("true", "false"):
+            problems.append(f"{ENV_DIRECT_INVOCATION}={direct_raw!r} must be true or false")
         log_level = (get(ENV_LOG_LEVEL) or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             problems.append(f"{ENV_LOG_LEVEL}={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
@@ -243,6 +285,10 @@ class WorkerConfig:
             max_attempts=max_attempts,
             create_ids_from_message=create_ids_raw != "false",
             model_keys=model_keys,
+            source_queue_arn=source_queue_arn,
+            event_accounts=event_accounts,
+            event_sources=event_sources,
+            direct_invocation=direct_raw == "true",
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -259,7 +305,14 @@ class WorkerConfig:
             ENV_LOG_LEVEL: self.log_level,
             ENV_MAX_ATTEMPTS: str(self.max_attempts),
             ENV_CREATE_ID_FROM_MESSAGE: "true" if self.create_ids_from_message else "false",
+            ENV_DIRECT_INVOCATION: "true" if self.direct_invocation else "false",
         }
+        if self.source_queue_arn:
+            env[ENV_SOURCE_QUEUE_ARN] = self.source_queue_arn
+        if self.event_accounts:
+            env[ENV_EVENT_ACCOUNTS] = ",".join(sorted(self.event_accounts))
+        if self.event_sources:
+            env[ENV_EVENT_SOURCES] = ",".join(sorted(self.event_sources))
         if self.model_keys:
             env[ENV_MODEL_KEYS] = format_model_keys(self.model_keys)
         if self.external_id:
@@ -269,6 +322,11 @@ class WorkerConfig:
         if self.max_receive_count:
             env[ENV_MAX_RECEIVE_COUNT] = str(self.max_receive_count)
         return env
+
+
+def _names(text: str | None) -> frozenset[str]:
+    """A comma-separated list, each entry stripped, empty ones dropped."""
+    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def parse_model_keys(text: str, problems: list[str]) -> dict[str, tuple[str, ...]]:

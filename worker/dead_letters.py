@@ -9,7 +9,8 @@ exactly what the producer sent.
 Attributes (all String; ``replay list`` reads them back):
 ``failure.reason``, ``failure.errorType``, ``failure.diagnosis``, ``failure.operation``,
 ``failure.idempotencyKey``, ``failure.at`` (ISO-8601), ``failure.firstReceivedAt``, ``failure.receiveCount``,
-``failure.sourceMessageId``, ``failure.source`` (queue ARN or ``eventbridge:<source>``).
+``failure.sourceMessageId``, ``failure.source`` (queue ARN or ``eventbridge:<source>``), ``failure.producer``
+(who asked: ``sqs:<SenderId>``, ``eventbridge:<account>/<source>`` or ``direct[...]``, see ``worker.producers``).
 
 Fitting the attributes to SQS's rules
 -------------------------------------
@@ -27,7 +28,7 @@ changes:
 2. while the message is still too large, what matters least goes first (``_SHEDDING``): diagnosis (the
    longest; the worker's log has it), firstReceivedAt, receiveCount, then operation, idempotencyKey, at and
    source (the body, the DLQ message's SentTimestamp and the DLQ's source queue tell them again); then the
-   reason is cut to 256 bytes; then sourceMessageId goes; then the reason and the error type are cut down to
+   reason is cut to 256 bytes; then producer (the worker's log has it) and sourceMessageId go; then the reason and the error type are cut down to
    ``MIN_VALUE_BYTES``;
 3. ``failure.reason`` and ``failure.errorType`` always stay. When even those cannot fit next to the body (a body
    within about 150 bytes of the limit), or the body itself holds a refused character, nothing is sent:
@@ -59,6 +60,7 @@ FIRST_RECEIVED_AT = "failure.firstReceivedAt"
 RECEIVE_COUNT = "failure.receiveCount"
 SOURCE_MESSAGE_ID = "failure.sourceMessageId"
 SOURCE = "failure.source"
+PRODUCER = "failure.producer"
 
 #: The largest message SQS accepts, body and attributes together (UTF-8 bytes); a queue's MaximumMessageSize
 #: may be lower, and the publisher learns it from SQS's refusal.
@@ -82,6 +84,7 @@ _SHEDDING: tuple[tuple[str, int | None], ...] = (
     (FAILED_AT, None),
     (SOURCE, None),
     (REASON, 256),
+    (PRODUCER, None),
     (SOURCE_MESSAGE_ID, None),
     (REASON, MIN_VALUE_BYTES),
     (ERROR_TYPE, MIN_VALUE_BYTES),
@@ -187,6 +190,7 @@ class DeadLetter:
     idempotency_key: str | None = None
     first_received_at: str | None = None
     group_id: str | None = None
+    producer: str | None = None
 
     def message_attributes(
         self, now: datetime | None = None, max_message_bytes: int = SQS_MAX_MESSAGE_BYTES
@@ -203,6 +207,7 @@ class DeadLetter:
             RECEIVE_COUNT: str(self.receive_count),
             SOURCE_MESSAGE_ID: self.source_message_id,
             SOURCE: self.source,
+            PRODUCER: self.producer,
         }
         return fit_attributes(values, self.body, max_message_bytes)
 

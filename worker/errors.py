@@ -104,6 +104,12 @@ class OutcomeUnknownError(PermanentError):
     error_type = "OutcomeUnknown"
 
 
+class ProducerRefusedError(PermanentError):
+    """The message came from a producer the configuration does not name; refused before anything is sent."""
+
+    error_type = "ProducerRefused"
+
+
 class RedirectRefusedError(PermanentError):
     """The endpoint answered 3xx. Signed requests never follow one: the session token and the body would go to
     the new location. The reason names it; fix ``APPSYNC_URL`` if the move is genuine."""

@@ -9,6 +9,13 @@ Event shapes:
   its reason instead of being retried in vain.
 - Direct invocation with an envelope: returns the outcome as a dict.
 
+Only the producers the configuration names get in (``worker.producers``): an SQS record from another queue, an
+event from another account or source, or a direct invocation that is not enabled is refused before anything is
+parsed or sent (``record_refused`` in the log, ``Refused`` in the metrics, status ``refused``). A refused SQS
+record is reported failed (not ours to delete or dead-letter: it goes back to its own queue); a refused event or
+direct invocation returns its refusal and is not retried. Every record's log lines and dead letter name its
+producer.
+
 Every invocation returns a safety margin before Lambda's deadline (10% of the time left at the start, between
 0.1 s and 1 s): what is not finished by then is reported failed (left for redelivery), never as a success.
 """
@@ -28,6 +35,8 @@ from worker import snapstart
 from worker.batch import RecordOutcome, WorkItem, sqs_work_item
 from worker.config import HANDLER_MARGIN_MAX_SECONDS
 from worker.errors import MutationError
+from worker.outcomes import Status
+from worker.producers import direct_producer, event_producer, sqs_producer
 from worker.runtime import WorkerRuntime
 
 _runtime: WorkerRuntime | None = None
@@ -92,11 +101,20 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
         )
     await _prefetch_credentials(runtime, log, deadline)
 
+    producers = runtime.producers
     if _is_sqs(event):
         records = event["Records"]
-        items = [sqs_work_item(record) for record in records]
+        items = [sqs_work_item(record, sqs_producer(record)) for record in records]
+        refusals = [producers.refuse_sqs(record) for record in records]
+        admitted = [item for item, refusal in zip(items, refusals, strict=True) if refusal is None]
         fifo = any(str(r.get("eventSourceARN", "")).endswith(".fifo") for r in records)
-        outcomes = await runtime.batch.process(items, fifo=fifo, deadline=deadline)
+        processed = iter(
+            await runtime.batch.process(admitted, fifo=fifo, deadline=deadline) if admitted else []
+        )
+        outcomes = [
+            runtime.batch.refuse(item, refusal) if refusal is not None else next(processed)
+            for item, refusal in zip(items, refusals, strict=True)
+        ]
         _log_summary(log, "sqs", outcomes, started)
         runtime.emit_metrics(outcomes)
         return {"batchItemFailures": [{"itemIdentifier": o.record_id} for o in outcomes if o.reported_failed]}
@@ -111,18 +129,33 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
             source=f"eventbridge:{event.get('source', '')}",
             first_received_at=event.get("time"),
             message_id=event_id or None,
+            producer=event_producer(event),
         )
-        outcome = await runtime.batch.process_item(item, deadline=deadline)
+        refusal = producers.refuse_event(event)
+        if refusal is not None:
+            outcome = runtime.batch.refuse(item, refusal)
+        else:
+            outcome = await runtime.batch.process_item(item, deadline=deadline)
         _log_summary(log, "eventbridge", [outcome], started)
         runtime.emit_metrics([outcome])
-        if outcome.reported_failed:
+        if outcome.reported_failed and outcome.status is not Status.REFUSED:  # a refusal is not retried
             raise MutationFailed(outcome.error)
         return _outcome_dict(outcome)
 
     request_id = getattr(context, "aws_request_id", None)
     # Lambda keeps the request id across its own retries of an asynchronous invocation.
-    item = WorkItem(record_id=request_id or "direct", body=event, source="direct", message_id=request_id)
-    outcome = await runtime.batch.process_item(item, deadline=deadline)
+    item = WorkItem(
+        record_id=request_id or "direct",
+        body=event,
+        source="direct",
+        message_id=request_id,
+        producer=direct_producer(context),
+    )
+    refusal = producers.refuse_direct()
+    if refusal is not None:
+        outcome = runtime.batch.refuse(item, refusal)
+    else:
+        outcome = await runtime.batch.process_item(item, deadline=deadline)
     _log_summary(log, "direct", [outcome], started)
     runtime.emit_metrics([outcome])
     return _outcome_dict(outcome)

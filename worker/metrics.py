@@ -28,6 +28,9 @@ APPLIED = "Applied"
 ALREADY_APPLIED = "AlreadyApplied"
 DEAD_LETTERED = "DeadLettered"
 LEFT_FOR_RETRY = "LeftForRetry"
+#: Records from a producer the configuration does not name (another queue, account or source; a direct
+#: invocation that is not enabled): nothing sent. Not counted in LeftForRetry.
+REFUSED = "Refused"
 RECORDS = "Records"
 ATTEMPTS = "Attempts"
 RETRIES = "Retries"
@@ -40,6 +43,7 @@ COUNTS = (
     ALREADY_APPLIED,
     DEAD_LETTERED,
     LEFT_FOR_RETRY,
+    REFUSED,
     ATTEMPTS,
     RETRIES,
     ASSUME_ROLE_CALLS,
@@ -96,6 +100,7 @@ def invocation_documents(
         ALREADY_APPLIED: statuses[Status.ALREADY_APPLIED],
         DEAD_LETTERED: statuses[Status.DEAD_LETTERED],
         LEFT_FOR_RETRY: statuses[Status.FAILED] + statuses[Status.NOT_ATTEMPTED],
+        REFUSED: statuses[Status.REFUSED],
         ATTEMPTS: attempts,
         RETRIES: sum(o.attempts - 1 for o in sent),
         ASSUME_ROLE_CALLS: max(0, assume_role_calls),

@@ -31,6 +31,20 @@ APPSYNC_ENDPOINT_RE = re.compile(r"^[a-z0-9]+\.appsync-api\.(?P<region>[a-z0-9-]
 #: An AppSync API id, as in ``arn:aws:appsync:<region>:<account>:apis/<apiId>`` (GraphQLAPIIdOutput, ApiId).
 APPSYNC_API_ID_RE = re.compile(r"^[a-z0-9]{26}$")
 
+#: An SQS queue ARN (the worker's source queue: an SQS record's ``eventSourceARN`` must be exactly this).
+SQS_QUEUE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:sqs:[a-z]{2}(-[a-z]+)+-\d:(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,75}(\.fifo)?)$"
+)
+#: An EventBridge ``source`` a producer is named by (compared for equality: no wildcard). ``aws.`` is AWS's own.
+EVENT_SOURCE_RE = re.compile(r"^(?!aws\.)[A-Za-z0-9._/-]{1,256}$")
+#: A principal allowed to send to the source queue, as the queue policy's ``aws:PrincipalArn`` sees it: an IAM
+#: role or user ARN (a role session's ``aws:PrincipalArn`` is its role's ARN), ``*`` and ``?`` allowed in the name
+#: only, after at least one literal character (``ArnLike``: ``role/*`` would admit every role of the account).
+PRODUCER_PRINCIPAL_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[A-Za-z0-9_+=,.@-]+/)*"
+    r"(?P<name>[A-Za-z0-9_+=,.@-][A-Za-z0-9_+=,.@*?-]{0,63})$"
+)
+
 #: How ``@aws-amplify/amplify-category-api`` turns custom-roles.json entries into ``adminRoles``: entries pass as
 #: written through 5.15.6; 5.15.7 normalizes ``arn:...:assumed-role/X[/S]`` to ``X[/S]``.
 VERBATIM = "verbatim"
@@ -46,6 +60,10 @@ def assumed_role_arn(account: str, role: str, session: str | None = None) -> str
     """The caller ARN of a session of ``role`` (``session`` None: the role-only prefix custom-roles.json may list)."""
     base = f"arn:aws:sts::{account}:assumed-role/{role}"
     return f"{base}/{session}" if session is not None else base
+
+
+def sqs_queue_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
 def appsync_api_arn(region: str, account: str, api_id: str) -> str:

@@ -19,6 +19,7 @@ from worker.credentials import AssumedRoleCredentials, inspect_base_credentials
 from worker.dead_letters import DeadLetterPublisher
 from worker.logs import configure_logging
 from worker.metrics import emit, function_name, invocation_documents
+from worker.producers import Producers
 
 T = TypeVar("T")
 
@@ -64,6 +65,7 @@ class WorkerRuntime:
         import botocore.session
 
         self.config = config
+        self.producers = Producers.from_config(config)
         self.log = structlog.get_logger("worker")
         self.base_session = base_session or botocore.session.get_session()
         report = inspect_base_credentials(self.base_session, dict(environ) if environ is not None else None)

@@ -24,6 +24,7 @@ def _outcomes() -> list[RecordOutcome]:
         ),
         RecordOutcome("7", Status.FAILED, TransientError("503"), attempts=2, send_ms=30.0),
         RecordOutcome("8", Status.NOT_ATTEMPTED),
+        RecordOutcome("9", Status.REFUSED),
     ]
 
 
@@ -33,11 +34,12 @@ def test_summary_counts_and_one_line_per_dead_letter_type() -> None:
     )
     assert {k: v for k, v in summary.items() if k != "_aws"} == {
         "FunctionName": "fn",
-        "Records": 8,
+        "Records": 9,
         "Applied": 2,
         "AlreadyApplied": 1,
         "DeadLettered": 3,
         "LeftForRetry": 2,
+        "Refused": 1,
         "Attempts": 8,
         "Retries": 3,
         "AssumeRoleCalls": 1,

@@ -90,6 +90,7 @@ def test_an_eventbridge_event_and_a_direct_invocation_emit_their_line(
         "AlreadyApplied": 0,
         "DeadLettered": 0,
         "LeftForRetry": 0,
+        "Refused": 0,
         "Attempts": 2,
         "Retries": 0,
         "AssumeRoleCalls": 1,
