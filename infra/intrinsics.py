@@ -75,13 +75,14 @@ class Resolver:
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::IAM::Role": "RoleName",
             "AWS::Lambda::Function": "FunctionName",
+            "AWS::Events::EventBus": "Name",
         }
         if kind in keys:
             return self._name(target, keys[kind])
         raise UnresolvedToken(f"cannot resolve Ref {target} ({kind}) offline")
 
     def _get_att(self, target: str, attribute: str) -> str:
-        kind, _props = self._resource(target)
+        kind, props = self._resource(target)
         head = f"arn:{self.partition}"
         if kind == "AWS::SQS::Queue":
             name = self._name(target, "QueueName")
@@ -97,5 +98,10 @@ class Resolver:
             name = self._name(target, "FunctionName")
             return f"{head}:lambda:{self.region}:{self.account}:function:{name}"
         if kind == "AWS::Events::Rule":
-            return f"{head}:events:{self.region}:{self.account}:rule/{self._name(target, 'Name')}"
+            bus = self.resolve(props.get("EventBusName", "default"))
+            rule = self._name(target, "Name")
+            path = rule if bus == "default" else f"{bus}/{rule}"  # a rule on a custom bus: rule/<bus>/<rule>
+            return f"{head}:events:{self.region}:{self.account}:rule/{path}"
+        if kind == "AWS::Events::EventBus":
+            return f"{head}:events:{self.region}:{self.account}:event-bus/{self._name(target, 'Name')}"
         raise UnresolvedToken(f"cannot resolve {target}.Arn ({kind}) offline")

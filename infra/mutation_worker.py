@@ -1,8 +1,27 @@
 """``MutationWorker``: the worker in account A as a construct for any CDK app (Python).
 
-Function, execution role, source queue (or yours), the worker's DLQ, an EventBridge rule on the default bus (or
+Function, execution role, source queue (or yours), the worker's DLQ, an EventBridge rule on a dedicated bus (or
 yours) with its own DLQ, alarms (with your SNS topic as alarm and OK action), a dashboard. Plain props; nothing
 here reads the settings file (``infra.worker_stack`` does, for this project's own app).
+
+Only the producers you name can make the worker write (issue 21 §1); the worker checks the same names itself:
+- ``sqs_senders``: the source queue's policy denies ``sqs:SendMessage`` to every principal whose
+  ``aws:PrincipalArn`` is not one of them (``ArnNotLike``: ``*`` within a name). An explicit deny binds every
+  principal of the account, administrators included, but only for sending: the queue's policy itself stays
+  editable (``sqs:SetQueueAttributes``), so nobody is locked out of the queue. Lambda's event source mapping
+  receives and deletes (not denied); SQS moving a message to the DLQ after ``maxReceiveCount`` is SQS's own move,
+  and the worker writes dead letters to its DLQ, which this policy does not touch. ``replay redrive`` sends to
+  the source queue as the operator: name the operator's role among the senders. With no sender named, nobody
+  may send. A queue you pass in (``source_queue``) gets the same statement when you name senders (an imported
+  queue cannot: its policy is yours).
+- ``event_accounts`` / ``event_sources``: the rule lives on a dedicated bus (``<function>-bus``) whose policy
+  lets the named foreign accounts put events (the bus's own account needs no grant: its principals' IAM decides),
+  and the rule's pattern pins ``account`` and ``source``: an event sent by any other account, or with another
+  source, matches nothing. No account named: no bus and no rule.
+- The function's resource policy admits only the rule (``events.amazonaws.com`` with the rule's ARN as
+  ``SourceArn``); the queue mapping needs none. ``direct_invocation`` (default off) only tells the worker to apply
+  directly invoked envelopes: Lambda does not say who invoked, so keep ``lambda:InvokeFunction`` on this function
+  out of identity policies.
 """
 
 from __future__ import annotations
@@ -18,7 +37,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_lambda_event_sources as lambda_event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -26,7 +45,13 @@ from constructs import Construct
 
 from project_settings.policies import assume_policy_document
 from worker import metrics as worker_metrics
-from worker.config import ENV_DEAD_LETTER_QUEUE_URL, WorkerConfig
+from worker.config import (
+    DEFAULT_DIRECT_INVOCATION,
+    ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_SOURCE_QUEUE_ARN,
+    WorkerConfig,
+)
+from worker.names import ACCOUNT_RE, EVENT_SOURCE_RE, PRODUCER_PRINCIPAL_ARN_RE
 
 from .nag import acknowledge
 
@@ -95,12 +120,43 @@ class QueueNames:
     events_dead_letter: str
 
 
+def _check_producers(senders: Sequence[str], accounts: Sequence[str], sources: Sequence[str]) -> None:
+    """The worker's and the settings' own rules, at synth: ``*`` or a malformed name never reaches a policy."""
+    problems = [
+        f"sqs_senders: {a!r} is not an IAM role or user ARN"
+        for a in senders
+        if not PRODUCER_PRINCIPAL_ARN_RE.match(a)
+    ]
+    problems += [
+        f"event_accounts: {a!r} is not a 12-digit account id" for a in accounts if not ACCOUNT_RE.match(a)
+    ]
+    problems += [
+        f"event_sources: {s!r} is not an EventBridge source" for s in sources if not EVENT_SOURCE_RE.match(s)
+    ]
+    if problems:
+        raise ValueError("producers refused: " + "; ".join(problems))
+
+
+def _senders_only(queue: sqs.IQueue, senders: Sequence[str]) -> iam.PolicyStatement:
+    """Deny ``sqs:SendMessage`` (which also governs SendMessageBatch) to every principal not named."""
+    return iam.PolicyStatement(
+        sid="OnlyNamedProducersSend",
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["sqs:SendMessage"],
+        resources=[queue.queue_arn],
+        conditions={"ArnNotLike": {"aws:PrincipalArn": list(senders)}} if senders else None,
+    )
+
+
 class MutationWorker(Construct):
     """The worker in account A. Everything it needs from account B is ``mutator_role_arn`` and the session name.
 
     Pass ``source_queue`` to consume a queue you already have (its redrive policy is yours: give its
     ``max_receive_count``), ``dead_letter_queue`` for the worker's own DLQ, ``event_bus`` for a bus other than the
-    default one (a rule is made when ``event_source`` is given), ``alarm_topic`` for alarm and OK actions.
+    dedicated one (a rule is made when ``event_source``/``event_sources`` and ``event_accounts`` are given),
+    ``alarm_topic`` for alarm and OK actions. ``sqs_senders``, ``event_accounts``, ``event_sources`` and
+    ``direct_invocation`` name the producers (module docstring).
     """
 
     def __init__(
@@ -130,6 +186,10 @@ class MutationWorker(Construct):
         event_bus: events.IEventBus | None = None,
         event_source: str | None = None,
         event_detail_types: Sequence[str] = ("AppSyncMutation",),
+        sqs_senders: Sequence[str] | None = None,
+        event_accounts: Sequence[str] = (),
+        event_sources: Sequence[str] | None = None,
+        direct_invocation: bool = DEFAULT_DIRECT_INVOCATION,
         alarm_topic: sns.ITopic | None = None,
         reserved_concurrency: int | None = 10,
         memory_mb: int = 512,
@@ -151,6 +211,10 @@ class MutationWorker(Construct):
                 f"reserved_concurrency={reserved_concurrency} is below sqs_max_concurrency={sqs_max_concurrency}:"
                 " the SQS event source would be throttled by the function's own reservation"
             )
+        sources = (
+            list(event_sources) if event_sources is not None else ([event_source] if event_source else [])
+        )
+        _check_producers(sqs_senders or (), event_accounts, sources)
         stack = cdk.Stack.of(self)
         signing_region = region or stack.region
         names = queue_names or QueueNames(
@@ -174,6 +238,7 @@ class MutationWorker(Construct):
                     queue=self.dead_letter_queue, max_receive_count=max_receive_count
                 ),
             )
+            sqs_senders = sqs_senders or ()  # a queue of ours: nobody named, nobody sends
         else:
             self.queue = source_queue
             if dead_letter_queue is None:
@@ -183,6 +248,8 @@ class MutationWorker(Construct):
                     "This queue is itself a dead-letter queue: the worker sends its permanent failures here with "
                     "the reason; the source queue passed in has its own redrive policy, so cdk-nag cannot see it.",
                 )
+        if sqs_senders is not None:
+            self.queue.add_to_resource_policy(_senders_only(self.queue, sqs_senders))
         self.events_dead_letter_queue = events_dead_letter_queue or self._queue(
             "EventsDeadLetterQueue",
             names.events_dead_letter,
@@ -244,10 +311,14 @@ class MutationWorker(Construct):
             max_concurrency=max_concurrency,
             max_receive_count=max_receive_count,
             log_level=log_level.upper(),
+            event_accounts=frozenset(event_accounts),
+            event_sources=frozenset(sources),
+            direct_invocation=direct_invocation,
         )
         environment = config.to_environ()
         WorkerConfig.from_environ(environment)  # the function's own cold-start validation, at synth
         environment[ENV_DEAD_LETTER_QUEUE_URL] = self.dead_letter_queue.queue_url
+        environment[ENV_SOURCE_QUEUE_ARN] = self.queue.queue_arn  # records from any other queue are refused
         self.function = lambda_.Function(
             self,
             "WorkerFunction",
@@ -291,7 +362,7 @@ class MutationWorker(Construct):
                 self, "LiveAlias", alias_name=SNAPSTART_ALIAS, version=self.function.current_version
             )
             self.target = self.alias
-        self.event_source_mapping_source = event_sources.SqsEventSource(
+        self.event_source_mapping_source = lambda_event_sources.SqsEventSource(
             self.queue,
             batch_size=batch_size,
             max_batching_window=(
@@ -307,15 +378,18 @@ class MutationWorker(Construct):
             on_failure=destinations.SqsDestination(self.events_dead_letter_queue),
         )
         self.rule: events.Rule | None = None
-        if event_source is not None:
+        self.event_bus: events.IEventBus | None = event_bus
+        if sources and event_accounts:
+            if self.event_bus is None:
+                self.event_bus = self._producer_bus(f"{function_name}-bus", event_accounts)
             self.rule = events.Rule(
                 self,
                 "MutationEvents",
                 rule_name=f"{function_name}-events",
                 description="EventBridge events that carry a mutation envelope in their detail",
-                event_bus=event_bus,
+                event_bus=self.event_bus,
                 event_pattern=events.EventPattern(
-                    source=[event_source], detail_type=list(event_detail_types)
+                    source=sources, detail_type=list(event_detail_types), account=list(event_accounts)
                 ),
                 targets=[
                     targets.LambdaFunction(
@@ -345,6 +419,22 @@ class MutationWorker(Construct):
         self._drop_redundant_role_dependency()
 
     # --- resources ---------------------------------------------------------------------------------------
+    def _producer_bus(self, name: str, accounts: Sequence[str]) -> events.EventBus:
+        """A bus of the worker's own: only the named accounts may put events on it (the rule pins them too)."""
+        bus = events.EventBus(self, "MutationBus", event_bus_name=name)
+        own = cdk.Stack.of(self).account
+        foreign = sorted(a for a in accounts if a != own)
+        if foreign:
+            bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="NamedProducerAccounts",
+                    principals=[iam.AccountPrincipal(account) for account in foreign],
+                    actions=["events:PutEvents"],
+                    resources=[bus.event_bus_arn],
+                )
+            )
+        return bus
+
     def _queue(
         self, construct_id: str, name: str, *, fifo: bool, retained: bool = False, **props: object
     ) -> sqs.Queue:

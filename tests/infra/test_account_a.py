@@ -190,7 +190,11 @@ def test_eventbridge_rule_targets_the_function_with_its_own_dlq_and_retries(
 ) -> None:
     [rule] = resources_of_type(template_a, "AWS::Events::Rule").values()
     props = rule["Properties"]
-    assert props["EventPattern"] == {"source": ["com.example.orders"], "detail-type": ["AppSyncMutation"]}
+    assert props["EventPattern"] == {
+        "source": ["com.example.orders"],
+        "detail-type": ["AppSyncMutation"],
+        "account": ["111111111111"],  # the producers' accounts (settings [producers]), pinned
+    }
     [target] = props["Targets"]
     function_id = next(iter(resources_of_type(template_a, "AWS::Lambda::Function")))
     assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
@@ -207,6 +211,8 @@ def test_eventbridge_rule_targets_the_function_with_its_own_dlq_and_retries(
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 2
     [permission] = resources_of_type(template_a, "AWS::Lambda::Permission").values()
     assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    [rule_id] = resources_of_type(template_a, "AWS::Events::Rule")
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}  # the rule, nothing else
 
 
 def test_alarms_on_depth_and_age_of_both_dead_letter_queues(template_a: dict[str, Any]) -> None:

@@ -70,6 +70,8 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         max_receive_count=3,
         event_bus=bus,
         event_source="shop.orders",
+        event_accounts=[SHOP_ACCOUNT],
+        sqs_senders=[f"arn:aws:iam::{SHOP_ACCOUNT}:role/shop-orders-*"],
         alarm_topic=topic,
         reserved_concurrency=20,
         sqs_max_concurrency=10,
