@@ -27,7 +27,7 @@ from mutation_cli.dlq import (
 )
 from mutation_cli.errors import UsageError
 from mutation_cli.output import ProgressReporter, print_records, print_summary
-from mutation_cli.records import DeadLetterRecord, read_jsonl, write_jsonl
+from mutation_cli.records import DeadLetterRecord, open_private, read_jsonl, write_jsonl
 from mutation_cli.replay import (
     FAILED,
     NOT_DONE,
@@ -125,7 +125,7 @@ class DeadLetterCommand:
         if self.args.out in (None, "-"):
             write_jsonl(self.out, records)
         else:
-            with open(self.args.out, "w", encoding="utf-8") as handle:
+            with open_private(self.args.out) as handle:  # 0600: bodies and reasons
                 count = write_jsonl(handle, records)
             print(f"exported {count} dead letter(s) to {self.args.out}", file=sys.stderr)
         return self._peek_exit(remainder)
@@ -376,7 +376,7 @@ class DeadLetterCommand:
                     "errorType": outcome.error_type or "",
                     **({"diagnosis": outcome.diagnosis} if outcome.diagnosis else {}),
                 }
-        with open(self.args.failed_out, "w", encoding="utf-8") as handle:
+        with open_private(self.args.failed_out) as handle:  # 0600: bodies and reasons
             write_jsonl(handle, remaining)
         print(f"{len(remaining)} not replayed: written to {self.args.failed_out}", file=sys.stderr)
 

@@ -20,6 +20,7 @@ event's ``detail``), ``originalBody`` keeps the message as it was, and ``failure
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -275,6 +276,26 @@ def read_jsonl(path: str) -> list[DeadLetterRecord]:
             raise UsageError(f"{path}:{number}: not JSON: {exc}") from None
         records.append(DeadLetterRecord.from_json(data, f"{path}:{number}"))
     return records
+
+
+#: Dead-letter files hold message bodies (producers' inputs) and reasons: readable by their owner only.
+PRIVATE_FILE_MODE = 0o600
+
+
+def open_private(path: str | os.PathLike[str]) -> IO[str]:
+    """``path`` opened for writing (truncated), mode 0600 whether it is new or not; a symlink is refused (a
+    planted link must not redirect the bodies elsewhere)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise UsageError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE_MODE)  # an existing file keeps its mode through O_CREAT otherwise
+        return os.fdopen(descriptor, "w", encoding="utf-8")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def write_jsonl(stream: IO[str], records: Iterator[DeadLetterRecord] | list[DeadLetterRecord]) -> int:
