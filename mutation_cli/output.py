@@ -21,6 +21,7 @@ from mutation_cli.replay import (
     REPLAYED,
     SKIPPED,
     SKIPPED_PERMANENT,
+    SUPERSEDED,
     WOULD_REDRIVE,
     WOULD_REPLAY,
     Outcome,
@@ -31,6 +32,7 @@ from mutation_cli.replay import (
 SUMMARY_ORDER = (
     REPLAYED,
     ALREADY,
+    SUPERSEDED,
     WOULD_REPLAY,
     REDRIVEN,
     WOULD_REDRIVE,

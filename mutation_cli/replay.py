@@ -25,6 +25,8 @@ from worker.outcomes import Status
 
 REPLAYED = "replayed"
 ALREADY = Status.ALREADY_APPLIED.value
+#: A versioned write whose record already holds its version or a newer one (read back): done, confirmed.
+SUPERSEDED = Status.SUPERSEDED.value
 FAILED = Status.FAILED.value
 SKIPPED = "skipped"
 WOULD_REPLAY = "would_replay"
@@ -180,7 +182,7 @@ class Replayer:
             return Outcome.failed(record, error, operation)
         except Exception as error:  # a bug or an unexpected fault: keep the message, say what happened
             return Outcome(record, FAILED, operation, "UnexpectedError", f"{type(error).__name__}: {error}")
-        status = ALREADY if result.status is Status.ALREADY_APPLIED else REPLAYED
+        status = {Status.ALREADY_APPLIED: ALREADY, Status.SUPERSEDED: SUPERSEDED}.get(result.status, REPLAYED)
         if self.confirm is not None:
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self.confirm, record)

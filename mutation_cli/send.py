@@ -93,9 +93,16 @@ def validate(
     envelope: dict[str, Any], allowed: frozenset[str], model_keys: Mapping[str, tuple[str, ...]] | None = None
 ) -> MutationRequest:
     try:
-        return parse_envelope(envelope, allowed, model_keys=model_keys)
+        request = parse_envelope(envelope, allowed, model_keys=model_keys)
     except MutationError as exc:  # EnvelopeError or NotAllowedError: invalid input, nothing sent
         raise UsageError(f"{exc.error_type}: {exc.reason}") from None
+    if request.upsert or request.version is not None:
+        # One request, one answer: an upsert's fallback and a versioned write's read-back are the worker's.
+        raise UsageError(
+            "send does not do upsert or versioned writes (they take a second request to report truly); "
+            "put the envelope on the worker's queue, or replay it"
+        )
+    return request
 
 
 def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any = None) -> SendOutcome:

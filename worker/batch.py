@@ -32,6 +32,7 @@ from worker.dead_letters import DeadLetter, DeadLetterPublisher
 from worker.envelope import MutationRequest, input_values, parse_envelope
 from worker.errors import MutationError, OutOfTimeError, ProducerRefusedError, WorkerBugError, capped
 from worker.logs import masked
+from worker.ordering import version_chains
 from worker.origin import origin_message_id
 from worker.outcomes import Status
 
@@ -133,7 +134,13 @@ class BatchProcessor:
                 groups.setdefault(item.group_id, []).append(index)
             await _run_until(deadline, [run_group(indexes) for indexes in groups.values()])
         else:
-            await _run_until(deadline, [one(index) for index in range(len(items))])
+            # One record's versioned events one after another, oldest first (issue 24); the rest concurrently.
+            async def run_chain(indexes: list[int]) -> None:
+                for index in indexes:
+                    await one(index)
+
+            chains = version_chains(items, self._parse)
+            await _run_until(deadline, [run_chain(chain) for chain in chains])
 
         unfinished = [index for index, outcome in enumerate(outcomes) if outcome is None]
         if unfinished:
@@ -163,6 +170,12 @@ class BatchProcessor:
             message_id=item.record_id, receive_count=item.receive_count, producer=item.producer
         ):
             return await self._process_item(item, deadline)
+
+    def _parse(self, item: WorkItem) -> MutationRequest:
+        message_id = item.message_id if self.create_ids_from_message else None
+        return parse_envelope(
+            item.body, self.allowed_fields, message_id=message_id, model_keys=self.model_keys
+        )
 
     def refuse(self, item: WorkItem, reason: str) -> RecordOutcome:
         """A record from a producer the configuration does not name: nothing parsed, sent or dead-lettered."""
@@ -203,6 +216,7 @@ class BatchProcessor:
             outcome=result.status,
             attempts=result.attempts,
             duration_ms=_ms_since(started),
+            **({"upsert": result.upsert} if result.upsert else {}),
         )
         send_ms = _sent_ms(sent, result.attempts)
         return RecordOutcome(item.record_id, result.status, None, result.field, result.attempts, send_ms)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 APPLIED = Status.APPLIED
 ALREADY_APPLIED = Status.ALREADY_APPLIED
+SUPERSEDED = Status.SUPERSEDED
 
 
 @dataclass(frozen=True)
@@ -64,18 +65,21 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class SendResult:
-    status: Status  # APPLIED or ALREADY_APPLIED
+    status: Status  # APPLIED, ALREADY_APPLIED or SUPERSEDED
     field: str
     data: Any
     attempts: int
+    #: An upsert (issue 24): "created" or "updated"; None for every other mutation.
+    upsert: str | None = None
 
 
 def counts_as_applied(request: MutationRequest, attempt: int = 1, redelivered: bool = False) -> bool:
     """Whether a conditional-check failure proves the requested effect is already there.
 
-    Never when the caller sent a ``condition`` of their own: the refusal may be that condition.
+    Never when the caller sent a ``condition`` of their own, nor on a versioned write: the refusal may be that
+    condition, or the version (``worker.synced`` reads the record back to tell).
     """
-    if request.has_condition:
+    if request.has_condition or request.version is not None:
         return False
     if request.is_create:
         # Amplify creates on attribute_not_exists(<key>) only: the record this create names exists.
@@ -171,7 +175,22 @@ class MutationClient:
 
         ``deadline`` (``time.monotonic()``) bounds everything: each attempt's timeout, the wait for credentials,
         the retries. A create without a record id is not sent again after an answer that may have been lost.
+        An upsert or a versioned write (issue 24) goes through ``worker.synced`` (imported only then).
         """
+        if request.upsert or request.version is not None:
+            from worker.synced import send_synced
+
+            return await send_synced(self, request, deadline=deadline, redelivered=redelivered)
+        return await self.send_one(request, deadline=deadline, redelivered=redelivered)
+
+    async def send_one(
+        self,
+        request: MutationRequest,
+        *,
+        deadline: float | None = None,
+        redelivered: bool = False,
+    ) -> SendResult:
+        """One mutation as it is, with retries: what ``send`` does for every plain mutation."""
         await self.connect()
         policy = self.retry_policy
         state = _SendState()
@@ -256,6 +275,41 @@ class MutationClient:
                 ) from None
             raise
         return SendResult(APPLIED, request.field, data, number)
+
+    async def read(self, query: str, *, deadline: float | None = None) -> Any:
+        """A query (the read-back of a refused versioned write): its ``data``, or the classified error.
+
+        Signed and bounded like a mutation; transient failures are tried again (a read changes nothing) within
+        ``MAX_ATTEMPTS`` and the time left.
+        """
+        await self.connect()
+        assert self._transport is not None
+        policy = self.retry_policy
+        fresh: int | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            credentials = await self.credentials.get(deadline)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left < policy.min_attempt_seconds:
+                raise OutOfTimeError("no time left in this invocation to read the record back")
+            timeout = self.config.request_timeout if left is None else min(self.config.request_timeout, left)
+            try:
+                with signing_with(credentials.frozen):
+                    async with asyncio.timeout(timeout):
+                        return await self._transport.execute(query, None, None)
+            except Exception as raw:
+                error = classify_exception(raw)
+            if isinstance(error, ExpiredCredentialsError) and credentials.generation != fresh:
+                fresh = (await self.credentials.replace_rejected(credentials.generation, deadline)).generation
+            elif not error.retryable:
+                raise error
+            delay = random.uniform(0, min(policy.max_delay, policy.base_delay * 2**attempt))
+            if attempt >= policy.max_attempts or (
+                deadline is not None and time.monotonic() + delay + policy.min_attempt_seconds >= deadline
+            ):
+                raise error
+            await asyncio.sleep(delay)
 
     def _attempt_timeout(self, deadline: float | None, request: MutationRequest) -> float:
         """The request timeout, cut to the time left; no attempt starts that could only time out.

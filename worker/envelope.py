@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from worker.errors import EnvelopeError, NotAllowedError, capped
+from worker.versioning import Version, merge_condition, parse_version
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, FieldNode, OperationDefinitionNode
@@ -66,6 +67,7 @@ ENVELOPE_KEYS = frozenset(
         "variables",
         "operationName",
         "idempotencyKey",
+        "upsert",
     }
 )
 _NAMED_ONLY = ("input", "condition", "fields")
@@ -104,6 +106,13 @@ class MutationRequest:
     #: rules apply (ids, keys, "already applied"); a custom mutation named alike (``createCheckoutSession``
     #: taking a ``CheckoutInput``) is sent as it is.
     is_model: bool = True
+    #: ``"upsert": true`` (issue 24): this is the create; when its key condition fails, ``upsert_update`` is sent.
+    upsert: bool = False
+    #: ``"version": {"field", "value"}`` (issue 24): already merged into ``variables`` (the condition, and the
+    #: value written into the field); kept to read the stored version back when the write is refused.
+    version: Version | None = None
+    #: The upsert's update: ``update<Model>`` with the same input, the envelope's own condition and the version's.
+    upsert_update: MutationRequest | None = dataclass_field(default=None, repr=False, compare=False)
 
     @property
     def document(self) -> DocumentNode:
@@ -187,9 +196,18 @@ def parse_envelope(
         raise EnvelopeError(
             f"unknown envelope key(s) {shown}; expected only {', '.join(sorted(ENVELOPE_KEYS))}"
         )
-    version = data.get("version", 1)
-    if version != 1 or isinstance(version, bool):
-        raise EnvelopeError(f"version: expected 1, got {_echo(version)}")
+    raw_version = data.get("version", 1)
+    version = None
+    if isinstance(raw_version, dict):
+        version = parse_version(raw_version, _NAME.match)
+    elif raw_version != 1 or isinstance(raw_version, bool):
+        raise EnvelopeError(
+            f'version: expected 1 (the envelope format) or {{"field": ..., "value": ...}} (a versioned write), '
+            f"got {_echo(raw_version)}"
+        )
+    upsert = data.get("upsert", False)
+    if not isinstance(upsert, bool):
+        raise EnvelopeError(f"upsert: expected true or false, got {_json_type(upsert)}")
     key = _idempotency_key(data.get("idempotencyKey"))
 
     has_named, has_document = "mutation" in data, "query" in data
@@ -203,14 +221,16 @@ def parse_envelope(
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'query' form; the 'mutation' form takes input/condition"
             )
-        name, text, variables = _named(data, allowed_fields, keys)
+        name, fields, variables = _named(data, allowed_fields, keys)
+        if upsert or version is not None:
+            return _synced(name, fields, variables, key, keys, allowed_fields, message_id, upsert, version)
         request = MutationRequest(
             name,
             None,
             variables,
             None,
             key,
-            text,
+            _model_mutation_document(name, fields, "condition" in variables),
             has_condition="condition" in variables,
             key_fields=_key_fields(name, keys),
             response_key=name,
@@ -219,6 +239,11 @@ def parse_envelope(
     stray = [k for k in _NAMED_ONLY if k in data]
     if stray:
         raise EnvelopeError(f"{stray[0]!r} belongs to the 'mutation' form; the 'query' form takes variables")
+    if upsert or version is not None:
+        raise EnvelopeError(
+            f"{'upsert' if upsert else 'version'}: only with the 'mutation' form (the worker builds the condition "
+            "and the update into a document it writes itself); the 'query' form is sent as it is"
+        )
     (text, document), variables, operation_name = _document(data, allowed_fields)
 
     operation, mutation_field = _single_mutation_field(document, operation_name)
@@ -289,8 +314,8 @@ def _check_allowed(name: str, allowed_fields: frozenset[str]) -> None:
 
 def _named(
     data: Mapping[str, Any], allowed_fields: frozenset[str], model_keys: Mapping[str, tuple[str, ...]]
-) -> tuple[str, str, dict[str, Any]]:
-    """(field, document text, variables) of the 'mutation' form."""
+) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """(field, selected fields, variables) of the 'mutation' form."""
     name = data["mutation"]
     if not isinstance(name, str) or not _MODEL_MUTATION.match(name):
         raise EnvelopeError(
@@ -312,7 +337,107 @@ def _named(
         raise EnvelopeError(
             f"fields: expected a non-empty list of at most {MAX_FIELDS} GraphQL field names, e.g. ['id', 'name']"
         )
-    return name, _model_mutation_document(name, tuple(fields), "condition" in variables), variables
+    return name, tuple(fields), variables
+
+
+def _synced(
+    name: str,
+    fields: tuple[str, ...],
+    variables: dict[str, Any],
+    key: str | None,
+    model_keys: Mapping[str, tuple[str, ...]],
+    allowed_fields: frozenset[str],
+    message_id: str | None,
+    upsert: bool,
+    version: Version | None,
+) -> MutationRequest:
+    """An upsert and/or a versioned write (issue 24), built from the 'mutation' form's parts.
+
+    The envelope's own ``condition`` and the version's are merged (``and``: both must hold). An upsert's create is
+    sent without them (a create's only condition is Amplify's key condition, so its refusal can only mean the
+    record exists); its update carries them.
+    """
+    match = _MODEL_MUTATION.match(name)
+    assert match is not None
+    verb, model = match["verb"], match["model"]
+    key_fields = _key_fields(name, model_keys)
+    own = variables.get("condition")
+    record_input = dict(variables["input"])
+    if version is not None:
+        if version.field in key_fields:
+            raise EnvelopeError(
+                f"version.field: {_echo(version.field)} is part of {model}'s primary key; a version must be a "
+                "field the write can change"
+            )
+        if verb == "create" and not upsert:
+            raise EnvelopeError(
+                'version: a create applies once (Amplify refuses an existing key); add "upsert": true to create '
+                "or update by version"
+            )
+        if verb != "delete":
+            if version.field in record_input and record_input[version.field] != version.value:
+                raise EnvelopeError(
+                    f"input.{_echo(version.field)} differs from version.value; leave it out (the worker writes "
+                    "the version into it)"
+                )
+            record_input[version.field] = version.value
+    if not upsert:
+        assert version is not None
+        sent = {"input": record_input, "condition": merge_condition(own, version)}
+        request = MutationRequest(
+            name,
+            None,
+            sent,
+            None,
+            key,
+            _model_mutation_document(name, fields, True),
+            has_condition=own is not None,
+            key_fields=key_fields,
+            response_key=name,
+            version=version,
+        )
+        return _bind_idempotency(request, message_id)
+    if verb != "create":
+        raise EnvelopeError(f"upsert: only on a create<Model> mutation, not {_echo(name)}")
+    update_name = f"update{model}"
+    if update_name not in allowed_fields:
+        raise NotAllowedError(
+            f"upsert needs both {name} and {update_name} on this worker's allow-list; {_echo(update_name)} is not "
+            f"({', '.join(sorted(allowed_fields))}); refused before sending"
+        )
+    create = MutationRequest(
+        name,
+        None,
+        {"input": record_input},
+        None,
+        key,
+        _model_mutation_document(name, fields, False),
+        key_fields=key_fields,
+        response_key=name,
+    )
+    create = _bind_idempotency(create, message_id)
+    if create.record_key is None or create.id_source == "message":
+        raise EnvelopeError(
+            f"upsert needs the record's key in input ({', '.join(key_fields)}) or an idempotencyKey: without one "
+            "every message would create a record of its own, and there is nothing to update"
+        )
+    update_variables: dict[str, Any] = {"input": create.variables["input"]}
+    condition = merge_condition(own, version) if version is not None else own
+    if condition is not None:
+        update_variables["condition"] = condition
+    update = MutationRequest(
+        update_name,
+        None,
+        update_variables,
+        None,
+        create.idempotency_key,
+        _model_mutation_document(update_name, fields, condition is not None),
+        has_condition=own is not None,
+        key_fields=key_fields,
+        response_key=update_name,
+        version=version,
+    )
+    return replace(create, upsert=True, version=version, upsert_update=update)
 
 
 @lru_cache(maxsize=128)
@@ -623,6 +748,8 @@ def _object(name: str, value: Any) -> dict[str, Any]:
 def input_values(request: MutationRequest) -> Iterator[str]:
     """Every scalar the mutation carries (variables and literals in the document), as text: what logs mask."""
     yield from _leaves(request.variables)
+    if request.upsert_update is not None:  # the envelope's own condition is sent only with the update
+        yield from _leaves(request.upsert_update.variables)
     if request.parsed is not None:  # the 'mutation' form has no literals
         yield from _literal_leaves(request.parsed)
 

@@ -26,6 +26,8 @@ ERROR_TYPE_DIMENSION = "ErrorType"
 
 APPLIED = "Applied"
 ALREADY_APPLIED = "AlreadyApplied"
+#: Versioned writes refused because the stored version was theirs or newer (read back): successes, not retried.
+SUPERSEDED = "Superseded"
 DEAD_LETTERED = "DeadLettered"
 LEFT_FOR_RETRY = "LeftForRetry"
 #: Records from a producer the configuration does not name (another queue, account or source; a direct
@@ -41,6 +43,7 @@ COUNTS = (
     RECORDS,
     APPLIED,
     ALREADY_APPLIED,
+    SUPERSEDED,
     DEAD_LETTERED,
     LEFT_FOR_RETRY,
     REFUSED,
@@ -98,6 +101,7 @@ def invocation_documents(
         RECORDS: len(outcomes),
         APPLIED: statuses[Status.APPLIED],
         ALREADY_APPLIED: statuses[Status.ALREADY_APPLIED],
+        SUPERSEDED: statuses[Status.SUPERSEDED],
         DEAD_LETTERED: statuses[Status.DEAD_LETTERED],
         LEFT_FOR_RETRY: statuses[Status.FAILED] + statuses[Status.NOT_ATTEMPTED],
         REFUSED: statuses[Status.REFUSED],

@@ -25,6 +25,7 @@ def _outcomes() -> list[RecordOutcome]:
         RecordOutcome("7", Status.FAILED, TransientError("503"), attempts=2, send_ms=30.0),
         RecordOutcome("8", Status.NOT_ATTEMPTED),
         RecordOutcome("9", Status.REFUSED),
+        RecordOutcome("10", Status.SUPERSEDED, attempts=0),
     ]
 
 
@@ -34,9 +35,10 @@ def test_summary_counts_and_one_line_per_dead_letter_type() -> None:
     )
     assert {k: v for k, v in summary.items() if k != "_aws"} == {
         "FunctionName": "fn",
-        "Records": 9,
+        "Records": 10,
         "Applied": 2,
         "AlreadyApplied": 1,
+        "Superseded": 1,
         "DeadLettered": 3,
         "LeftForRetry": 2,
         "Refused": 1,
