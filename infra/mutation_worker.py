@@ -125,13 +125,15 @@ def _check_producers(senders: Sequence[str], accounts: Sequence[str], sources: S
     problems = [
         f"sqs_senders: {a!r} is not an IAM role or user ARN"
         for a in senders
-        if not PRODUCER_PRINCIPAL_ARN_RE.match(a)
+        if not PRODUCER_PRINCIPAL_ARN_RE.fullmatch(a)
     ]
     problems += [
-        f"event_accounts: {a!r} is not a 12-digit account id" for a in accounts if not ACCOUNT_RE.match(a)
+        f"event_accounts: {a!r} is not a 12-digit account id" for a in accounts if not ACCOUNT_RE.fullmatch(a)
     ]
     problems += [
-        f"event_sources: {s!r} is not an EventBridge source" for s in sources if not EVENT_SOURCE_RE.match(s)
+        f"event_sources: {s!r} is not an EventBridge source"
+        for s in sources
+        if not EVENT_SOURCE_RE.fullmatch(s)
     ]
     if problems:
         raise ValueError("producers refused: " + "; ".join(problems))

@@ -18,6 +18,15 @@ from project_settings.policies import (
     mutation_field_arns,
     trust_policy_document,
 )
+from worker.names import (
+    ACCOUNT_RE,
+    APPSYNC_API_ID_RE,
+    EXTERNAL_ID_RE,
+    FIELD_NAME_RE,
+    REGION_RE,
+    ROLE_NAME_RE,
+    SESSION_NAME_RE,
+)
 
 #: Chained from the Lambda execution role's session: AWS caps such sessions at one hour.
 MAX_SESSION_SECONDS = 3600
@@ -25,6 +34,54 @@ MAX_SESSION_SECONDS = 3600
 POLICY_NAME = "AllowedMutationFields"
 #: Logical id of the role resource (a fixed id: the extraction helpers and existing stacks rely on it).
 ROLE_ID = "MutatorRole"
+
+
+def _check_props(
+    *,
+    role_name: str,
+    session_name: str,
+    worker_account: str,
+    execution_role_name: str,
+    api_arn: str,
+    allowed_mutations: Sequence[str],
+    external_id: str | None,
+) -> None:
+    """The settings' own rules (``worker.names``), applied to props from any CDK app: a ``*`` (or a token that
+    could turn into one) never reaches the trust or the identity policy. Every problem is listed at once."""
+    problems: list[str] = []
+    if isinstance(allowed_mutations, str) or not allowed_mutations:
+        problems.append("allowed_mutations must be a non-empty list of mutation field names")
+    else:
+        bad = [f for f in allowed_mutations if not isinstance(f, str) or not FIELD_NAME_RE.fullmatch(f)]
+        if bad:
+            problems.append(f"allowed_mutations has names that are not GraphQL field names: {bad!r}")
+    for name, value, pattern in (
+        ("role_name", role_name, ROLE_NAME_RE),
+        ("session_name", session_name, SESSION_NAME_RE),
+        ("worker_account", worker_account, ACCOUNT_RE),
+        ("execution_role_name", execution_role_name, ROLE_NAME_RE),
+    ):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            problems.append(f"{name}={value!r} is not valid (expected {pattern.pattern})")
+    if external_id is not None and not EXTERNAL_ID_RE.fullmatch(external_id):
+        problems.append("external_id must be 2-1224 characters of letters, digits and +=,.@:/_-")
+    if not cdk.Token.is_unresolved(api_arn):
+        parts = api_arn.split(":") if isinstance(api_arn, str) else []
+        api_id = parts[5].removeprefix("apis/") if len(parts) == 6 and parts[5].startswith("apis/") else ""
+        if not (
+            len(parts) == 6
+            and parts[0] == "arn"
+            and parts[1].startswith("aws")
+            and parts[2] == "appsync"
+            and REGION_RE.fullmatch(parts[3])
+            and ACCOUNT_RE.fullmatch(parts[4])
+            and APPSYNC_API_ID_RE.fullmatch(api_id)
+        ):
+            problems.append(
+                f"api_arn={api_arn!r} is not arn:aws:appsync:<region>:<12-digit account>:apis/<26-character API id>"
+            )
+    if problems:
+        raise ValueError("MutatorRole refused: " + "; ".join(problems))
 
 
 class MutatorRole(Construct):
@@ -49,8 +106,15 @@ class MutatorRole(Construct):
         partition: str = "aws",
     ) -> None:
         super().__init__(scope, construct_id)
-        if not allowed_mutations:
-            raise ValueError("MutatorRole needs at least one allowed mutation field")
+        _check_props(
+            role_name=role_name,
+            session_name=session_name,
+            worker_account=worker_account,
+            execution_role_name=execution_role_name,
+            api_arn=api_arn,
+            allowed_mutations=allowed_mutations,
+            external_id=external_id,
+        )
         execution_role_arn = f"arn:{partition}:iam::{worker_account}:role/{execution_role_name}"
         self.trust_policy = trust_policy_document(
             worker_account=worker_account,

@@ -475,7 +475,7 @@ def _producers(reader: _Reader, worker: WorkerSettings) -> ProducersSettings:
     section = "producers"
     senders = reader.strings(section, "sqs_senders")
     for arn in senders:
-        if not PRODUCER_PRINCIPAL_ARN_RE.match(arn):
+        if not PRODUCER_PRINCIPAL_ARN_RE.fullmatch(arn):
             reader.problems.append(
                 f"producers.sqs_senders: {arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>;"
                 " * only within the name, after its first character): the queue policy compares aws:PrincipalArn,"
@@ -483,7 +483,7 @@ def _producers(reader: _Reader, worker: WorkerSettings) -> ProducersSettings:
             )
     accounts = reader.strings(section, "eventbridge_accounts")
     for account in accounts:
-        if not ACCOUNT_RE.match(account):
+        if not ACCOUNT_RE.fullmatch(account):
             reader.problems.append(
                 f"producers.eventbridge_accounts: {account!r} is not a 12-digit account id"
             )
@@ -491,7 +491,7 @@ def _producers(reader: _Reader, worker: WorkerSettings) -> ProducersSettings:
         [worker.eventbridge_source] if worker.eventbridge_source else []
     )
     for name in sources:
-        if not EVENT_SOURCE_RE.match(name):
+        if not EVENT_SOURCE_RE.fullmatch(name):
             reader.problems.append(
                 f"producers.eventbridge_sources: {name!r} is not an EventBridge source (1-256 of A-Za-z0-9._/-, "
                 "not aws.*; compared exactly, no wildcard)"

@@ -241,19 +241,19 @@ class WorkerConfig:
         dlq_url = get(ENV_DEAD_LETTER_QUEUE_URL)
         max_receive = integer(ENV_MAX_RECEIVE_COUNT, 0, 1, 1000) if get(ENV_MAX_RECEIVE_COUNT) else None
         source_queue_arn = get(ENV_SOURCE_QUEUE_ARN)
-        if source_queue_arn is not None and not SQS_QUEUE_ARN_RE.match(source_queue_arn):
+        if source_queue_arn is not None and not SQS_QUEUE_ARN_RE.fullmatch(source_queue_arn):
             problems.append(
                 f"{ENV_SOURCE_QUEUE_ARN}={source_queue_arn!r} is not an SQS queue ARN "
                 "(arn:aws:sqs:<region>:<12-digit account>:<queue name>)"
             )
         event_accounts = _names(get(ENV_EVENT_ACCOUNTS))
-        bad_accounts = sorted(a for a in event_accounts if not ACCOUNT_RE.match(a))
+        bad_accounts = sorted(a for a in event_accounts if not ACCOUNT_RE.fullmatch(a))
         if bad_accounts:
             problems.append(
                 f"{ENV_EVENT_ACCOUNTS} has entries that are not 12-digit account ids: {bad_accounts}"
             )
         event_sources = _names(get(ENV_EVENT_SOURCES))
-        bad_sources = sorted(s for s in event_sources if not EVENT_SOURCE_RE.match(s))
+        bad_sources = sorted(s for s in event_sources if not EVENT_SOURCE_RE.fullmatch(s))
         if bad_sources:
             problems.append(
                 f"{ENV_EVENT_SOURCES} has entries that are not EventBridge sources (1-256 of A-Za-z0-9._/-, not "

@@ -111,6 +111,7 @@ def test_the_settings_feed_the_worker_the_named_producers() -> None:
     [
         ("sqs_senders", ["arn:aws:iam::111111111111:role/*"], "sqs_senders"),
         ("sqs_senders", ["*"], "sqs_senders"),
+        ("sqs_senders", ["arn:aws:iam::111111111111:role/orders\n"], "sqs_senders"),
         ("sqs_senders", ["arn:aws:iam::111111111111:root"], "sqs_senders"),
         ("sqs_senders", ["arn:aws:sts::111111111111:assumed-role/R/s"], "sqs_senders"),
         ("sqs_senders", ["arn:aws:iam::*:role/orders"], "sqs_senders"),
