@@ -138,6 +138,18 @@ class TodoTable:
             ) from None
 
 
+def _one_group(text: str) -> bool:
+    """Whether ``text`` is one parenthesized group, ``(...)`` whose first parenthesis closes at its end."""
+    if not text.startswith("("):
+        return False
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index == len(text) - 1
+    return False
+
+
 def _item(attributes: dict[str, Any]) -> dict[str, Any]:
     return {k: _DESERIALIZE(v) for k, v in attributes.items()}
 
@@ -169,7 +181,10 @@ class Expression:
 
     def params(self, guard: str, condition: dict[str, Any] | None) -> dict[str, Any]:
         extra = self.condition(condition) if condition else None
-        text = f"{guard} AND ({extra})" if extra else guard
+        if extra and not _one_group(extra):
+            extra = f"({extra})"
+        # DynamoDB refuses redundant parentheses: a condition that is one group already ({or: [...]}) is not wrapped
+        text = f"{guard} AND {extra}" if extra else guard
         return {"ConditionExpression": text, **self.attributes()}
 
     def condition(self, spec: dict[str, Any]) -> str | None:
