@@ -16,6 +16,7 @@ from constructs import Construct
 from project_settings.policies import (
     identity_policy_document,
     mutation_field_arns,
+    read_field_arns,
     trust_policy_document,
 )
 from worker.names import (
@@ -104,6 +105,7 @@ class MutatorRole(Construct):
         allowed_mutations: Sequence[str],
         external_id: str | None = None,
         partition: str = "aws",
+        version_reads: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         _check_props(
@@ -125,8 +127,11 @@ class MutatorRole(Construct):
         api_account = api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
         # The role's own ARN as text: a GetAtt of the role inside its own policy would be a circular reference.
         own_arn = f"arn:{partition}:iam::{api_account}:role/{role_name}"
+        # version_reads: Query.get<Model> too, so a refused versioned write can be read back (issue 24)
         self.identity_policy = identity_policy_document(
-            mutation_field_arns(api_arn, allowed_mutations), role_arn=own_arn
+            mutation_field_arns(api_arn, allowed_mutations),
+            role_arn=own_arn,
+            read_arns=read_field_arns(api_arn, version_reads),
         )
         self.role = iam.CfnRole(
             self,

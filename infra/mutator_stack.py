@@ -29,6 +29,7 @@ class MutatorRoleStack(cdk.Stack):
             api_arn=settings.appsync_api_arn,
             allowed_mutations=settings.appsync.allowed_mutations,
             external_id=settings.mutator_role.external_id,
+            version_reads=settings.appsync.version_reads,
         )
         self.role = self.mutator.role
         self.role.override_logical_id(MUTATOR_ROLE_ID)  # the id the deployed stack has had all along

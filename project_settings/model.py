@@ -90,6 +90,9 @@ class AppSyncSettings:
     allowed_mutations: tuple[str, ...]
     #: Models whose primary key is not ``id``: key field, then sort key fields (``[appsync.model_keys]``).
     model_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Models whose versioned writes may be read back (issue 24): ``appsync:GraphQL`` on ``Query.get<Model>``.
+    #: Without it a refused versioned write is never reported superseded (``VersionUnproven``).
+    version_reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,10 @@ class Settings:
     def mutation_field_arns(self) -> list[str]:
         """``appsync:GraphQL`` resources for the allowed mutation fields, and nothing else."""
         return [f"{self.appsync_api_arn}/types/Mutation/fields/{f}" for f in self.appsync.allowed_mutations]
+
+    def read_field_arns(self) -> list[str]:
+        """``appsync:GraphQL`` resources of the get queries that read a versioned write's record back."""
+        return [f"{self.appsync_api_arn}/types/Query/fields/get{m}" for m in self.appsync.version_reads]
 
     @property
     def source_queue_arn(self) -> str:
@@ -310,6 +317,7 @@ def parse_settings(
         url=url,
         allowed_mutations=tuple(allowed),
         model_keys=_model_keys(reader),
+        version_reads=tuple(_version_reads(reader, allowed)),
     )
 
     explicit_behaviour = reader.text("amplify", "cli_behaviour", optional=True)
@@ -433,7 +441,7 @@ def parse_settings(
 _KNOWN: dict[str, set[str]] = {
     "accounts": {"worker", "api", "region"},
     "mutator_role": {"name", "session_name", "external_id", "session_seconds"},
-    "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations", "model_keys"},
+    "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations", "model_keys", "version_reads"},
     "amplify": {
         "project_dir",
         "api_name",
@@ -468,6 +476,19 @@ _KNOWN: dict[str, set[str]] = {
     "worker.eventbridge": {"source", "detail_type"},
     "producers": {"sqs_senders", "eventbridge_accounts", "eventbridge_sources", "direct_invocation"},
 }
+
+
+def _version_reads(reader: _Reader, allowed: list[str]) -> list[str]:
+    """``appsync.version_reads``: model names, each with a mutation on the allow-list (issue 24)."""
+    models = reader.strings("appsync", "version_reads")
+    for model in models:
+        if not re.fullmatch(r"[A-Z][_0-9A-Za-z]{0,127}", model):
+            reader.problems.append(f"appsync.version_reads: {model!r} is not a model name (e.g. 'Todo')")
+        elif not any(f"{verb}{model}" in allowed for verb in ("create", "update", "delete")):
+            reader.problems.append(
+                f"appsync.version_reads: {model!r} has no create/update/delete{model} on appsync.allowed_mutations"
+            )
+    return models
 
 
 def _producers(reader: _Reader, worker: WorkerSettings) -> ProducersSettings:

@@ -51,7 +51,11 @@ def trust_policy_document(
 
 def mutator_identity_policy(settings: Settings) -> PolicyDocument:
     """``appsync:GraphQL`` on the allowed mutation fields only (and simulating this policy, for ``doctor``)."""
-    return identity_policy_document(settings.mutation_field_arns(), role_arn=settings.mutator_role_arn)
+    return identity_policy_document(
+        settings.mutation_field_arns(),
+        role_arn=settings.mutator_role_arn,
+        read_arns=settings.read_field_arns(),
+    )
 
 
 def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
@@ -59,7 +63,14 @@ def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
     return [f"{api_arn}/types/Mutation/fields/{f}" for f in fields]
 
 
-def identity_policy_document(field_arns: Sequence[str], role_arn: str | None = None) -> PolicyDocument:
+def read_field_arns(api_arn: str, models: Sequence[str]) -> list[str]:
+    """``appsync:GraphQL`` resources of ``get<Model>`` for ``models`` (``appsync.version_reads``, issue 24)."""
+    return [f"{api_arn}/types/Query/fields/get{m}" for m in models]
+
+
+def identity_policy_document(
+    field_arns: Sequence[str], role_arn: str | None = None, read_arns: Sequence[str] = ()
+) -> PolicyDocument:
     """``appsync:GraphQL`` on exactly these field ARNs.
 
     With ``role_arn`` (the role this policy is attached to), also ``iam:SimulatePrincipalPolicy`` on that role
@@ -74,6 +85,15 @@ def identity_policy_document(field_arns: Sequence[str], role_arn: str | None = N
             "Resource": list(field_arns),
         }
     ]
+    if read_arns:  # appsync.version_reads: a refused versioned write's record is read back (issue 24)
+        statements.append(
+            {
+                "Sid": "VersionReadBack",
+                "Effect": "Allow",
+                "Action": "appsync:GraphQL",
+                "Resource": list(read_arns),
+            }
+        )
     if role_arn is not None:
         statements.append(
             {

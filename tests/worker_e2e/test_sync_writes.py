@@ -4,9 +4,10 @@ README "Amplify's own resolvers" says).
 
 The stand-in serves only its ``Todo`` schema, so there the version is kept in ``description`` (a String) as an
 ISO-8601 time; on Amplify's resolvers a schema of our own gives ``Item.rev: Int`` and an ``Order`` keyed by
-``orderNumber`` + ``placedAt`` (``@primaryKey``) whose version is ``changedAt: AWSDateTime``. The mutator role's
-policy is the settings' one plus ``appsync:GraphQL`` on ``Query.get<Model>`` (what the read-back needs); one case
-takes that away and shows the refusal is then never reported superseded.
+``orderNumber`` + ``placedAt`` (``@primaryKey``) whose version is ``changedAt: AWSDateTime``. The settings name
+the models in ``[appsync] version_reads``, so the mutator role's policy (built from the settings, as infra builds it)
+allows ``Query.get<Model>``, what the read-back needs; one case takes that away and shows a refusal is then never
+reported superseded.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from project_settings import Settings, load_settings
-from project_settings.policies import identity_policy_document, mutator_identity_policy
+from project_settings.policies import mutator_identity_policy
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import collect_metrics
 from tests.support import dead_letters, invoke
@@ -79,35 +80,24 @@ def _project(root: Path) -> Path:
     return path
 
 
-def policy(settings: Settings, *, reads: list[str]) -> dict[str, Any]:
-    """The settings' identity policy, plus ``Query.get<Model>`` for ``reads`` (the read-back's permission)."""
-    base = mutator_identity_policy(settings)
-    fields = [
-        *base["Statement"][0]["Resource"],
-        *(f"{settings.appsync_api_arn}/types/Query/fields/get{m}" for m in reads),
-    ]
-    return identity_policy_document(fields, role_arn=settings.mutator_role_arn)
+def reading(settings: Settings, *models: str) -> Settings:
+    """The settings with ``[appsync] version_reads`` naming ``models``: the mutator role's policy (built by the
+    sandbox from the settings, as infra builds it) then allows ``Query.get<Model>`` for the read-back."""
+    return replace(settings, appsync=replace(settings.appsync, version_reads=models))
 
 
 @pytest.fixture(scope="module", params=["stand-in", "amplify"])
 def sb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     if request.param == "stand-in":
-        settings = load_settings()
-        with Sandbox.start(
-            settings, mutator_identity_policy_document=policy(settings, reads=["Todo"])
-        ) as sandbox:
+        with Sandbox.start(reading(load_settings(), "Todo")) as sandbox:
             yield sandbox
         return
     modules = request.getfixturevalue("amplify_node_modules")
     from sandbox.amplify_backend import amplify_appsync
 
-    settings = load_settings(_project(tmp_path_factory.mktemp("sync")))
+    settings = reading(load_settings(_project(tmp_path_factory.mktemp("sync"))), "Item", "Order")
     with (
-        Sandbox.start(
-            settings,
-            schema=SCHEMA,
-            mutator_identity_policy_document=policy(settings, reads=["Item", "Order"]),
-        ) as sandbox,
+        Sandbox.start(settings, schema=SCHEMA) as sandbox,
         amplify_appsync(sandbox, modules),
     ):
         yield sandbox
@@ -238,20 +228,20 @@ def test_without_the_read_permission_a_refusal_is_never_called_superseded(
     invoke(sb)
     iam = sb.client("iam", "B")
     role = sb.settings.mutator_role.name
+    without = reading(sb.settings)  # no version_reads: the policy the settings gave before issue 24
     iam.put_role_policy(
         RoleName=role,
         PolicyName="appsync-mutations",
-        PolicyDocument=json.dumps(mutator_identity_policy(sb.settings)),
+        PolicyDocument=json.dumps(mutator_identity_policy(without)),
     )
     try:
         [stale] = sb.send_messages([_versioned(model, "update", record_id, 4, **{model.other: "stale"})])
         _, response = invoke(sb)
     finally:
-        reads = [model.name] + (["Order"] if model is AMPLIFY else [])
         iam.put_role_policy(
             RoleName=role,
             PolicyName="appsync-mutations",
-            PolicyDocument=json.dumps(policy(sb.settings, reads=reads)),
+            PolicyDocument=json.dumps(mutator_identity_policy(sb.settings)),
         )
     assert response == {"batchItemFailures": []}
     letter = dead_letters(sb, [stale])[stale]
