@@ -35,6 +35,7 @@ from worker.logs import masked
 from worker.ordering import version_chains
 from worker.origin import origin_message_id
 from worker.outcomes import Status
+from worker.rights import ProducerRule, check_rights
 
 APPLIED = Status.APPLIED
 ALREADY_APPLIED = Status.ALREADY_APPLIED
@@ -90,6 +91,8 @@ class BatchProcessor:
         max_receive_count: int | None = None,
         create_ids_from_message: bool = True,
         model_keys: Mapping[str, tuple[str, ...]] | None = None,
+        protected_fields: Mapping[str, tuple[str, ...]] | None = None,
+        producer_rules: Sequence[ProducerRule] = (),
     ) -> None:
         self.client = client
         self.allowed_fields = allowed_fields
@@ -98,6 +101,8 @@ class BatchProcessor:
         self.max_receive_count = max_receive_count
         self.create_ids_from_message = create_ids_from_message
         self.model_keys = dict(model_keys or {})
+        self.protected_fields = dict(protected_fields or {})
+        self.producer_rules = tuple(producer_rules)
         self._log = structlog.get_logger("worker.batch")
 
     async def process(
@@ -172,10 +177,13 @@ class BatchProcessor:
             return await self._process_item(item, deadline)
 
     def _parse(self, item: WorkItem) -> MutationRequest:
+        """The envelope, and what its producer may write (``worker.rights``): refused before any send."""
         message_id = item.message_id if self.create_ids_from_message else None
-        return parse_envelope(
+        request = parse_envelope(
             item.body, self.allowed_fields, message_id=message_id, model_keys=self.model_keys
         )
+        check_rights(request, item.producer, self.producer_rules, self.protected_fields)
+        return request
 
     def refuse(self, item: WorkItem, reason: str) -> RecordOutcome:
         """A record from a producer the configuration does not name: nothing parsed, sent or dead-lettered."""
@@ -201,6 +209,7 @@ class BatchProcessor:
             request = parse_envelope(
                 item.body, self.allowed_fields, message_id=message_id, model_keys=self.model_keys
             )
+            check_rights(request, item.producer, self.producer_rules, self.protected_fields)
             sent = time.perf_counter()
             result = await self.client.send(request, deadline=deadline, redelivered=item.receive_count > 1)
         except MutationError as error:

@@ -24,6 +24,15 @@ from worker.names import (
     SQS_QUEUE_ARN_RE,
     assumed_role_arn,
 )
+from worker.rights import (
+    ENV_PRODUCER_RULES,
+    ENV_PROTECTED_FIELDS,
+    ProducerRule,
+    format_producer_rules,
+    format_protected_fields,
+    parse_producer_rules,
+    parse_protected_fields,
+)
 
 # Environment variable names: the contract between infra/, the sandbox and the worker.
 ENV_APPSYNC_URL = "APPSYNC_URL"
@@ -113,6 +122,10 @@ class WorkerConfig:
     event_accounts: frozenset[str] = frozenset()
     event_sources: frozenset[str] = frozenset()
     direct_invocation: bool = DEFAULT_DIRECT_INVOCATION
+    #: What each producer may write (``worker.rights``): fields no producer sets unless a rule names it, and the
+    #: per-producer rules (mutations, protected fields).
+    protected_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    producer_rules: tuple[ProducerRule, ...] = ()
 
     @property
     def host(self) -> str:
@@ -259,6 +272,8 @@ class WorkerConfig:
                 f"{ENV_EVENT_SOURCES} has entries that are not EventBridge sources (1-256 of A-Za-z0-9._/-, not "
                 f"aws.*; compared exactly, no wildcard): {bad_sources}"
             )
+        protected_fields = parse_protected_fields(get(ENV_PROTECTED_FIELDS) or "", problems)
+        producer_rules = parse_producer_rules(get(ENV_PRODUCER_RULES) or "", problems)
         direct_raw = (get(ENV_DIRECT_INVOCATION) or str(DEFAULT_DIRECT_INVOCATION)).lower()
         if direct_raw not in ("true", "false"):
             problems.append(f"{ENV_DIRECT_INVOCATION}={direct_raw!r} must be true or false")
@@ -289,6 +304,8 @@ class WorkerConfig:
             event_accounts=event_accounts,
             event_sources=event_sources,
             direct_invocation=direct_raw == "true",
+            protected_fields=protected_fields,
+            producer_rules=producer_rules,
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -315,6 +332,10 @@ class WorkerConfig:
             env[ENV_EVENT_SOURCES] = ",".join(sorted(self.event_sources))
         if self.model_keys:
             env[ENV_MODEL_KEYS] = format_model_keys(self.model_keys)
+        if self.protected_fields:
+            env[ENV_PROTECTED_FIELDS] = format_protected_fields(self.protected_fields)
+        if self.producer_rules:
+            env[ENV_PRODUCER_RULES] = format_producer_rules(self.producer_rules)
         if self.external_id:
             env[ENV_EXTERNAL_ID] = self.external_id
         if self.dead_letter_queue_url:

@@ -93,6 +93,8 @@ class WorkerRuntime:
             max_receive_count=config.max_receive_count,
             create_ids_from_message=config.create_ids_from_message,
             model_keys=config.model_keys,
+            protected_fields=config.protected_fields,
+            producer_rules=config.producer_rules,
         )
         self.loop = asyncio.new_event_loop()
         self.invocations = 0
