@@ -235,6 +235,13 @@ def initialise(
     for model, key_fields in sorted((schema.keys if schema else {}).items()):
         # The worker names records by these (duplicates, the default selection): Amplify's @primaryKey.
         choose(("appsync.model_keys", model), list(key_fields), schema.source if schema else "the schema")
+    for model, fields in sorted((schema.protected_fields if schema else {}).items()):
+        # What the model's @auth rules read identity from: the worker (an admin) refuses producers that set them.
+        choose(
+            ("appsync.protected_fields", model),
+            list(fields),
+            f"{schema.source if schema else ''} @auth rules",
+        )
     known = list(schema.mutations) if schema else []
     if args.mutations:
         wanted = [m.strip() for m in args.mutations.split(",") if m.strip()]

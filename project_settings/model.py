@@ -38,6 +38,7 @@ from worker.names import (
 from worker.names import (
     appsync_api_arn as _api_arn,
 )
+from worker.rights import ENV_PRODUCER_RULES, ProducerRule, parse_producer_rules
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
 QUEUE_NAME_RE = re.compile(r"^[\w-]{1,75}(\.fifo)?$", re.ASCII)
@@ -93,6 +94,9 @@ class AppSyncSettings:
     #: Models whose versioned writes may be read back (issue 24): ``appsync:GraphQL`` on ``Query.get<Model>``.
     #: Without it a refused versioned write is never reported superseded (``VersionUnproven``).
     version_reads: tuple[str, ...] = ()
+    #: Per model, the input fields its @auth rules read identity from (``[appsync.protected_fields]``, which
+    #: ``init`` fills): no producer sets them unless one of ``[[producers.rules]]`` names it (issue 21 §2).
+    protected_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,8 @@ class ProducersSettings:
     eventbridge_sources: tuple[str, ...] = ()
     #: Whether envelopes invoked directly (``lambda:InvokeFunction``) are applied.
     direct_invocation: bool = DEFAULT_DIRECT_INVOCATION
+    #: ``[[producers.rules]]``: per producer pattern, its mutations and the protected fields it may set.
+    rules: tuple[ProducerRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,6 +231,8 @@ class Settings:
             event_accounts=frozenset(self.producers.eventbridge_accounts),
             event_sources=frozenset(self.producers.eventbridge_sources),
             direct_invocation=self.producers.direct_invocation,
+            protected_fields=dict(self.appsync.protected_fields),
+            producer_rules=self.producers.rules,
         )
         return replace(config, **overrides) if overrides else config
 
@@ -317,6 +325,9 @@ def parse_settings(
         url=url,
         allowed_mutations=tuple(allowed),
         model_keys=_model_keys(reader),
+        protected_fields=_model_fields(
+            reader, "protected_fields", "the fields its @auth rules read identity from"
+        ),
         version_reads=tuple(_version_reads(reader, allowed)),
     )
 
@@ -441,7 +452,15 @@ def parse_settings(
 _KNOWN: dict[str, set[str]] = {
     "accounts": {"worker", "api", "region"},
     "mutator_role": {"name", "session_name", "external_id", "session_seconds"},
-    "appsync": {"api_id", "url", "custom_domain_host", "allowed_mutations", "model_keys", "version_reads"},
+    "appsync": {
+        "api_id",
+        "url",
+        "custom_domain_host",
+        "allowed_mutations",
+        "model_keys",
+        "version_reads",
+        "protected_fields",
+    },
     "amplify": {
         "project_dir",
         "api_name",
@@ -474,7 +493,7 @@ _KNOWN: dict[str, set[str]] = {
         "reserved_concurrency",
     },
     "worker.eventbridge": {"source", "detail_type"},
-    "producers": {"sqs_senders", "eventbridge_accounts", "eventbridge_sources", "direct_invocation"},
+    "producers": {"sqs_senders", "eventbridge_accounts", "eventbridge_sources", "direct_invocation", "rules"},
 }
 
 
@@ -517,12 +536,50 @@ def _producers(reader: _Reader, worker: WorkerSettings) -> ProducersSettings:
                 f"producers.eventbridge_sources: {name!r} is not an EventBridge source (1-256 of A-Za-z0-9._/-, "
                 "not aws.*; compared exactly, no wildcard)"
             )
+    rules = _producer_rules(reader)
     return ProducersSettings(
+        rules=rules,
         sqs_senders=tuple(senders),
         eventbridge_accounts=tuple(accounts),
         eventbridge_sources=tuple(sources),
         direct_invocation=reader.boolean(section, "direct_invocation", default=DEFAULT_DIRECT_INVOCATION),
     )
+
+
+def _producer_rules(reader: _Reader) -> tuple[ProducerRule, ...]:
+    """``[[producers.rules]]``: read by the worker's own parser (``worker.rights``), problems prefixed."""
+    import json
+
+    raw = reader._get("producers", "rules", [])
+    if not isinstance(raw, list):
+        reader.problems.append("producers.rules must be an array of tables ([[producers.rules]])")
+        return ()
+    problems: list[str] = []
+    rules = parse_producer_rules(json.dumps(raw), problems)
+    reader.problems.extend(p.replace(ENV_PRODUCER_RULES, "producers.rules") for p in problems)
+    return rules
+
+
+def _model_fields(reader: _Reader, key: str, meaning: str) -> dict[str, tuple[str, ...]]:
+    """``[appsync.<key>]``: ``Model = ["field", ...]``."""
+    raw = reader._get("appsync", key, {})
+    if not isinstance(raw, Mapping):
+        reader.problems.append(f"appsync.{key} must be a table of Model = [fields]")
+        return {}
+    found: dict[str, tuple[str, ...]] = {}
+    for model, fields in raw.items():
+        if (
+            not FIELD_NAME_RE.match(str(model))
+            or not isinstance(fields, list)
+            or not all(isinstance(f, str) and FIELD_NAME_RE.match(f) for f in fields)
+        ):
+            reader.problems.append(
+                f"appsync.{key}.{model}: expected a list of GraphQL field names ({meaning})"
+            )
+            continue
+        if fields:
+            found[str(model)] = tuple(fields)
+    return found
 
 
 def _model_keys(reader: _Reader) -> dict[str, tuple[str, ...]]:
