@@ -130,7 +130,7 @@ async def _versioned(
             attempts=attempts,
             detail="the stored version is this event's or newer (read back); nothing written",
         )
-        return SendResult(Status.SUPERSEDED, field, None, attempts, upsert=UPDATED if upsert else None)
+        return SendResult(Status.SUPERSEDED, field, None, attempts)  # nothing created or updated
     record = _record(request)
     if stored is Stored.NO_RECORD:
         if request.is_delete:

@@ -220,6 +220,7 @@ async def test_a_redelivered_versioned_upsert_changes_nothing(amplify: Any) -> N
     assert (await client.send(upsert("r1", "v1", 1))).upsert == "created"
     again = await client.send(upsert("r1", "v1", 1), redelivered=True)
     assert again.status is Status.SUPERSEDED  # the stored version is this event's own
+    assert again.upsert is None  # neither created nor updated
     assert len(table.writes) == 1
 
 

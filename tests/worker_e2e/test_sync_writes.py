@@ -275,3 +275,32 @@ def test_a_custom_key_upserts_by_time(sb: Sandbox, container: Callable[..., None
     assert response == later == {"batchItemFailures": []} and not dead_letters(sb, ids)
     [stored] = [i for i in sb.table_items("Order") if i["orderNumber"] == number]
     assert stored["total"] == 3.0 and stored["changedAt"] == "2026-12-03T10:00:00.001Z"
+
+
+def test_an_upsert_applied_then_timed_out_is_one_record_and_a_success(
+    sb: Sandbox, container: Callable[..., None], model: Model
+) -> None:
+    container(REQUEST_TIMEOUT_SECONDS="1", MAX_ATTEMPTS="4")
+    plain, versioned = _key(), _key()
+    for record_id, body in (
+        (
+            plain,
+            json.dumps(
+                {
+                    "mutation": f"create{model.name}",
+                    "input": {"id": plain, model.other: "once"},
+                    "upsert": True,
+                }
+            ),
+        ),
+        (versioned, _upsert(model, versioned, 7)),
+    ):
+        sb.appsync.faults.stall_after_apply_next(1, seconds=2.0)  # created, but answered too late
+        ids = sb.send_messages([body])
+        _, response = invoke(sb)
+        assert response == {"batchItemFailures": []} and not dead_letters(sb, ids)
+        assert [i["id"] for i in sb.table_items(model.name) if i.get("id") == record_id] == [record_id]
+    # the retry's create met the key condition: the plain one was updated with the same input, the versioned one
+    # found its own version stored (superseded): either way one record holding the message's input
+    assert (_record(sb, model, plain) or {})[model.other] == "once"
+    assert (_record(sb, model, versioned) or {})[model.field] == model.version(7)
