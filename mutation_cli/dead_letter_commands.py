@@ -27,7 +27,7 @@ from mutation_cli.dlq import (
 )
 from mutation_cli.errors import UsageError
 from mutation_cli.output import ProgressReporter, print_records, print_summary
-from mutation_cli.records import DeadLetterRecord, open_private, read_jsonl, write_jsonl
+from mutation_cli.records import DeadLetterRecord, LetterWriter, open_private, read_jsonl, write_jsonl
 from mutation_cli.replay import (
     FAILED,
     NOT_DONE,
@@ -101,7 +101,31 @@ class DeadLetterCommand:
             name = self.ctx.settings.worker.dead_letter_queue_name
         if not name:
             raise UsageError("no dead-letter queue: pass --queue URL-or-name (or set DEAD_LETTER_QUEUE_URL)")
-        return DeadLetterQueue(sqs, resolve_queue_url(sqs, name))
+        return DeadLetterQueue(sqs, resolve_queue_url(sqs, name), self.letter_writer())
+
+    def letter_writer(self) -> LetterWriter | None:
+        """The worker's own ``SenderId`` (issue 21 §4): its execution role's id (``iam:GetRole``) and Lambda's
+        session name, the function's name. Without the settings nothing can be checked, and that is said."""
+        settings = self.ctx.settings
+        if settings is None:
+            print(
+                "warning: no settings file: letters are not checked for the worker's SenderId, so failure.* "
+                "attributes are shown as any sender wrote them",
+                file=sys.stderr,
+            )
+            return None
+        worker = settings.worker
+        try:
+            iam = self.session.create_client("iam", region_name=self.config.region)
+            role_id = str(iam.get_role(RoleName=worker.execution_role_name)["Role"]["RoleId"])
+        except Exception as exc:
+            print(
+                f"warning: cannot read the execution role {worker.execution_role_name} (iam:GetRole: "
+                f"{type(exc).__name__}); letters are checked by SenderId form and session name only",
+                file=sys.stderr,
+            )
+            return LetterWriter(session_name=worker.function_name)
+        return LetterWriter(session_name=worker.function_name, role_id=role_id)
 
     def from_file(self) -> tuple[list[DeadLetterRecord], int]:
         records = read_jsonl(self.args.file)

@@ -29,7 +29,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mutation_cli.errors import UsageError
-from mutation_cli.records import DeadLetterRecord
+from mutation_cli.records import DeadLetterRecord, LetterWriter
 
 MAX_HOLD_SECONDS = 43_200  # SQS's longest visibility timeout
 
@@ -161,9 +161,11 @@ class HoldKeeper:
 
 
 class DeadLetterQueue:
-    def __init__(self, sqs: Any, url: str) -> None:
+    def __init__(self, sqs: Any, url: str, writer: LetterWriter | None = None) -> None:
         self.sqs = sqs
         self.url = url
+        #: The worker's own SenderId: ``failure.*`` counts only on its letters (None: not checked).
+        self.writer = writer
 
     @property
     def fifo(self) -> bool:
@@ -207,7 +209,7 @@ class DeadLetterQueue:
                 confirming = False
                 for message in fresh:
                     seen.add(message["MessageId"])
-                    record = DeadLetterRecord.from_sqs(message)
+                    record = DeadLetterRecord.from_sqs(message, self.writer)
                     record.held_until = requested + hold_seconds
                     if keeper is not None:
                         keeper.keep(record)

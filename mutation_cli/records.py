@@ -32,6 +32,37 @@ from worker.dead_letters import ATTRIBUTE_PREFIX, read_failure
 from worker.errors import MutationError, TransientError
 from worker.origin import origin_message_id
 
+#: SQS's ``SenderId`` prefix of a role session (``<RoleId>:<session>``): what the worker's Lambda sends as.
+ROLE_ID_PREFIX = "AROA"
+
+
+@dataclass(frozen=True)
+class LetterWriter:
+    """Who writes the worker's dead letters, as SQS records it (``SenderId``): the execution role's session
+    named after the function (Lambda's own session name). ``role_id`` (``AROA...``, from ``iam:GetRole``) pins the
+    role; without it only the form and the session name are checked (``verified`` says which)."""
+
+    session_name: str
+    role_id: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.role_id is not None
+
+    def wrote(self, sender_id: Any) -> bool:
+        if not isinstance(sender_id, str) or not sender_id:
+            return False
+        if self.role_id is not None:
+            return sender_id == f"{self.role_id}:{self.session_name}"
+        return sender_id.startswith(ROLE_ID_PREFIX) and sender_id.endswith(f":{self.session_name}")
+
+
+def untrusted_reason(sender_id: Any) -> str:
+    return (
+        f"[untrusted] failure.* attributes not written by the worker (SenderId {sender_id or 'missing'}): "
+        "ignored; this message came from another sender (a producer's own attributes, or a hand-made letter)"
+    )
+
 
 @dataclass
 class DeadLetterRecord:
@@ -97,14 +128,21 @@ class DeadLetterRecord:
         return name if isinstance(name, str) else None
 
     @classmethod
-    def from_sqs(cls, message: Mapping[str, Any]) -> DeadLetterRecord:
+    def from_sqs(cls, message: Mapping[str, Any], writer: LetterWriter | None = None) -> DeadLetterRecord:
+        """``writer``: the worker's own ``SenderId``. ``failure.*`` attributes count only on a message it sent
+        (issue 21 §4): on any other they are dropped and the reason says so, so a producer's message carrying
+        them passes neither as a verdict nor as a record identity (``sourceMessageId``, ``idempotencyKey``)."""
         attributes = message.get("Attributes") or {}
         all_attributes = message.get("MessageAttributes") or {}
         sent = attributes.get("SentTimestamp")
+        failure = read_failure(all_attributes)
+        sender = attributes.get("SenderId")
+        if failure and writer is not None and not writer.wrote(sender):
+            failure = {"reason": untrusted_reason(sender)}
         record = cls(
             message_id=str(message["MessageId"]),
             body=str(message.get("Body", "")),
-            failure=read_failure(all_attributes),
+            failure=failure,
             receive_count=int(attributes.get("ApproximateReceiveCount", 0) or 0),
             sent_at=_iso_from_millis(sent) if sent else None,
             group_id=attributes.get("MessageGroupId"),

@@ -1,7 +1,8 @@
 """moto in server mode, in this process, on 127.0.0.1 and a free port, behind the STS gate and SQS's limits.
 
-A request goes through ``StsGate`` (trust and identity policies for ``sts:AssumeRole``), then ``SqsLimits``
-(message size with attributes, and refused characters, for ``SendMessage``/``SendMessageBatch``), then moto.
+A request goes through ``StsGate`` (trust and identity policies for ``sts:AssumeRole``), then ``SqsSenders`` (the
+real ``SenderId`` of every message sent), then ``SqsLimits`` (message size with attributes, and refused
+characters, for ``SendMessage``/``SendMessageBatch``), then moto.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from sandbox.aws.identities import SandboxIdentities
 from sandbox.aws.sqs_limits import SqsLimits
+from sandbox.aws.sqs_senders import SqsSenders
 from sandbox.aws.sts_gate import StsGate
 
 
@@ -32,7 +34,7 @@ class MotoServer:
                 pass
 
         self.sqs_limits = SqsLimits(DomainDispatcherApplication(create_backend_app))
-        self.gate = StsGate(self.sqs_limits, self.identities)
+        self.gate = StsGate(SqsSenders(self.sqs_limits, self.identities), self.identities)
         self._server = make_server("127.0.0.1", 0, self.gate, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-moto", daemon=True)
         self._thread.start()

@@ -82,6 +82,8 @@ class Kit:
     def __init__(self, sb: Any) -> None:
         self.sb = sb
         self.sqs = sb.client("sqs", account="A")
+        #: The worker's own sender (its execution-role session): only its letters' failure.* attributes count.
+        self.worker_sqs = sb.lambda_client("sqs")
 
     @staticmethod
     def key() -> str:
@@ -105,7 +107,8 @@ class Kit:
         group: str | None = None,
         deduplication_id: str | None = None,
     ) -> str:
-        """A DLQ message exactly as the worker's DeadLetterPublisher writes it; returns its DLQ message id.
+        """A DLQ message exactly as the worker's DeadLetterPublisher writes it (sent with the worker's own
+        execution-role session, as SQS's SenderId shows); returns its DLQ message id.
 
         ``group`` (a FIFO DLQ): its message group, and ``deduplication_id`` (a fresh one unless given).
         """
@@ -128,7 +131,7 @@ class Kit:
         }
         if group is not None:
             params.update(MessageGroupId=group, MessageDeduplicationId=deduplication_id or uuid.uuid4().hex)
-        return str(self.sqs.send_message(**params)["MessageId"])
+        return str(self.worker_sqs.send_message(**params)["MessageId"])
 
     def count(self, url: str) -> int:
         """Visible plus in flight: a message hidden by a command is still in the queue."""

@@ -182,6 +182,13 @@ def test_every_record_line_and_dead_letter_names_its_producer(
     assert per_record and all(line["producer"] == f"sqs:{senders[line['message_id']]}" for line in per_record)
     letter = dead_letters(sb, [bad_id])[bad_id]
     assert letter["producer"] == f"sqs:{senders[bad_id]}"
+    # SQS records who sent what (the sandbox as SQS does): the producer is not the worker, which wrote the letter
+    [dlq_message] = [
+        m for m in sb.dlq_messages() if m["Body"] == json.dumps({"mutation": "dropTables", "input": {}})
+    ][:1]
+    writer = dlq_message["Attributes"]["SenderId"]
+    assert writer.startswith("AROA") and writer.endswith(f":{kit.settings.worker.function_name}")
+    assert senders[bad_id] != writer
     eb = sb.eventbridge_event({"mutation": "dropTables", "input": {}})
     lambda_handler(eb, LambdaContext(timeout_ms=30_000))
     [eb_letter] = [v for k, v in dead_letters(sb).items() if k == eb["id"]]
