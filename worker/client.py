@@ -276,8 +276,9 @@ class MutationClient:
             raise
         return SendResult(APPLIED, request.field, data, number)
 
-    async def read(self, query: str, *, deadline: float | None = None) -> Any:
-        """A query (the read-back of a refused versioned write): its ``data``, or the classified error.
+    async def read(self, query: str, *, deadline: float | None = None) -> tuple[Any, int]:
+        """A query (the read-back of a refused versioned write): its ``data`` and the requests it took, or the
+        classified error (``.attempts`` set).
 
         Signed and bounded like a mutation; transient failures are tried again (a read changes nothing) within
         ``MAX_ATTEMPTS`` and the time left.
@@ -297,9 +298,10 @@ class MutationClient:
             try:
                 with signing_with(credentials.frozen):
                     async with asyncio.timeout(timeout):
-                        return await self._transport.execute(query, None, None)
+                        return await self._transport.execute(query, None, None), attempt
             except Exception as raw:
                 error = classify_exception(raw)
+                error.attempts = attempt
             if isinstance(error, ExpiredCredentialsError) and credentials.generation != fresh:
                 fresh = (await self.credentials.replace_rejected(credentials.generation, deadline)).generation
             elif not error.retryable:

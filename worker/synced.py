@@ -118,7 +118,7 @@ async def _versioned(
             _log.info("mutation_upserted", operation=request.field, upsert=UPDATED, attempts=attempts)
         return replace(result, attempts=attempts, upsert=UPDATED if upsert else None)
 
-    stored = await _read_back(client, request, deadline, attempts, upsert)
+    stored, attempts = await _read_back(client, request, deadline, attempts, upsert)
     from worker.client import SendResult
 
     field = request.field
@@ -174,8 +174,9 @@ async def _versioned(
 
 async def _read_back(
     client: MutationClient, request: MutationRequest, deadline: float | None, attempts: int, upsert: bool
-) -> Stored:
-    """The stored version of the record ``request`` names, compared with its own; never a guess."""
+) -> tuple[Stored, int]:
+    """The stored version of the record ``request`` names, compared with its own (and the requests made so far,
+    the read's included: they count in the metrics' ``Attempts``); never a guess."""
     version, model, key = request.version, request.model, request.record_key
     assert version is not None
     meanings = _meanings(request, upsert)
@@ -189,8 +190,9 @@ async def _read_back(
         )
     getter = f"get{model}"
     try:
-        data = await client.read(get_query(model, key, version.field), deadline=deadline)
+        data, reads = await client.read(get_query(model, key, version.field), deadline=deadline)
     except MutationError as error:
+        attempts += error.attempts
         reason = (
             f"{request.field}: the conditional write was refused: {meanings}; reading the stored {version.field} "
             f"back with {getter} failed ({error.error_type}: {error.reason}), so the worker cannot tell which"
@@ -205,9 +207,10 @@ async def _read_back(
                 "the stored version has been read"
             )
         raise _counted(VersionUnprovenError(reason, diagnosis=diagnosis), attempts) from None
+    attempts += reads
     record = data.get(getter) if isinstance(data, dict) else None
     try:
-        return compare_stored(record, version)
+        return compare_stored(record, version), attempts
     except VersionUnprovenError as error:
         raise _counted(
             VersionUnprovenError(f"{request.field}: the conditional write was refused, and {error.reason}"),

@@ -232,6 +232,7 @@ async def test_a_stale_update_never_overwrites_a_newer_one(amplify: Any) -> None
         todo("updateTodo", {"id": "s1", "name": "old"}, version={"field": "rev", "value": T0})
     )
     assert stale.status is Status.SUPERSEDED and stale.status.is_success and not stale.status.redelivered
+    assert stale.attempts == 2  # the refused update and the read-back
     assert table.get("Todo", id="s1") == {"id": "s1", "name": "new", "rev": T1}
     assert table.requests[-1]["query"] == 'query WorkerVersionRead { getTodo(id: "s1") { rev } }'
     newer = await client.send(

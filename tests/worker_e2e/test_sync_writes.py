@@ -179,6 +179,7 @@ def test_stale_events_are_superseded_not_retried_not_dead_lettered(
     assert stored[model.other] == "newest" and stored[model.field] == model.version(5)
     # each was refused, then read back once (two refusals for an upsert: its create, then its update)
     assert sb.appsync.stats.requests - before == 3 + 2 + 2 + 3
+    assert metrics.totals()["Attempts"] == 10  # every request counted, the read-backs included
 
 
 def test_in_one_batch_a_records_events_apply_in_version_order(
