@@ -39,7 +39,12 @@ def limit(concurrency: int, latency_ms: float) -> float | None:
 
 def environment(settings: Any, stand_in: StandInProcess, concurrency: int | None = None) -> dict[str, str]:
     """A Lambda container's environment pointed at the stand-in (AppSync and STS), without a DLQ."""
-    overrides: dict[str, Any] = {"appsync_url": stand_in.url, "region": REGION, "dead_letter_queue_url": None}
+    overrides: dict[str, Any] = {
+        "appsync_url": stand_in.url,
+        "region": REGION,
+        "dead_letter_queue_url": None,
+        "source_queue_arn": QUEUE_ARN,  # the records below come from it (others are refused)
+    }
     if concurrency is not None:
         overrides["max_concurrency"] = concurrency
     return {
