@@ -412,6 +412,14 @@ class MutationWorker(Construct):
             description=f"A message has waited {source_queue_age_alarm_seconds} s or more on the source queue: "
             "the worker is behind, throttled or failing",
         )
+        self._alarm(
+            "RefusedProducersAlarm",
+            self.worker_metric(worker_metrics.REFUSED),
+            threshold=1,
+            description="The worker refused a record from a producer the settings do not name (another queue, "
+            "account or source, or a direct invocation): misconfiguration or someone trying; record_refused in "
+            "the function's logs names the producer",
+        )
         for alarm_id, queue in (
             ("DeadLetterQueue", self.dead_letter_queue),
             ("EventsDeadLetterQueue", self.events_dead_letter_queue),
@@ -535,7 +543,7 @@ class MutationWorker(Construct):
                 title="Outcomes",
                 left=[
                     self.worker_metric(name)
-                    for name in (m.APPLIED, m.ALREADY_APPLIED, m.DEAD_LETTERED, m.LEFT_FOR_RETRY)
+                    for name in (m.APPLIED, m.ALREADY_APPLIED, m.DEAD_LETTERED, m.LEFT_FOR_RETRY, m.REFUSED)
                 ],
                 width=12,
             ),

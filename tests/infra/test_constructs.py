@@ -139,7 +139,7 @@ def test_the_worker_consumes_the_existing_queue_and_creates_no_source_queue(fore
 
 def test_every_alarm_notifies_the_existing_topic(foreign: dict[str, Any]) -> None:
     alarms = [r["Properties"] for r in resources_of_type(foreign["shop"], "AWS::CloudWatch::Alarm").values()]
-    assert len(alarms) == 7
+    assert len(alarms) == 8
     assert all(a["AlarmActions"] == [TOPIC_ARN] and a["OKActions"] == [TOPIC_ARN] for a in alarms)
     # the source-queue age alarm is on the shop's queue
     orders_id = foreign["shop_stack"].get_logical_id(foreign["orders"].node.default_child)
@@ -165,6 +165,7 @@ def test_a_dashboard_shows_the_worker_metrics_of_this_function(foreign: dict[str
         "AlreadyApplied",
         "DeadLettered",
         "LeftForRetry",
+        "Refused",
         "Retries",
         "AppSyncLatency",
         "AssumeRoleCalls",

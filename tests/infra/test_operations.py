@@ -69,6 +69,7 @@ def test_alarms_cover_function_errors_throttles_source_age_and_both_dlqs(templat
         ("AWS/SQS", "ApproximateAgeOfOldestMessage", "appsync-mutations-dlq"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "appsync-mutation-worker-events-dlq"),
         ("AWS/SQS", "ApproximateAgeOfOldestMessage", "appsync-mutation-worker-events-dlq"),
+        ("AppSyncMutationWorker", "Refused", "appsync-mutation-worker"),  # an unnamed producer tried
     }
 
 
@@ -79,7 +80,7 @@ def test_without_a_topic_alarms_have_no_actions(template_a: dict[str, Any]) -> N
 
 def test_with_a_topic_every_alarm_notifies_it_on_alarm_and_ok(ops_synthesized: Synthesized) -> None:
     alarms = _alarms(ops_synthesized.account_a)
-    assert len(alarms) == 7
+    assert len(alarms) == 8
     for props in alarms:
         assert props["AlarmActions"] == [TOPIC_ARN]
         assert props["OKActions"] == [TOPIC_ARN]
