@@ -543,7 +543,14 @@ class MutationWorker(Construct):
                 title="Outcomes",
                 left=[
                     self.worker_metric(name)
-                    for name in (m.APPLIED, m.ALREADY_APPLIED, m.DEAD_LETTERED, m.LEFT_FOR_RETRY, m.REFUSED)
+                    for name in (
+                        m.APPLIED,
+                        m.ALREADY_APPLIED,
+                        m.SUPERSEDED,
+                        m.DEAD_LETTERED,
+                        m.LEFT_FOR_RETRY,
+                        m.REFUSED,
+                    )
                 ],
                 width=12,
             ),

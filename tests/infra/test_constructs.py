@@ -163,6 +163,7 @@ def test_a_dashboard_shows_the_worker_metrics_of_this_function(foreign: dict[str
     for name in (
         "Applied",
         "AlreadyApplied",
+        "Superseded",
         "DeadLettered",
         "LeftForRetry",
         "Refused",

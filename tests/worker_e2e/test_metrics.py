@@ -88,6 +88,7 @@ def test_an_eventbridge_event_and_a_direct_invocation_emit_their_line(
         "Records": 2,
         "Applied": 2,
         "AlreadyApplied": 0,
+        "Superseded": 0,
         "DeadLettered": 0,
         "LeftForRetry": 0,
         "Refused": 0,
