@@ -68,9 +68,9 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     from worker.handler import reset_runtime
 
-    def enter(sb: Any) -> None:
+    def enter(sb: Any, **overrides: Any) -> None:
         reset_runtime()
-        env = sb.lambda_environment()
+        env = sb.lambda_environment(**overrides)
         for name in list(os.environ):
             if name.startswith("AWS_") or name in env:
                 monkeypatch.delenv(name, raising=False)
@@ -196,6 +196,18 @@ def test_a_real_project_works_from_init_to_applied_mutations(
     if no_iam:  # init said so: AppSync refuses IAM-signed requests before any resolver
         assert "without AWS_IAM: AppSync refuses every IAM-signed request" in warnings
 
+    # The exercises set identity fields init protected (owner fields, groupsField): a trusted producer is named for
+    # them, as a user would; the refusal without that rule is checked first, on the same sandbox.
+    protected = dict(rehearsal_settings(settings_path)[0].appsync.protected_fields)
+    forged = sorted(
+        f"{x['model']}.{f}"
+        for x in entry["exercise"]
+        for f in protected.get(x["model"], ())
+        if f in x["create"] or f in x["update"]
+    )
+    if forged:
+        rule = f'\n[[producers.rules]]\nproducer = "sqs:*"\nprotected_fields = {json.dumps(forged)}\n'
+        settings_path.write_text(settings_path.read_text(encoding="utf-8") + rule, encoding="utf-8")
     settings, filled = rehearsal_settings(settings_path)
     assert filled == [], f"init left placeholders: {filled}"
     if no_iam or refused:
@@ -229,6 +241,21 @@ def test_a_real_project_works_from_init_to_applied_mutations(
         if facts is not None and facts.conflict_strategy:  # not modelled, and said so
             assert any("the sandbox does not model it" in n for n in running.notes), running.notes
         sb = running.sandbox
+        if forged:  # as init left it: no producer may set them
+            environment(sb, producer_rules=())
+            model_name, field_name = forged[0].split(".")
+            model = next(x for x in entry["exercise"] if x["model"] == model_name)
+            body = {
+                "mutation": f"create{model_name}",
+                "input": {**model["create"], field_name: "someone-else"},
+            }
+            if "id" not in model["create"]:
+                body["idempotencyKey"] = "corpus-forged"
+            [message_id] = sb.send_messages([json.dumps(body)])
+            invoke(sb)
+            letter = dead_letters(sb, [message_id])[message_id]
+            assert letter["errorType"] == "MutationNotAllowed" and forged[0] in letter["reason"], letter
+            assert sb.table_items(model_name) == []
         environment(sb)
         for model in entry["exercise"]:
             keys = tuple(settings.appsync.model_keys.get(model["model"], ("id",)))
