@@ -3,12 +3,14 @@
 Every record ends in exactly one of four states, and only ``failed`` is reported to SQS as a batch item
 failure (so it is redelivered, and moved to the DLQ by the redrive policy after maxReceiveCount):
 - ``applied`` / ``already_applied``: the effect exists in account B;
+- ``superseded``: a versioned write whose record holds its version or a newer one (read back): a success;
 - ``dead_lettered``: will never succeed (or this was its last allowed delivery); it is in our DLQ with the
   reason attached, so the source queue may delete it;
 - ``failed``: transient, or the DLQ send itself failed: left for redelivery.
 
 FIFO queues: records of one message group run one after another in order; after a record of a group is
 ``failed``, the group's later records are reported failed without being sent (SQS redelivers them in order).
+Standard queues: a record's versioned writes run one after another, oldest version first (``worker.ordering``).
 
 Deadline: every record is finished, or cancelled and reported ``failed``, by the deadline the handler gives
 (the Lambda deadline less a safety margin): a record never outlives the invocation, and an unfinished one is
