@@ -463,3 +463,55 @@ def test_concurrent_invocations_end_at_the_newest_event_too(case: tuple[list[lis
             assert not letters.letters
 
     asyncio.run(run())
+
+
+@settings(max_examples=40, deadline=None)
+@given(deliveries(), st.lists(st.booleans(), min_size=5, max_size=5))
+def test_once_the_record_exists_versioned_updates_and_upserts_mixed_end_at_the_newest(
+    case: tuple[list[list[int]], bool], as_update: list[bool]
+) -> None:
+    """The record is created first (version 0); then each version is an update or an upsert (a redelivery is the
+    same message, so the same kind), in any interleaving and duplication, in sequential or concurrent batches."""
+    batches, as_time = case
+
+    def body(v: int) -> dict[str, Any]:
+        envelope = versioned_upsert("p", 0)
+        envelope["input"]["name"] = f"v{v}"
+        envelope["version"]["value"] = _as_version(v, as_time)
+        if v and as_update[v - 1]:
+            envelope["mutation"] = "updateTodo"
+            del envelope["upsert"]
+        return envelope
+
+    async def run() -> None:
+        async with serving(AmplifyTable(jitter=0.003)) as table:
+            clients = [make_client(table.url) for _ in range(len(batches) + 1)]
+            letters = Letters()
+            try:
+                seed = BatchProcessor(
+                    clients[0], allowed_fields=ALLOWED, max_concurrency=10, dead_letters=letters
+                )  # type: ignore[arg-type]
+                assert [o.status for o in await seed.process([item(0, body(0))])] == [Status.APPLIED]
+                jobs, count = [], 1
+                for client, batch in zip(clients[1:], batches, strict=True):
+                    items = [item(count + i, body(v)) for i, v in enumerate(batch)]
+                    count += len(items)
+                    processor = BatchProcessor(
+                        client, allowed_fields=ALLOWED, max_concurrency=10, dead_letters=letters
+                    )  # type: ignore[arg-type]
+                    jobs.append(processor.process(items))
+                results = await asyncio.gather(*jobs)
+            finally:
+                for client in clients:
+                    await client.close()
+            outcomes = [o for result in results for o in result]
+            assert all(o.status.is_success for o in outcomes), [(o.status, o.error) for o in outcomes]
+            newest = max(v for batch in batches for v in batch)
+            assert table.get("Todo", id="p") == {
+                "id": "p",
+                "name": f"v{newest}",
+                "rev": _as_version(newest, as_time),
+            }
+            assert not letters.letters
+
+    asyncio.run(run())
