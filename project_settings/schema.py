@@ -29,6 +29,7 @@ It also records what decides whether the worker can write at all:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,12 +63,16 @@ class ApiSchema:
     #: ``owner``) and ``groupsField``. The worker writes as an admin, whom these rules never bind: a producer
     #: that sets them can give a record to anyone (issue 21 §2).
     protected_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Mutations named other than ``<op><Model>`` (``@model(mutations: {create: "recordAudit"})``) -> their model.
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
     def model_mutations(self) -> tuple[str, ...]:
         return tuple(m for m in self.mutations if self.model_of(m) is not None)
 
     def model_of(self, mutation: str) -> str | None:
         """The model a ``create|update|delete<Model>`` mutation writes (None: a custom mutation)."""
+        if mutation in self.renamed:
+            return self.renamed[mutation]
         for op in OPERATIONS:
             if mutation.startswith(op) and mutation[len(op) :] in self.models:
                 return mutation[len(op) :]
@@ -142,9 +147,16 @@ def _directives(document: Any) -> Any:
     return found
 
 
+#: The Amplify CLI's words when ``globalAuthRule`` is anything but ``{ allow: public }`` (sandbox-mode-helpers.ts).
+AUTH_DOC_LINK = "https://docs.amplify.aws/cli/graphql/authorization-rules"
+
+
 def _global_rule_is_public(document: Any, source: str) -> bool:
-    """Whether ``input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }`` is declared (sandbox mode)."""
-    from graphql.language import EnumValueNode, InputObjectTypeDefinitionNode, ObjectValueNode
+    """Sandbox mode, as the Amplify CLI decides it (aws-amplify/amplify-category-api@826ffe880a,
+    packages/amplify-category-api/src/graphql-transformer/sandbox-mode-helpers.ts, schemaHasSandboxModeEnabled):
+    the first ``input AMPLIFY``'s ``globalAuthRule`` (or ``global_auth_rule``) of type ``AuthRule`` whose default's
+    FIRST field is ``allow: public``; no such field: off; anything else: the CLI refuses the schema."""
+    from graphql.language import InputObjectTypeDefinitionNode, NamedTypeNode, ObjectValueNode
 
     inputs = [
         n
@@ -153,18 +165,30 @@ def _global_rule_is_public(document: Any, source: str) -> bool:
     ]
     if len(inputs) > 1:
         raise SchemaError(
-            f"{source}: `input AMPLIFY` is declared {len(inputs)} times; Amplify refuses the schema "
-            "(there must be only one, usually the starter's global auth rule)"
+            f'{source}: There can be only one type named "AMPLIFY" (Amplify refuses a schema that declares '
+            "`input AMPLIFY` twice; keep one, usually the starter's global auth rule)"
         )
-    for node in inputs:
-        for definition in node.fields or ():
-            default = definition.default_value
-            if definition.name.value != "globalAuthRule" or not isinstance(default, ObjectValueNode):
-                continue
-            for item in default.fields:
-                if item.name.value == "allow" and isinstance(item.value, EnumValueNode):
-                    return item.value.value == "public"
-    return False
+    if not inputs:
+        return False
+    rule = next(
+        (f for f in inputs[0].fields or () if f.name.value in ("global_auth_rule", "globalAuthRule")), None
+    )
+    if rule is None:
+        return False
+    default = rule.default_value
+    first = default.fields[0] if isinstance(default, ObjectValueNode) and default.fields else None
+    if (
+        isinstance(rule.type, NamedTypeNode)
+        and rule.type.name.value == "AuthRule"
+        and first is not None
+        and first.name.value == "allow"
+        and getattr(first.value, "value", None) == "public"
+    ):
+        return True
+    raise SchemaError(
+        f"{source}: There was a problem with your auth configuration. Learn more about auth here: {AUTH_DOC_LINK} "
+        "(the Amplify CLI accepts only `input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }`)"
+    )
 
 
 def _many_to_many_models(document: Any) -> dict[str, list[str]]:
@@ -172,6 +196,7 @@ def _many_to_many_models(document: Any) -> dict[str, list[str]]:
     from graphql.language import ObjectTypeDefinitionNode, StringValueNode
 
     joins: dict[str, list[str]] = {}
+    types = {n.name.value for n in document.definitions if isinstance(n, ObjectTypeDefinitionNode)}
     for node in document.definitions:
         if not isinstance(node, ObjectTypeDefinitionNode):
             continue
@@ -183,8 +208,16 @@ def _many_to_many_models(document: Any) -> dict[str, list[str]]:
                     if argument.name.value == "relationName" and isinstance(argument.value, StringValueNode):
                         # Amplify capitalises the type's name: "userBlogs" -> type UserBlogs, createUserBlogs
                         # (Rnad95/MomToBe's compiled build/schema.graphql).
+                        # graphql-transformer-common's graphqlName(toUpper(relationName)): capitalised, and
+                        # whatever is not [_0-9A-Za-z] removed ("user-blogs" -> UserBlogs).
                         relation = argument.value.value
-                        joins.setdefault(relation[:1].upper() + relation[1:], []).append(node.name.value)
+                        name = re.sub(r"[^_0-9A-Za-z]", "", relation[:1].upper() + relation[1:])
+                        if name in types:
+                            raise SchemaError(
+                                f"@manyToMany relation name '{name}' (derived from '{relation}') already exists as a "
+                                "type in the schema (Amplify refuses it: rename the relation)"
+                            )
+                        joins.setdefault(name, []).append(node.name.value)
     return joins
 
 
@@ -235,6 +268,7 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
     keys: dict[str, tuple[str, ...]] = {}
     unguarded: list[str] = []
     protected: dict[str, tuple[str, ...]] = {}
+    renamed: dict[str, str] = {}
     for node in document.definitions:
         if not isinstance(node, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
             continue
@@ -259,10 +293,18 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
             if key is not None and key != ("id",):
                 keys[name] = key
             try:
-                model_mutations.extend(_model_mutations(name, model))
+                generated = _model_mutations(name, model)
+                model_mutations.extend(generated)
+                renamed.update(
+                    {m: name for m in generated if not any(m == f"{op}{name}" for op in OPERATIONS)}
+                )
             except SchemaError as exc:
                 raise SchemaError(f"{source}: {exc}") from None
-    for join, sides in _many_to_many_models(document).items():
+    try:
+        joins = _many_to_many_models(document)
+    except SchemaError as exc:
+        raise SchemaError(f"{source}: {exc}") from None
+    for join, sides in joins.items():
         if join not in models:
             # Amplify's join model gets the @auth rules of the models it joins: it is in sandbox mode only when
             # none of them has rules (transformer 1.8.4: createUserChatroom admits admin roles when either side
@@ -280,6 +322,7 @@ def parse_gen1_schema(text: str, source: str) -> ApiSchema:
         sandbox_mode_models=tuple(unguarded) if sandbox_mode else (),
         custom_backing=backing,
         protected_fields=protected,
+        renamed=renamed,
     )
 
 

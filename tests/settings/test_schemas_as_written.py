@@ -115,7 +115,7 @@ def test_custom_mutations_say_what_backs_them() -> None:
         (
             "input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }\n"
             "input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }\ntype T @model { id: ID! }",
-            "`input AMPLIFY` is declared 2 times",
+            'There can be only one type named "AMPLIFY"',
         ),
         ("type T @model { id: ID! ", "not valid GraphQL"),
     ],
@@ -123,6 +123,37 @@ def test_custom_mutations_say_what_backs_them() -> None:
 def test_schemas_amplify_refuses_are_refused_with_its_words(text: str, expected: str) -> None:
     with pytest.raises(SchemaError, match=expected):
         parse_gen1_schema(text, "schema.graphql")
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "{ allow: private }",  # the CLI accepts only allow: public ...
+        "{ provider: apiKey, allow: public }",  # ... as the default's first field
+    ],
+)
+def test_a_global_rule_the_cli_refuses_is_refused_with_its_words(rule: str) -> None:
+    text = f"input AMPLIFY {{ globalAuthRule: AuthRule = {rule} }}\ntype Todo @model {{ id: ID! }}"
+    with pytest.raises(SchemaError, match="There was a problem with your auth configuration"):
+        parse_gen1_schema(text, "schema.graphql")
+
+
+def test_the_snake_case_spelling_turns_sandbox_mode_on_too() -> None:
+    text = "input AMPLIFY { global_auth_rule: AuthRule = { allow: public } }\ntype Todo @model { id: ID! }"
+    assert parse_gen1_schema(text, "schema.graphql").sandbox_mode_models == ("Todo",)
+    other = "input AMPLIFY { version: Int = 1 }\ntype Todo @model { id: ID! }"  # no rule: not sandbox mode
+    assert parse_gen1_schema(other, "schema.graphql").sandbox_mode_models == ()
+
+
+def test_a_renamed_model_mutation_still_belongs_to_its_model() -> None:
+    text = (
+        "input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }\n"
+        'type AuditEntry @model(mutations: { create: "recordAudit" }) { id: ID! }'
+    )
+    schema = parse_gen1_schema(text, "schema.graphql")
+    assert schema.model_of("recordAudit") == "AuditEntry"
+    assert schema.refused_for_iam(["recordAudit"]) == {"recordAudit": "AuditEntry"}
+    assert "recordAudit" not in schema.custom_backing
 
 
 def test_v1_refusal_points_at_the_migration_guide() -> None:
@@ -208,3 +239,18 @@ def test_identity_fields_of_auth_rules_are_found() -> None:
         "schema.graphql",
     )
     assert dict(schema.protected_fields) == {"Post": ("owner", "editors"), "Doc": ("author",)}
+
+
+def test_join_model_names_are_graphql_names_and_may_not_clash() -> None:
+    schema = parse_gen1_schema(
+        'type A @model { id: ID! bs: [B] @manyToMany(relationName: "a-bs") }\n'
+        'type B @model { id: ID! as: [A] @manyToMany(relationName: "a-bs") }',
+        "schema.graphql",
+    )
+    assert "createAbs" in schema.mutations and "createA-bs" not in schema.mutations
+    with pytest.raises(SchemaError, match=r"relation name 'Post' .* already exists as a type"):
+        parse_gen1_schema(
+            'type Post @model { id: ID! tags: [Tag] @manyToMany(relationName: "post") }\n'
+            'type Tag @model { id: ID! posts: [Post] @manyToMany(relationName: "post") }',
+            "schema.graphql",
+        )
