@@ -276,6 +276,14 @@ def test_a_custom_key_upserts_by_time(sb: Sandbox, container: Callable[..., None
     assert response == later == {"batchItemFailures": []} and not dead_letters(sb, ids)
     [stored] = [i for i in sb.table_items("Order") if i["orderNumber"] == number]
     assert stored["total"] == 3.0 and stored["changedAt"] == "2026-12-03T10:00:00.001Z"
+    # a stale one later: refused, read back with getOrder(orderNumber:, placedAt:), superseded
+    stale = sb.send_messages([order(0.5, "2026-12-03T10:00:00.000Z")])
+    with collect_metrics() as metrics:
+        _, response = invoke(sb)
+    assert response == {"batchItemFailures": []} and not dead_letters(sb, stale)
+    assert metrics.totals()["Superseded"] == 1
+    [stored] = [i for i in sb.table_items("Order") if i["orderNumber"] == number]
+    assert stored["total"] == 3.0
 
 
 def test_an_upsert_applied_then_timed_out_is_one_record_and_a_success(
