@@ -20,6 +20,11 @@ A model keyed by other fields (``MODEL_KEYS``, Amplify's ``@primaryKey``) names 
 one-field key takes the idempotency key like ``id`` does; a composite one cannot, and such a key is refused
 unless every key field is in the input. Only the input really sent counts: ``$input``'s value, or the literal.
 
+Sync semantics (issue 24, 'mutation' form only): ``"upsert": true`` on a create makes it an upsert (its update,
+``upsert_update``, is built here, with both fields checked against the allow-list); ``"version": {"field", "value"}``
+merges the version's condition into the envelope's own and writes the value (``worker.versioning``). The sending and
+the read-back that tells a stale event from a missing record are ``worker.synced``'s.
+
 Memory is bounded whatever the input: sizes are checked before anything is parsed, documents are parsed
 without locations and with a token limit, and only documents that passed every check (the allow-list
 included) are cached, in a cache bounded by bytes.
