@@ -383,11 +383,16 @@ def _choose_api_id(
     ask: Callable[[str], str] | None,
 ) -> None:
     """The API id: the option, the project's files (Gen 1) or the lookup, a prompt, else a placeholder."""
-    from worker.names import APPSYNC_API_ID_RE
+    from worker.names import APPSYNC_API_ID_RE, host_posing_as_api_id
 
     if args.api_id is not None:
         if not APPSYNC_API_ID_RE.match(args.api_id):
             raise UsageError(f"--api-id {args.api_id!r} is not an AppSync API id (26 of [a-z0-9])")
+        if facts.url and host_posing_as_api_id(args.api_id, facts.url):
+            raise UsageError(
+                f"--api-id {args.api_id} is the endpoint's host, not the API id (AppSync's host carries another "
+                "string): use --lookup-api-id, or copy the id from the AppSync console's API settings"
+            )
         if facts.api_id and facts.api_id != args.api_id:
             raise UsageError(f"--api-id {args.api_id} contradicts {facts.source}, which says {facts.api_id}")
         choose(("appsync", "api_id"), args.api_id, "the command line")
@@ -399,6 +404,8 @@ def _choose_api_id(
     if answer:
         if not APPSYNC_API_ID_RE.match(answer):
             raise UsageError(f"{answer!r} is not an AppSync API id (26 of [a-z0-9])")
+        if facts.url and host_posing_as_api_id(answer, facts.url):
+            raise UsageError(f"{answer} is the endpoint's host, not the API id: use --lookup-api-id")
         choose(("appsync", "api_id"), answer, "your answer")
         return
     choose(("appsync", "api_id"), PLACEHOLDER_API_ID, "placeholder")

@@ -32,6 +32,7 @@ from worker.names import (
     ROLE_NAME_RE,
     SESSION_NAME_RE,
     assumed_role_arn,
+    host_posing_as_api_id,
     role_arn,
     sqs_queue_arn,
 )
@@ -330,6 +331,12 @@ def parse_settings(
         ),
         version_reads=tuple(_version_reads(reader, allowed)),
     )
+    if appsync.api_id and url and host_posing_as_api_id(appsync.api_id, url):
+        problems.append(
+            f"appsync.api_id {appsync.api_id!r} is appsync.url's host, not the API id: AppSync's host carries "
+            "another string, and policies built from it name an API that does not exist (read it with "
+            "`appsync-mutations init --lookup-api-id`, or from the AppSync console's API settings)"
+        )
 
     explicit_behaviour = reader.text("amplify", "cli_behaviour", optional=True)
     version = reader.text("amplify", "category_api_version", optional=True) or None

@@ -66,6 +66,15 @@ def sqs_queue_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
+def host_posing_as_api_id(api_id: str, url: str) -> bool:
+    """Whether ``api_id`` is the first label of ``url``'s AppSync host: the mistake this project exists to stop
+    (the host's label is another string than the API id; an ARN built from it names an API that does not exist)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(APPSYNC_ENDPOINT_RE.match(host)) and host.split(".", 1)[0] == api_id.lower()
+
+
 def appsync_api_arn(region: str, account: str, api_id: str) -> str:
     """The API's ARN: built from its id, which is read (never taken from the endpoint's host)."""
     return f"arn:aws:appsync:{region}:{account}:apis/{api_id}"

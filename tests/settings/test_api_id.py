@@ -229,3 +229,21 @@ def test_init_lookup_fills_id_and_account_from_a_real_stack(
         assert "API id from stack amplify-shop-main-data output awsAppsyncApiId" in out
     finally:
         server.stop()
+
+
+def test_the_endpoint_host_is_refused_as_an_api_id(work: Any) -> None:
+    """Review: the exact mistake of issue 20, made by hand, was accepted."""
+    host = "fu2yrzsiwc4hkqbl6dnm5tejxa"  # the first label of the Gen 2 fixture's data.url
+    code, _, err = work.run("--from-amplify", str(work.gen2), "--api-id", host, "--mutations", "createTodo")
+    assert code == 2 and "is the endpoint's host, not the API id" in err
+    text = work.path.read_text(encoding="utf-8")
+    work.path.write_text(
+        text.replace('api_id = "sandboxapi0000000000000000"', f'api_id = "{host}"').replace(
+            "sandboxhost000000000000000", host
+        ),
+        encoding="utf-8",
+    )
+    from project_settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=r"is appsync\.url's host, not the API id"):
+        load_settings(work.path)
