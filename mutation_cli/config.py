@@ -34,8 +34,14 @@ class CliContext:
 
 def load_context(settings_path: str | None = None, environ: Mapping[str, str] | None = None) -> CliContext:
     env = os.environ if environ is None else environ
-    settings = _settings(settings_path, required=ENV_APPSYNC_URL not in env or settings_path is not None)
-    if env.get(ENV_APPSYNC_URL, "").strip():
+    url = env.get(ENV_APPSYNC_URL, "").strip()
+    if url and _is_loopback(url):
+        # The local sandbox (its environment file is sourced): the settings may still hold init's placeholders,
+        # which the sandbox stood in for; read them the same way, so doctor checks the same policy and roles.
+        settings = _rehearsal_settings(settings_path)
+    else:
+        settings = _settings(settings_path, required=ENV_APPSYNC_URL not in env or settings_path is not None)
+    if url:
         try:
             return CliContext(WorkerConfig.from_environ(env), settings, "environment")
         except ConfigError as exc:
@@ -56,6 +62,24 @@ def load_context(settings_path: str | None = None, environ: Mapping[str, str] | 
     except (ConfigError, ValueError) as exc:
         raise UsageError(f"{settings.source}: {exc}") from None
     return CliContext(config, settings, settings.source)
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _rehearsal_settings(path: str | None) -> Settings | None:
+    from project_settings.checks import rehearsal_settings
+
+    try:
+        return rehearsal_settings(Path(path) if path else None)[0]
+    except SettingsError as exc:
+        if path is not None:
+            raise UsageError(str(exc)) from None
+        return None
 
 
 def _settings(path: str | None, *, required: bool) -> Settings | None:

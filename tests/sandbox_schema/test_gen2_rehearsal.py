@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mutation_cli.main import main
 from project_settings.model import DEFAULT_PATH
+from tests.sandbox_schema.project import cli, sourced
 
 ROOT = Path(__file__).resolve().parents[2]
 GEN2 = ROOT / "tests" / "settings" / "fixtures" / "gen2"
@@ -79,6 +80,14 @@ def test_make_sandbox_runs_on_what_init_wrote_for_a_gen2_project(tmp_path: Path)
             if line.startswith("Ctrl-C stops it"):
                 break
         assert env_file.exists(), "".join(lines)
+        # the commands the sandbox prints next work on the same settings, placeholders and all (review)
+        environment = sourced(env_file)
+        doctor = cli(environment, "doctor", "--settings", str(settings))
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert "IAM policy" in doctor.stdout and "appsync:GraphQL allowed on createTodo" in doctor.stdout
+        envelope = '{"mutation": "createTodo", "input": {"name": "rehearsed"}, "idempotencyKey": "k-g2"}'
+        sent = cli(environment, "send", "--settings", str(settings), stdin=envelope)
+        assert sent.returncode == 0, sent.stderr
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
