@@ -446,3 +446,64 @@ def test_sandbox_ids_are_warned_about_except_against_the_local_sandbox(kit: Any,
     # settings.toml with a real-looking AppSync URL and the sandbox's ids: refused, not just warned about
     with pytest.raises(UsageError, match=r"111111111111.*init --from-amplify"):
         load_context()
+
+
+# --- what the Amplify project's own files say (issue 20 §2; review: these links had no test) -------------------
+def _project_settings(tmp_path: Path, schema: str, iam: bool = True) -> str:
+    """settings.toml for the sandbox's accounts and role, pointing at a Gen 1 project with ``schema``."""
+    import json as json_module
+    import shutil
+
+    from project_settings.model import DEFAULT_PATH
+
+    fixture = Path(__file__).resolve().parents[1] / "settings" / "fixtures" / "gen1"
+    project = tmp_path / "shop"
+    shutil.copytree(fixture, project)
+    api = project / "amplify" / "backend" / "api" / "shopapi"
+    (api / "schema.graphql").write_text(schema, encoding="utf-8")
+    if not iam:
+        meta_path = project / "amplify" / "backend" / "amplify-meta.json"
+        meta = json_module.loads(meta_path.read_text(encoding="utf-8"))
+        meta["api"]["shopapi"]["output"]["authConfig"]["additionalAuthenticationProviders"] = []
+        meta_path.write_text(json_module.dumps(meta), encoding="utf-8")
+    text = Path(DEFAULT_PATH).read_text(encoding="utf-8")
+    text = text.replace('project_dir = "."', f'project_dir = "{project.as_posix()}"')
+    text = text.replace('api_name = "todoapi"', 'api_name = "shopapi"')
+    path = tmp_path / "settings.project.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+GUARDED_TODO = "type Todo @model @auth(rules: [{ allow: private, provider: iam }]) { id: ID! name: String }"
+STARTER_TODO = "input AMPLIFY { globalAuthRule: AuthRule = { allow: public } }\ntype Todo @model { id: ID! name: String }"
+
+
+def test_a_model_in_sandbox_mode_is_named_with_the_auth_rule_that_fixes_it(
+    cli: Any, kit: Any, roles_file: Any, tmp_path: Path
+) -> None:
+    entries = roles_file([kit.assumed_arn])
+    settings = _project_settings(tmp_path, STARTER_TODO)
+    result = cli("doctor", "--json", "--settings", settings, "--custom-roles", entries)
+    link = checks_of(result)["custom-roles.json"]
+    assert result.code == 1 and link["status"] == "failed"
+    assert "createTodo writes Todo, which has no @auth rule of its own" in link["detail"]
+    assert "@auth(rules: [{ allow: public }])" in link["fix"]
+    healthy = cli(
+        "doctor",
+        "--json",
+        "--settings",
+        _project_settings(tmp_path / "ok", GUARDED_TODO),
+        "--custom-roles",
+        entries,
+    )
+    assert checks_of(healthy)["custom-roles.json"]["status"] == "ok"
+
+
+def test_an_api_without_the_iam_mode_is_named_before_anything_is_sent(
+    cli: Any, kit: Any, roles_file: Any, tmp_path: Path
+) -> None:
+    settings = _project_settings(tmp_path, GUARDED_TODO, iam=False)
+    result = cli("doctor", "--json", "--settings", settings, "--custom-roles", roles_file([kit.assumed_arn]))
+    link = checks_of(result)["custom-roles.json"]
+    assert link["status"] == "failed" and "without AWS_IAM" in link["detail"]
+    assert "add IAM" in link["fix"]

@@ -210,31 +210,36 @@ def test_a_real_project_works_from_init_to_applied_mutations(
         settings_path.write_text(settings_path.read_text(encoding="utf-8") + rule, encoding="utf-8")
     settings, filled = rehearsal_settings(settings_path)
     assert filled == [], f"init left placeholders: {filled}"
-    if no_iam or refused:
+
+    def refused_once(model_name: str, at_the_door: bool) -> None:
+        """One create of ``model_name`` on a fresh sandbox: dead-lettered, with the cause, nothing written."""
         with started(settings, backend="amplify", env_file=tmp_path / "refused.env") as running:
             sb = running.sandbox
-            environment(sb)
-            model = next(x for x in entry["exercise"] if no_iam or x["model"] == refused[0])
-            body: dict[str, Any] = {"mutation": f"create{model['model']}", "input": model["create"]}
+            environment(sb, producer_rules=settings.producers.rules)
+            model = next(x for x in entry["exercise"] if x["model"] == model_name)
+            body: dict[str, Any] = {"mutation": f"create{model_name}", "input": model["create"]}
             if "id" not in model["create"]:
                 body["idempotencyKey"] = "corpus-refused"
             [message_id] = sb.send_messages([json.dumps(body)])
             _, response = invoke(sb)
             assert response == {"batchItemFailures": []}
             letter = dead_letters(sb, [message_id])[message_id]
-            if no_iam:
+            if at_the_door:  # no AWS_IAM mode: refused before any resolver, with the cause named
                 assert any("without AWS_IAM every signed request is refused" in n for n in running.notes)
-            if no_iam:  # refused at AppSync's door, with the cause named
                 assert letter["errorType"] in ("UnauthorizedException", "MissingAuthorization"), letter
                 assert "AWS_IAM" in letter.get("diagnosis", ""), letter
-            else:  # IAM refused in sandbox mode, as on AWS
+            else:  # IAM refused by Amplify's sandbox-mode step, as on AWS, and the diagnosis names the cause
                 assert letter["errorType"] == "Unauthorized", letter
-            assert sb.table_items(model["model"]) == []
-        if no_iam:
-            _with_iam_mode(project, settings.amplify.api_name)
-            assert "without AWS_IAM" not in _init(entry, project, settings_path, capsys)
-        if refused:
-            _with_public_auth(settings.custom_roles_path.parent / "schema.graphql", refused)
+                assert "sandbox mode" in letter.get("diagnosis", ""), letter
+            assert sb.table_items(model_name) == []
+
+    if no_iam:
+        refused_once(entry["exercise"][0]["model"], at_the_door=True)
+        _with_iam_mode(project, settings.amplify.api_name)
+        assert "without AWS_IAM" not in _init(entry, project, settings_path, capsys)
+    if refused:
+        refused_once(refused[0], at_the_door=False)  # with IAM in place: Amplify's sandbox mode still refuses
+        _with_public_auth(settings.custom_roles_path.parent / "schema.graphql", refused)
 
     with started(settings, backend="amplify", env_file=tmp_path / "sandbox.env") as running:
         assert running.backend == "amplify"
