@@ -123,6 +123,7 @@ class Doctor:
                 "(with the rest of the Lambda's environment) to check exactly what the Lambda sees"
             )
         configuration.notes.extend(self.settings_warnings())
+        configuration.notes.extend(producer_notes(self.config))
         self.checks.append(configuration)
         links: list[tuple[str, Callable[[], Check]]] = [
             ("base credentials", self.base_credentials),
@@ -627,6 +628,39 @@ def config_failure(message: str) -> list[Check]:
     ]
     checks.extend(Check(name, SKIPPED, "not checked: an earlier link is broken") for name in _CHECK_NAMES[1:])
     return checks
+
+
+def producer_notes(config: WorkerConfig) -> list[str]:
+    """Who can make the worker write, and what: the producer list and the rights the configuration holds."""
+    sqs = config.source_queue_arn or "none (SOURCE_QUEUE_ARN unset: every SQS record is refused)"
+    events = (
+        f"accounts {', '.join(sorted(config.event_accounts))}, sources {', '.join(sorted(config.event_sources)) or 'none'}"
+        if config.event_accounts
+        else "none"
+    )
+    notes = [
+        f"producers: SQS from {sqs}; EventBridge from {events}; direct invocation "
+        f"{'enabled' if config.direct_invocation else 'off'}"
+    ]
+    for rule in config.producer_rules:
+        mutations = (
+            ", ".join(sorted(rule.mutations)) if rule.mutations is not None else "every allowed mutation"
+        )
+        fields = ", ".join(sorted(rule.protected_fields)) or "none"
+        notes.append(
+            f"producer {rule.producer!r} may send {mutations}; protected fields it may set: {fields}"
+        )
+    notes.append(
+        "the worker writes as an administrator: Gen 1 admin roles skip @auth and Gen 2 admits any IAM principal "
+        "its policy allows, so no model's @auth rules bind it; "
+        + (
+            "protected fields no producer sets unless a rule names it: "
+            + "; ".join(f"{m}: {', '.join(f)}" for m, f in sorted(config.protected_fields.items()))
+            if config.protected_fields
+            else "no protected fields are set (init fills [appsync.protected_fields] from the schema's @auth rules)"
+        )
+    )
+    return notes
 
 
 def _describe(ctx: CliContext) -> str:

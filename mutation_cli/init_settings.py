@@ -316,6 +316,7 @@ def initialise(
         new_text = set_values(text, changes)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{settings_path}: cannot be updated in place: {exc}") from None
+    notes.extend(_producer_summary(raw))
     _print_summary(out, settings_path, changes, origins, facts, notes, todo, args.dry_run)
     for warning in [facts.iam_problem(), facts.conflict_note(), *warnings]:
         if warning:
@@ -337,6 +338,29 @@ def initialise(
         write_text_atomic(settings_path, new_text)
     _post_checks(settings_path, todo, err)
     return 0
+
+
+def _producer_summary(raw: dict[str, Any]) -> list[str]:
+    """The producers the settings name (init never changes them: who may write is the operator's decision)."""
+    found = raw.get("producers")
+    producers: dict[str, Any] = found if isinstance(found, dict) else {}
+    senders = ", ".join(producers.get("sqs_senders") or []) or "nobody"
+    accounts = ", ".join(producers.get("eventbridge_accounts") or []) or "no account"
+    direct = "on" if producers.get("direct_invocation") else "off"
+    notes = [
+        f"producers (kept as they are, [producers]): SQS senders {senders}; EventBridge from {accounts}; "
+        f"direct invocation {direct}"
+    ]
+    for rule in producers.get("rules") or []:
+        if isinstance(rule, dict):
+            notes.append(f"producer rule {rule.get('producer')!r}: {json_text(rule)}")
+    return notes
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
 
 
 def _looked_up(args: argparse.Namespace, facts: Any) -> Any:

@@ -507,3 +507,15 @@ def test_an_api_without_the_iam_mode_is_named_before_anything_is_sent(
     link = checks_of(result)["custom-roles.json"]
     assert link["status"] == "failed" and "without AWS_IAM" in link["detail"]
     assert "add IAM" in link["fix"]
+
+
+def test_doctor_shows_the_producers_and_says_auth_rules_do_not_bind_the_worker(
+    cli: Any, kit: Any, roles_file: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROTECTED_FIELDS", "Todo:owner")
+    monkeypatch.setenv("PRODUCER_RULES", '[{"producer": "sqs:*", "mutations": ["createTodo"]}]')
+    result = cli("doctor", "--json", "--custom-roles", roles_file([kit.assumed_arn]))
+    notes = " ".join(checks_of(result)["configuration"]["notes"])
+    assert "producers: SQS from arn:aws:sqs:" in notes and "direct invocation" in notes
+    assert "producer 'sqs:*' may send createTodo" in notes
+    assert "no model's @auth rules bind it" in notes and "Todo: owner" in notes
