@@ -112,3 +112,31 @@ def test_a_worker_bug_is_redelivered_then_dead_lettered_with_its_traceback(
     assert second == {"batchItemFailures": []}
     letter = dead_letters(sb)[message_id]
     assert letter["errorType"] == "WorkerBug" and "boom: a bug" in letter["reason"]
+
+
+def test_every_write_names_its_producer_and_its_record_without_input_values(
+    sb: Sandbox, container: Callable[..., None], kit: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21 §3: from account B's record to the producer that asked, with no input value at INFO."""
+    import hashlib
+
+    container(LOG_LEVEL="INFO")
+    key = f"who-{uuid.uuid4().hex[:8]}"
+    by_input = f"{SENTINEL}-{uuid.uuid4().hex[:6]}"  # an id the input chose: an input value, digested
+    [by_key, by_id] = sb.send_messages(
+        [
+            json.dumps({"mutation": "createTodo", "input": {"name": "k"}, "idempotencyKey": key}),
+            json.dumps({"mutation": "createTodo", "input": {"id": by_input, "name": "i"}}),
+        ]
+    )
+    capsys.readouterr()
+    _, response = kit.invoke(sb)
+    assert response == {"batchItemFailures": []}
+    done = {
+        line["message_id"]: line
+        for line in _log_lines(capsys.readouterr().out)
+        if line.get("event") == "record_done"
+    }
+    assert done[by_key]["record_id"] == key and done[by_key]["producer"].startswith("sqs:")
+    assert done[by_id]["record_digest"] == hashlib.sha256(by_input.encode()).hexdigest()[:16]
+    assert SENTINEL not in json.dumps(done[by_id])
