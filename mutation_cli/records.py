@@ -111,10 +111,23 @@ class DeadLetterRecord:
 
     @property
     def permanent(self) -> bool:
-        """The worker judged this failure permanent: its error class is not a ``TransientError``. Unknown or
-        missing error types (SQS's own redrive sets none) are not called permanent."""
+        """The worker judged this failure permanent.
+
+        The letter carries the verdict (``failure.retryable``, written by the worker since it decided). A letter
+        of an older version is judged from what it recorded: its error class when the type names one; else its
+        reason, which says "gave up after delivery N" only for a transient failure on its last delivery (a
+        per-answer type such as GraphQLError, HTTP400 or MissingAuthorization names no class, and was permanent).
+        No failure recorded (SQS's own redrive) is not called permanent.
+        """
+        verdict = self.failure.get("retryable")
+        if verdict in ("true", "false"):
+            return verdict == "false"
+        if not self.failure.get("errorType"):
+            return False
         cls = self.error_class
-        return cls is not None and not issubclass(cls, TransientError)
+        if cls is not None:
+            return not issubclass(cls, TransientError)
+        return not self.failure.get("reason", "").startswith("gave up after delivery")
 
     @property
     def operation(self) -> str | None:

@@ -281,6 +281,7 @@ class BatchProcessor:
             first_received_at=item.first_received_at,
             group_id=item.group_id,
             producer=item.producer,
+            retryable=error.retryable,
         )
         timeout = None if deadline is None else deadline - time.monotonic()
         try:

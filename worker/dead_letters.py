@@ -6,11 +6,14 @@ attributes, and only then lets the source queue delete them. If that send fails,
 and stays on the source queue: nothing is lost either way. The body is kept byte for byte, so a replay sends
 exactly what the producer sent.
 
-Attributes (all String; ``replay list`` reads them back):
-``failure.reason``, ``failure.errorType``, ``failure.diagnosis``, ``failure.operation``,
-``failure.idempotencyKey``, ``failure.at`` (ISO-8601), ``failure.firstReceivedAt``, ``failure.receiveCount``,
-``failure.sourceMessageId``, ``failure.source`` (queue ARN or ``eventbridge:<source>``), ``failure.producer``
-(who asked: ``sqs:<SenderId>``, ``eventbridge:<account>/<source>`` or ``direct[...]``, see ``worker.producers``).
+Attributes (all String; ``replay list`` reads them back): ``failure.reason``, ``failure.errorType``,
+``failure.retryable`` (the worker's verdict, ``true``/``false``: what ``replay`` and ``redrive`` go by),
+``failure.diagnosis``, ``failure.operation``, ``failure.idempotencyKey``, ``failure.sourceMessageId``,
+``failure.producer`` (who asked: ``sqs:<SenderId>``, ``eventbridge:<account>/<source>`` or ``direct[...]``, see
+``worker.producers``) and ``failure.context``, one JSON object holding ``at`` (ISO-8601), ``firstReceivedAt``,
+``receiveCount`` and ``source`` (queue ARN or ``eventbridge:<source>``). SQS accepts at most 10 attributes on a
+message (SQS developer guide, "Amazon SQS message quotas"): one per fact would be 12, and SQS would refuse the
+letter. ``read_failure`` unpacks the context, so readers see the same keys as before.
 
 Fitting the attributes to SQS's rules
 -------------------------------------
@@ -26,11 +29,11 @@ changes:
 1. every refused character becomes U+FFFD, and every value is cut to ``MAX_VALUE_BYTES``, ending
    ``…[truncated]``;
 2. while the message is still too large, what matters least goes first (``_SHEDDING``): diagnosis (the
-   longest; the worker's log has it), firstReceivedAt, receiveCount, then operation, idempotencyKey, at and
-   source (the body, the DLQ message's SentTimestamp and the DLQ's source queue tell them again); then the
+   longest; the worker's log has it), then operation, idempotencyKey and the context (the body, the DLQ
+   message's SentTimestamp and the DLQ's source queue tell them again); then the
    reason is cut to 256 bytes; then producer (the worker's log has it) and sourceMessageId go; then the reason and the error type are cut down to
    ``MIN_VALUE_BYTES``;
-3. ``failure.reason`` and ``failure.errorType`` always stay. When even those cannot fit next to the body (a body
+3. ``failure.reason``, ``failure.errorType`` and ``failure.retryable`` (a few bytes) always stay. When even those cannot fit next to the body (a body
    within about 150 bytes of the limit), or the body itself holds a refused character, nothing is sent:
    ``DeadLetterTooLarge`` / ``DeadLetterUnsendable`` says so, the record is reported failed and stays on the
    source queue, and the worker's log carries the reason the DLQ could not.
@@ -43,6 +46,7 @@ more and keeps N for the container's lifetime.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -61,6 +65,17 @@ RECEIVE_COUNT = "failure.receiveCount"
 SOURCE_MESSAGE_ID = "failure.sourceMessageId"
 SOURCE = "failure.source"
 PRODUCER = "failure.producer"
+RETRYABLE = "failure.retryable"
+#: One attribute for the bookkeeping facts (at, firstReceivedAt, receiveCount, source): SQS allows 10 attributes.
+CONTEXT = "failure.context"
+_CONTEXT_KEYS = {
+    FAILED_AT: "at",
+    FIRST_RECEIVED_AT: "firstReceivedAt",
+    RECEIVE_COUNT: "receiveCount",
+    SOURCE: "source",
+}
+#: SQS's limit on a message's attributes (SQS developer guide, "Amazon SQS message quotas").
+SQS_MAX_ATTRIBUTES = 10
 
 #: The largest message SQS accepts, body and attributes together (UTF-8 bytes); a queue's MaximumMessageSize
 #: may be lower, and the publisher learns it from SQS's refusal.
@@ -77,12 +92,9 @@ _LIMIT_NAMED = re.compile(r"Message must be shorter than (\d+) bytes")
 #: fits but not below the given number of bytes.
 _SHEDDING: tuple[tuple[str, int | None], ...] = (
     (DIAGNOSIS, None),
-    (FIRST_RECEIVED_AT, None),
-    (RECEIVE_COUNT, None),
     (OPERATION, None),
     (IDEMPOTENCY_KEY, None),
-    (FAILED_AT, None),
-    (SOURCE, None),
+    (CONTEXT, None),
     (REASON, 256),
     (PRODUCER, None),
     (SOURCE_MESSAGE_ID, None),
@@ -191,23 +203,29 @@ class DeadLetter:
     first_received_at: str | None = None
     group_id: str | None = None
     producer: str | None = None
+    #: The worker's verdict: whether trying again could apply it (a transient failure on its last delivery).
+    retryable: bool | None = None
 
     def message_attributes(
         self, now: datetime | None = None, max_message_bytes: int = SQS_MAX_MESSAGE_BYTES
     ) -> dict[str, dict[str, str]]:
         """The ``failure.*`` attributes, fitted next to the body (see ``fit_attributes``)."""
+        context = {
+            "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+            "firstReceivedAt": self.first_received_at,
+            "receiveCount": str(self.receive_count),
+            "source": self.source,
+        }
         values = {
             REASON: self.reason,
             ERROR_TYPE: self.error_type,
+            RETRYABLE: None if self.retryable is None else ("true" if self.retryable else "false"),
             DIAGNOSIS: self.diagnosis,
             OPERATION: self.operation,
             IDEMPOTENCY_KEY: self.idempotency_key,
-            FAILED_AT: (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-            FIRST_RECEIVED_AT: self.first_received_at,
-            RECEIVE_COUNT: str(self.receive_count),
             SOURCE_MESSAGE_ID: self.source_message_id,
-            SOURCE: self.source,
             PRODUCER: self.producer,
+            CONTEXT: json.dumps({k: v for k, v in context.items() if v}, separators=(",", ":")),
         }
         return fit_attributes(values, self.body, max_message_bytes)
 
@@ -220,6 +238,16 @@ def read_failure(message_attributes: Mapping[str, Any]) -> dict[str, str]:
             text = value.get("StringValue", value.get("stringValue"))
             if isinstance(text, str):
                 found[name[len(ATTRIBUTE_PREFIX) :]] = text
+    packed = found.pop(CONTEXT[len(ATTRIBUTE_PREFIX) :], None)
+    if packed is not None:  # the bookkeeping facts, as separate keys again (an older letter has them so)
+        try:
+            context = json.loads(packed)
+        except ValueError:
+            context = None
+        if isinstance(context, dict):
+            for key, value in context.items():
+                if key in _CONTEXT_KEYS.values() and isinstance(value, str):
+                    found.setdefault(key, value)
     return found
 
 

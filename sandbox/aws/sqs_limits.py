@@ -79,10 +79,21 @@ def _binary_size(value: Any) -> int:
         return len(value)
 
 
+#: SQS's limit on one message's attributes; moto does not check it.
+MAX_ATTRIBUTES = 10
+
+
 def check_message(
     body: str, attributes: Mapping[str, Any], limit: int, *, in_batch: bool = False
 ) -> Refusal | None:
     """What AWS says about one message on a queue whose MaximumMessageSize is ``limit``, or None if it is fine."""
+    if len(attributes) > MAX_ATTRIBUTES:
+        # "A message can contain up to 10 metadata attributes" (SQS developer guide, "Amazon SQS message quotas");
+        # the wording is the one SQS answers with (seen in SDK error reports), not checked against a capture here.
+        return (
+            "InvalidParameterValue",
+            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum [{MAX_ATTRIBUTES}].",
+        )
     if message_size(body, attributes) > limit:
         verb = "cannot be validated" if in_batch else "are invalid"
         return (

@@ -106,6 +106,7 @@ class Kit:
         diagnosis: str | None = None,
         group: str | None = None,
         deduplication_id: str | None = None,
+        retryable: bool | None = None,
     ) -> str:
         """A DLQ message exactly as the worker's DeadLetterPublisher writes it (sent with the worker's own
         execution-role session, as SQS's SenderId shows); returns its DLQ message id.
@@ -123,6 +124,7 @@ class Kit:
             operation=envelope.get("mutation") if isinstance(envelope, dict) else None,
             idempotency_key=envelope.get("idempotencyKey") if isinstance(envelope, dict) else None,
             group_id=group,
+            retryable=retryable,
         )
         params: dict[str, Any] = {
             "QueueUrl": self.sb.dlq_url,

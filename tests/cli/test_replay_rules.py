@@ -154,6 +154,37 @@ def test_redrive_skips_permanent_failures_lists_them_and_sends_them_only_when_fo
     assert kit.count(kit.sb.queue_url) == 3 and kit.count(kit.sb.dlq_url) == 0
 
 
+def test_the_verdict_travels_with_the_letter_and_old_letters_are_judged_alike(cli: Any, kit: Any) -> None:
+    """Issue 22 §2: per-answer error types (GraphQLError, HTTP400, MissingAuthorization...) name no class, so an
+    older CLI redrove these permanent failures; the letter now says what the worker decided."""
+    old = [
+        kit.put_dead_letter(kit.create(f"old {t}"), error_type=t, reason=f"{t}: refused")
+        for t in (
+            "GraphQLError",
+            "HTTP400",
+            "InvalidSignatureException",
+            "MissingAuthorization",
+            "UnexpectedError",
+        )
+    ]
+    gave_up = kit.put_dead_letter(
+        kit.create("gave up"), error_type="HTTP503", reason="gave up after delivery 5: HTTP 503"
+    )
+    verdict_permanent = kit.put_dead_letter(kit.create("new p"), error_type="Timeout", retryable=False)
+    verdict_transient = kit.put_dead_letter(kit.create("new t"), error_type="GraphQLError", retryable=True)
+    result = cli("replay", "redrive")
+    assert result.code == 0, result.out
+    for message_id in [*old, verdict_permanent]:
+        assert f"skipped_permanent {message_id}" in result.out
+    assert "redriven=2" in result.out
+    sent = kit.sqs.receive_message(QueueUrl=kit.sb.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(m["Body"])["input"]["name"] for m in sent) == ["gave up", "new t"]
+    assert gave_up and verdict_transient
+    for message in sent:
+        kit.sqs.delete_message(QueueUrl=kit.sb.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    kit.empty(kit.sb.dlq_url)
+
+
 def test_dry_runs_of_replay_and_redrive_report_alike_and_change_nothing(cli: Any, kit: Any) -> None:
     for n in range(2):
         put(kit, kit.create(f"dry {n}"), error_type="Timeout")

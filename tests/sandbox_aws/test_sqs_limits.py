@@ -195,3 +195,16 @@ def test_a_batch_over_one_mib_in_all_is_refused_whole(sqs: Any, queue: Callable[
         f"Batch requests cannot be longer than {ONE_MIB} bytes. You have sent {ONE_MIB + 8} bytes."
     )
     assert bodies(sqs, url) == []
+
+
+# --- how many attributes ---------------------------------------------------------------------------------------
+def test_an_eleventh_attribute_is_refused_as_sqs_refuses_it(sqs: Any, queue: Callable[..., str]) -> None:
+    """ "A message can contain up to 10 metadata attributes" (SQS developer guide, message quotas); moto takes any."""
+    url = queue()
+    many = {f"a{i}": {"DataType": "String", "StringValue": "v"} for i in range(11)}
+    status, error = refusal(lambda: sqs.send_message(QueueUrl=url, MessageBody="ok", MessageAttributes=many))
+    assert (status, error["Code"]) == (400, "InvalidParameterValue")
+    assert error["Message"] == "Number of message attributes [11] exceeds the allowed maximum [10]."
+    ten = dict(list(many.items())[:10])
+    sqs.send_message(QueueUrl=url, MessageBody="ten", MessageAttributes=ten)
+    assert bodies(sqs, url) == ["ten"]

@@ -17,17 +17,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.dead_letters import (
+    CONTEXT,
     DIAGNOSIS,
     ERROR_TYPE,
-    FAILED_AT,
-    FIRST_RECEIVED_AT,
     IDEMPOTENCY_KEY,
     MAX_VALUE_BYTES,
     OPERATION,
     REASON,
-    RECEIVE_COUNT,
-    SOURCE,
+    RETRYABLE,
     SOURCE_MESSAGE_ID,
+    SQS_MAX_ATTRIBUTES,
     SQS_MAX_MESSAGE_BYTES,
     TRUNCATED,
     DeadLetter,
@@ -46,11 +45,8 @@ ALL_NAMES = {
     DIAGNOSIS,
     OPERATION,
     IDEMPOTENCY_KEY,
-    FAILED_AT,
-    FIRST_RECEIVED_AT,
-    RECEIVE_COUNT,
     SOURCE_MESSAGE_ID,
-    SOURCE,
+    CONTEXT,
 }
 
 
@@ -299,3 +295,17 @@ def test_a_body_too_large_even_for_the_learnt_limit_is_named() -> None:
     with pytest.raises(DeadLetterTooLarge, match="262144 bytes"):
         publisher.publish_sync(letter(body_of(OLD_DEFAULT - 20)))
     assert sqs.accepted == []
+
+
+def test_a_full_letter_fits_sqs_s_ten_attributes_and_reads_back_whole() -> None:
+    """SQS refuses an 11th attribute ("Amazon SQS message quotas"): the bookkeeping facts share one."""
+    full = letter(producer="sqs:AROAEXAMPLE:orders", retryable=False)
+    attributes = full.message_attributes(NOW)
+    assert len(attributes) <= SQS_MAX_ATTRIBUTES
+    assert attributes[RETRYABLE]["StringValue"] == "false"
+    failure = read_failure(attributes)
+    assert failure["at"] == NOW.isoformat(timespec="seconds")
+    assert failure["firstReceivedAt"] == "2026-01-02T03:00:00+00:00"
+    assert failure["receiveCount"] == "3" and failure["source"].startswith("arn:aws:sqs:")
+    assert failure["retryable"] == "false" and failure["producer"] == "sqs:AROAEXAMPLE:orders"
+    assert "context" not in failure

@@ -81,7 +81,7 @@ def test_a_body_near_the_dlq_limit_is_dead_lettered_with_its_reason(
     assert failure["errorType"] == "MutationNotAllowed"
     assert "deleteEverything" in failure["reason"]
     if room == 200:
-        assert set(failure) <= {"reason", "errorType", "sourceMessageId"}
+        assert set(failure) <= {"reason", "errorType", "retryable", "sourceMessageId"}
     else:
         assert failure["sourceMessageId"] == message_id
 
