@@ -15,7 +15,7 @@ from typing import IO, Any
 from mutation_cli.diagnose import diagnose
 from mutation_cli.errors import UsageError
 from mutation_cli.signed_http import SignedGraphQL
-from worker.client import condition_failure, counts_as_applied, field_data
+from worker.client import condition_failure, counts_as_applied, field_data, ran_despite_errors
 from worker.envelope import MutationRequest, parse_envelope
 from worker.errors import ConditionalCheckFailedError, MutationError, NoEffectError
 from worker.outcomes import Status
@@ -112,6 +112,12 @@ def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any 
         payload["operationName"] = request.operation_name
     answer = http.post(payload)
     error = answer.error
+    body = answer.payload if isinstance(answer.payload, dict) else {}
+    if error is not None and ran_despite_errors(request, body.get("data"), body.get("errors")):
+        # The worker's rule: the field's data beside errors on nested fields means the mutation ran.
+        return SendOutcome(
+            APPLIED, request.field, body["data"][request.response_key or request.field], answer.status
+        )
     if error is None:
         try:
             data = field_data(request, (answer.payload or {}).get("data"))

@@ -387,14 +387,18 @@ class MutationClient:
 
 
 def _ran(request: MutationRequest, error: TransportQueryError) -> bool:
+    return ran_despite_errors(request, error.data, error.errors)
+
+
+def ran_despite_errors(request: MutationRequest, data: Any, errors: Any) -> bool:
     """An answer whose ``data`` holds the field's (non-null) data and whose every error lies strictly below the
     field (``path`` ``[field, ...]``): a nested field failed, the mutation itself ran. An error on the field
-    itself (``$util.appendError``, a pipeline resolver) or without a path says it may not have."""
+    itself (``$util.appendError``, a pipeline resolver) or without a path says it may not have. The one rule
+    for the worker and for ``send``."""
     key = request.response_key or request.field
-    data = error.data
     if not isinstance(data, dict) or data.get(key) is None:
         return False
-    errors = error.errors if isinstance(error.errors, list) else [error.errors]
+    errors = errors if isinstance(errors, list) else [errors]
     return all(
         isinstance(e, dict) and isinstance(e.get("path"), list) and len(e["path"]) > 1 and e["path"][0] == key
         for e in errors
