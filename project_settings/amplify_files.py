@@ -265,8 +265,14 @@ def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = 
         )
         url = output.get("GraphQLAPIEndpointOutput")
         url = url if isinstance(url, str) else None
-        if api_id is None or url is None:
+        if api_id is None and url is None:
             notes.append(f"API {chosen!r} has no outputs in amplify-meta.json yet: run `amplify push` first")
+        elif api_id is None or url is None:
+            missing = "GraphQLAPIIdOutput" if api_id is None else "GraphQLAPIEndpointOutput"
+            notes.append(
+                f"api.{chosen}.output has no {missing} (one is not derived from the other): `amplify pull` to "
+                "refresh amplify-meta.json, or give it (--api-id / the URL in settings)"
+            )
     elif chosen is not None and not meta_is_wanted:
         notes.append(
             f"amplify-meta.json describes environment {current!r}, not {wanted!r}: the API id and endpoint of "
