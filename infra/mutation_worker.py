@@ -47,6 +47,8 @@ from project_settings.policies import assume_policy_document
 from worker import metrics as worker_metrics
 from worker.config import (
     DEFAULT_DIRECT_INVOCATION,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_SOURCE_QUEUE_ARN,
     WorkerConfig,
@@ -196,8 +198,8 @@ class MutationWorker(Construct):
         reserved_concurrency: int | None = 10,
         memory_mb: int = 512,
         timeout_seconds: int = 60,
-        request_timeout_seconds: float = 10.0,
-        max_concurrency: int = 10,
+        request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         architecture: str = "arm64",
         tracing: bool = False,
         snapstart: bool = False,

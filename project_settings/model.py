@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 
 from worker.config import (
     DEFAULT_DIRECT_INVOCATION,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
     HANDLER_MARGIN_MAX_SECONDS,
     MAX_CHAINED_SESSION_SECONDS,
+    MAX_CONCURRENCY_RANGE,
     MIN_SESSION_SECONDS,
     NO_RECORD_RESERVE_SECONDS,
     WorkerConfig,
@@ -379,7 +382,9 @@ def parse_settings(
 
     fifo = reader.boolean("worker", "fifo", default=False)
     function_timeout = reader.integer("worker", "function_timeout_seconds", default=60, low=3, high=900)
-    request_timeout = reader.number("worker", "request_timeout_seconds", default=10.0)
+    request_timeout = reader.number(
+        "worker", "request_timeout_seconds", default=DEFAULT_REQUEST_TIMEOUT_SECONDS
+    )
     if not 0 < request_timeout <= 30:
         problems.append(
             "worker.request_timeout_seconds must be above 0 and at most 30 (AppSync's request limit)"
@@ -411,7 +416,13 @@ def parse_settings(
         fifo=fifo,
         batch_size=batch_size,
         batching_window_seconds=window,
-        max_concurrency=reader.integer("worker", "max_concurrency", default=10, low=1, high=1000),
+        max_concurrency=reader.integer(
+            "worker",
+            "max_concurrency",
+            default=DEFAULT_MAX_CONCURRENCY,
+            low=MAX_CONCURRENCY_RANGE[0],
+            high=MAX_CONCURRENCY_RANGE[1],
+        ),
         max_function_concurrency=reader.integer(
             "worker", "max_function_concurrency", default=5, low=2, high=1000
         ),

@@ -25,7 +25,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from worker.classify import classify_exception
-from worker.config import NO_RECORD_RESERVE_SECONDS, WorkerConfig
+from worker.config import DEFAULT_MAX_ATTEMPTS, NO_RECORD_RESERVE_SECONDS, WorkerConfig
 from worker.credentials import AssumedRoleCredentials
 from worker.diagnostics import diagnose
 from worker.envelope import MutationRequest, input_values
@@ -54,7 +54,7 @@ SUPERSEDED = Status.SUPERSEDED
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     base_delay: float = 0.1  # full-jitter exponential: uniform(0, base * 2**n), capped
     max_delay: float = 3.0
     #: An attempt is not started with less time than this before the deadline (it could only time out).

@@ -18,6 +18,7 @@ from worker.names import (
     EVENT_SOURCE_RE,
     EXTERNAL_ID_RE,
     FIELD_NAME_RE,
+    GRAPHQL_PATH,
     REGION_RE,
     ROLE_ARN_RE,
     SESSION_NAME_RE,
@@ -71,8 +72,12 @@ HANDLER_MARGIN_MAX_SECONDS = 1.0
 MAX_CHAINED_SESSION_SECONDS = 3600
 MIN_SESSION_SECONDS = 900
 
-#: AppSync, and every custom domain in front of it, serves GraphQL at this path; the signer signs it.
-GRAPHQL_PATH = "/graphql"
+#: Defaults and ranges, written once: the worker's environment, the settings file and infra's props read them.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_CONCURRENCY = 10
+MAX_CONCURRENCY_RANGE = (1, 1000)
+DEFAULT_MAX_ATTEMPTS = 6
+MAX_ATTEMPTS_RANGE = (1, 20)
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
 #: Variables the worker no longer reads. A silently ignored variable misleads, so one still set fails the
@@ -106,12 +111,12 @@ class WorkerConfig:
     allowed_mutations: frozenset[str]
     external_id: str | None = None
     session_seconds: int = MAX_CHAINED_SESSION_SECONDS
-    request_timeout: float = 10.0
-    max_concurrency: int = 10
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     dead_letter_queue_url: str | None = None
     max_receive_count: int | None = None
     log_level: str = "INFO"
-    max_attempts: int = 6
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     #: A create with no id of its own gets the message's id (SQS message id, EventBridge event id) as its id.
     create_ids_from_message: bool = True
     #: Models whose primary key is not ``id`` (Amplify's ``@primaryKey``): the key field, then its sort keys.
@@ -224,7 +229,7 @@ class WorkerConfig:
             "chaining, which AWS caps at one hour)",
         )
         timeout_raw = get(ENV_REQUEST_TIMEOUT)
-        request_timeout = 10.0
+        request_timeout = DEFAULT_REQUEST_TIMEOUT_SECONDS
         if timeout_raw is not None:
             try:
                 request_timeout = float(timeout_raw)
@@ -235,8 +240,8 @@ class WorkerConfig:
                     )
             except ValueError:
                 problems.append(f"{ENV_REQUEST_TIMEOUT}={timeout_raw!r} is not a number of seconds")
-        max_concurrency = integer(ENV_MAX_CONCURRENCY, 10, 1, 1000)
-        max_attempts = integer(ENV_MAX_ATTEMPTS, 6, 1, 20)
+        max_concurrency = integer(ENV_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY, *MAX_CONCURRENCY_RANGE)
+        max_attempts = integer(ENV_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS, *MAX_ATTEMPTS_RANGE)
         model_keys = parse_model_keys(get(ENV_MODEL_KEYS) or "", problems)
         create_ids_raw = (get(ENV_CREATE_ID_FROM_MESSAGE) or "true").lower()
         if create_ids_raw not in ("true", "false"):

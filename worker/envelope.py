@@ -42,6 +42,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from worker.errors import EnvelopeError, NotAllowedError, capped
+from worker.names import FIELD_NAME_RE
 from worker.versioning import Version, merge_condition, parse_version
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ ENVELOPE_KEYS = frozenset(
 )
 _NAMED_ONLY = ("input", "condition", "fields")
 _DOCUMENT_ONLY = ("variables", "operationName")
-_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+_NAME = FIELD_NAME_RE
 _MODEL_MUTATION = re.compile(r"^(?P<verb>create|update|delete)(?P<model>[A-Z][_0-9A-Za-z]*)$")
 
 

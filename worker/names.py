@@ -23,6 +23,8 @@ ASSUMED_ROLE_ARN_RE = re.compile(
 )
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+#: AppSync, and every custom domain in front of it, serves GraphQL at this path; the signer signs it.
+GRAPHQL_PATH = "/graphql"
 #: A GraphQL name (a mutation field).
 FIELD_NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 #: An AppSync API's own endpoint host (a custom domain has none of this): its region is in the name, its API id

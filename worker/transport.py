@@ -33,11 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp  # the hot path: imported with the module, so a cold start counts it
 
+from worker.names import GRAPHQL_PATH
+
 if TYPE_CHECKING:
     from botocore.credentials import ReadOnlyCredentials
 
 SERVICE = "appsync"
-PATH = "/graphql"
+PATH = GRAPHQL_PATH
 ALGORITHM = "AWS4-HMAC-SHA256"
 _SIGNED_NO_TOKEN = "accept;content-type;host;x-amz-date"
 _SIGNED_WITH_TOKEN = _SIGNED_NO_TOKEN + ";x-amz-security-token"
