@@ -31,6 +31,7 @@ from sandbox.aws.policy import Decision, Principal, RequestContext, evaluate, tr
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 CHAINING_LIMIT = 3600
+_POLICY_SOURCE = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
 
 StartResponse = Callable[..., Any]
 
@@ -106,7 +107,11 @@ class StsGate:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", errors="strict")).items()}
+        except UnicodeDecodeError:
+            # AWS's query protocol answers a body it cannot read with a 400, never a 500 (assumed wording)
+            return _error(start_response, 400, "MalformedQueryString", "The request body is not valid UTF-8.")
         access_key = match.group(1)
         if match.group(2) == "iam":
             if form.get("Action") == "SimulatePrincipalPolicy":
@@ -135,12 +140,36 @@ class StsGate:
         refusal = self._check_caller(access_key, environ) or self._check_signature(access_key, environ, body)
         if refusal is not None:
             return _error(start_response, *refusal)
-        form = parse_qs(body.decode())
+        try:
+            form = parse_qs(body.decode("utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            return _error(start_response, 400, "ValidationError", "The request body is not valid UTF-8.")
         source = (form.get("PolicySourceArn") or [""])[0]
+        if not _POLICY_SOURCE.fullmatch(source):
+            return _error(
+                start_response,
+                400,
+                "ValidationError",
+                f"Value '{source}' at 'policySourceArn' failed to satisfy constraint: the ARN of an IAM role or "
+                "user, arn:aws:iam::<account>:role/<name> or :user/<name>",
+            )
+        actions = _members(form, "ActionNames")
+        if not actions:
+            return _error(
+                start_response,
+                400,
+                "ValidationError",
+                "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: "
+                "Member must not be null",
+            )
         principal = self.identities.principal(access_key)
         assert principal is not None  # _check_caller passed
+        # IAM simulates only entities of the caller's own account; whatever the caller's policy allows (even
+        # "*", even an account root), another account's role or user is refused. IAM's exact answer is not
+        # documented: AccessDenied with the usual "is not authorized to perform" wording is assumed here.
         if (
             principal.service is not None
+            or principal.account_id != source.split(":")[4]
             or self.identities.decide(principal, "iam:SimulatePrincipalPolicy", source) is not Decision.ALLOW
         ):
             return _error(
@@ -161,7 +190,7 @@ class StsGate:
             Decision.IMPLICIT_DENY: "implicitDeny",
         }
         members = []
-        for action in _members(form, "ActionNames"):
+        for action in actions:
             for resource in _members(form, "ResourceArns") or ["*"]:
                 decision = evaluate(policies, RequestContext(action, resource, {}))
                 members.append(
