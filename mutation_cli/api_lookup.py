@@ -5,9 +5,9 @@ The id cannot be computed from the endpoint: the host's first label is another 2
 
 1. ``appsync:ListGraphqlApis``: the API whose ``uris.GRAPHQL`` is the endpoint (AppSync's own host);
 2. for a custom domain, ``appsync:ListDomainNames`` + ``appsync:GetApiAssociation`` (the domain's API);
-3. ``cloudformation:DescribeStacks``: a stack output pair naming both, Gen 2's data stack
-   (``awsAppsyncApiId`` / ``awsAppsyncApiEndpoint``, amplify-backend's backend-data outputs) or Gen 1's API
-   stack (``GraphQLAPIIdOutput`` / ``GraphQLAPIEndpointOutput``).
+3. ``cloudformation:DescribeStacks`` (also when the AppSync calls are denied): a stack output pair naming
+   both, Gen 2's data stack (``awsAppsyncApiId`` / ``awsAppsyncApiEndpoint``, amplify-backend's backend-data
+   outputs) or Gen 1's API stack (``GraphQLAPIIdOutput`` / ``GraphQLAPIEndpointOutput``).
 
 Each answer says which source it came from; nothing is guessed.
 """
@@ -71,60 +71,84 @@ def _one(found: list[FoundApi], url: str) -> FoundApi | None:
     return found[0] if found else None
 
 
+#: Error codes that mean "these credentials may not call this": the lookup tries the next source.
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+def _appsync_answer(appsync: Any, url: str, host: str, tried: list[str]) -> list[FoundApi]:
+    if APPSYNC_ENDPOINT_RE.match(host):
+        tried.append("appsync:ListGraphqlApis (uris.GRAPHQL)")
+        return [
+            FoundApi(str(api["apiId"]), _arn_account(api.get("arn")), "appsync:ListGraphqlApis uris.GRAPHQL")
+            for api in _pages(appsync.list_graphql_apis, "graphqlApis", "nextToken", "nextToken")
+            if _same_endpoint(str((api.get("uris") or {}).get("GRAPHQL", "")), url)
+        ]
+    tried.append("appsync:ListDomainNames + GetApiAssociation (custom domain)")
+    found = []
+    for domain in _pages(appsync.list_domain_names, "domainNameConfigs", "nextToken", "nextToken"):
+        if str(domain.get("domainName", "")).lower() != host:
+            continue
+        association = appsync.get_api_association(domainName=domain["domainName"]).get("apiAssociation") or {}
+        if association.get("apiId"):
+            found.append(
+                FoundApi(
+                    str(association["apiId"]),
+                    _arn_account(domain.get("domainNameArn")),
+                    f"appsync:GetApiAssociation of custom domain {host}",
+                )
+            )
+    return found
+
+
+def _stack_answer(cloudformation: Any, url: str, tried: list[str]) -> list[FoundApi]:
+    tried.append("cloudformation:DescribeStacks outputs " + ", ".join("/".join(p) for p in OUTPUT_PAIRS))
+    found = []
+    for stack in _pages(cloudformation.describe_stacks, "Stacks", "NextToken", "NextToken"):
+        outputs = {o.get("OutputKey"): o.get("OutputValue") for o in stack.get("Outputs") or ()}
+        for id_key, endpoint_key in OUTPUT_PAIRS:
+            endpoint = outputs.get(endpoint_key)
+            if isinstance(endpoint, str) and outputs.get(id_key) and _same_endpoint(endpoint, url):
+                found.append(
+                    FoundApi(
+                        str(outputs[id_key]),
+                        _arn_account(stack.get("StackId")),
+                        f"stack {stack.get('StackName')} output {id_key}",
+                    )
+                )
+    return found
+
+
 def lookup_api_id(url: str, region: str, session: Any) -> FoundApi:
-    """The id of the API served at ``url`` in ``region``, looked up with ``session`` (a boto3 Session)."""
+    """The id of the API served at ``url`` in ``region``, looked up with ``session`` (a boto3 Session).
+
+    An access denial from one source is not the end: the next source is asked, and if none finds the API the
+    error says what each one answered.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     host = (urlsplit(url).hostname or "").lower()
     tried: list[str] = []
+    answered: list[str] = []  # what each source said, for the final error
+    chosen: FoundApi | None = None
+    sources = (
+        lambda: _appsync_answer(session.client("appsync", region_name=region), url, host, tried),
+        lambda: _stack_answer(session.client("cloudformation", region_name=region), url, tried),
+    )
     try:
-        appsync = session.client("appsync", region_name=region)
-        if APPSYNC_ENDPOINT_RE.match(host):
-            tried.append("appsync:ListGraphqlApis (uris.GRAPHQL)")
-            found = [
-                FoundApi(
-                    str(api["apiId"]), _arn_account(api.get("arn")), "appsync:ListGraphqlApis uris.GRAPHQL"
+        for source in sources:
+            try:
+                chosen = _one(source(), url)
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                if error.get("Code") not in DENIED_CODES:
+                    raise
+                answered.append(
+                    f"{tried[-1]}: {exc.operation_name} {error.get('Code')}: {error.get('Message')}"
                 )
-                for api in _pages(appsync.list_graphql_apis, "graphqlApis", "nextToken", "nextToken")
-                if _same_endpoint(str((api.get("uris") or {}).get("GRAPHQL", "")), url)
-            ]
-        else:
-            tried.append("appsync:ListDomainNames + GetApiAssociation (custom domain)")
-            found = []
-            for domain in _pages(appsync.list_domain_names, "domainNameConfigs", "nextToken", "nextToken"):
-                if str(domain.get("domainName", "")).lower() != host:
-                    continue
-                association = (
-                    appsync.get_api_association(domainName=domain["domainName"]).get("apiAssociation") or {}
-                )
-                if association.get("apiId"):
-                    found.append(
-                        FoundApi(
-                            str(association["apiId"]),
-                            _arn_account(domain.get("domainNameArn")),
-                            f"appsync:GetApiAssociation of custom domain {host}",
-                        )
-                    )
-        chosen = _one(found, url)
-        if chosen is None:
-            tried.append(
-                "cloudformation:DescribeStacks outputs " + ", ".join("/".join(p) for p in OUTPUT_PAIRS)
-            )
-            cloudformation = session.client("cloudformation", region_name=region)
-            found = []
-            for stack in _pages(cloudformation.describe_stacks, "Stacks", "NextToken", "NextToken"):
-                outputs = {o.get("OutputKey"): o.get("OutputValue") for o in stack.get("Outputs") or ()}
-                for id_key, endpoint_key in OUTPUT_PAIRS:
-                    endpoint = outputs.get(endpoint_key)
-                    if isinstance(endpoint, str) and outputs.get(id_key) and _same_endpoint(endpoint, url):
-                        found.append(
-                            FoundApi(
-                                str(outputs[id_key]),
-                                _arn_account(stack.get("StackId")),
-                                f"stack {stack.get('StackName')} output {id_key}",
-                            )
-                        )
-            chosen = _one(found, url)
+                continue
+            if chosen is not None:
+                break
+            answered.append(f"{tried[-1]}: no API with this endpoint")
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise ApiLookupError(
@@ -135,12 +159,13 @@ def lookup_api_id(url: str, region: str, session: Any) -> FoundApi:
         raise ApiLookupError(f"account-B credentials or network: {exc}; pass --api-id instead") from None
     if chosen is None:
         raise ApiLookupError(
-            f"no API with endpoint {url} in region {region} for these credentials (searched: {'; '.join(tried)}): "
-            "are they account B's? Or pass --api-id"
+            f"no API with endpoint {url} in region {region} for these credentials ({'; '.join(answered)}): "
+            "are they account B's, allowed to list AppSync APIs or describe CloudFormation stacks? Or pass "
+            "--api-id (the AppSync console's API settings show it)"
         )
     if not APPSYNC_API_ID_RE.match(chosen.api_id):
         raise ApiLookupError(f"{chosen.source} gave {chosen.api_id!r}, which is not an AppSync API id")
     return chosen
 
 
-__all__ = ["OUTPUT_PAIRS", "ApiLookupError", "FoundApi", "lookup_api_id"]
+__all__ = ["DENIED_CODES", "OUTPUT_PAIRS", "ApiLookupError", "FoundApi", "lookup_api_id"]

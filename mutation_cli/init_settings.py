@@ -132,6 +132,11 @@ def initialise(
     from project_settings.model import ACCOUNT_RE, DEFAULT_PATH, behaviour_for_version
     from project_settings.schema import SchemaError, introspection_schema, read_gen1_schema, read_outputs
 
+    if args.profile and not args.lookup_api_id:
+        raise UsageError(
+            f"--profile {args.profile} is only used by --lookup-api-id (account B's credentials for the lookup): "
+            "add --lookup-api-id, or drop --profile"
+        )
     source = Path(args.from_amplify).expanduser()
     if not source.exists():
         raise UsageError(f"--from-amplify {source}: no such file or directory")

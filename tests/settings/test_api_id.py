@@ -189,10 +189,96 @@ def test_lookup_for_a_custom_domain_reads_its_association() -> None:
     assert found.api_id == GEN2_ID and "custom domain" in found.source
 
 
+def _stack(api_id: str = GEN2_ID, url: str = GEN2_URL) -> dict[str, Any]:
+    return {
+        "StackName": "amplify-app-main-branch-data7552DF31",
+        "StackId": "arn:aws:cloudformation:eu-central-1:555566667777:stack/amplify-app-data/1",
+        "CreationTime": "2026-12-01T00:00:00Z",
+        "StackStatus": "CREATE_COMPLETE",
+        "Outputs": [
+            {"OutputKey": "awsAppsyncApiId", "OutputValue": api_id},
+            {"OutputKey": "awsAppsyncApiEndpoint", "OutputValue": url},
+        ],
+    }
+
+
 def test_lookup_refuses_access_denied_with_the_way_out() -> None:
-    session = _stubbed_session([("list_graphql_apis", "AccessDeniedException")])
-    with pytest.raises(ApiLookupError, match=r"AccessDeniedException.*--api-id"):
+    session = _stubbed_session(
+        [("list_graphql_apis", "AccessDeniedException"), ("describe_stacks", "AccessDenied")]
+    )
+    with pytest.raises(ApiLookupError, match=r"AccessDeniedException.*--api-id") as caught:
         lookup_api_id(GEN2_URL, "eu-central-1", session)
+    # what each source answered
+    assert "ListGraphqlApis AccessDeniedException" in str(caught.value)
+    assert "DescribeStacks AccessDenied" in str(caught.value)
+
+
+def test_access_denied_by_appsync_falls_back_to_the_stack_outputs() -> None:
+    session = _stubbed_session(
+        [("list_graphql_apis", "AccessDeniedException"), ("describe_stacks", {"Stacks": [_stack()]})]
+    )
+    found = lookup_api_id(GEN2_URL, "eu-central-1", session)
+    assert found.api_id == GEN2_ID and "awsAppsyncApiId" in found.source
+    # a custom domain whose association may not be read: the same
+    url = "https://api.example.com/graphql"
+    domain = {
+        "domainName": "api.example.com",
+        "domainNameArn": "arn:aws:appsync:eu-central-1:555566667777:domainnames/api.example.com",
+    }
+    session = _stubbed_session(
+        [
+            ("list_domain_names", {"domainNameConfigs": [domain]}),
+            ("get_api_association", "AccessDeniedException"),
+            ("describe_stacks", {"Stacks": [_stack(url=url)]}),
+        ]
+    )
+    assert lookup_api_id(url, "eu-central-1", session).api_id == GEN2_ID
+    # denied, then found nowhere: both answers are named
+    session = _stubbed_session(
+        [("list_graphql_apis", "AccessDeniedException"), ("describe_stacks", {"Stacks": []})]
+    )
+    with pytest.raises(ApiLookupError) as caught:
+        lookup_api_id(GEN2_URL, "eu-central-1", session)
+    assert "ListGraphqlApis AccessDeniedException: not authorized" in str(caught.value)
+    assert "DescribeStacks outputs" in str(caught.value) and "no API with this endpoint" in str(caught.value)
+
+
+def test_two_apis_answering_to_one_endpoint_are_refused_naming_both() -> None:
+    other = "zzzzzzzzzzzzzzzzzzzzzzzzzz"
+    host = "fu2yrzsiwc4hkqbl6dnm5tejxa"
+    session = _stubbed_session(
+        [("list_graphql_apis", {"graphqlApis": [_api(GEN2_ID, host), _api(other, host)]})]
+    )
+    with pytest.raises(ApiLookupError, match=r"more than one API answers to") as caught:
+        lookup_api_id(GEN2_URL, "eu-central-1", session)
+    assert GEN2_ID in str(caught.value) and other in str(caught.value)
+    # and two stacks naming different ids for the endpoint
+    session = _stubbed_session(
+        [
+            ("list_graphql_apis", {"graphqlApis": []}),
+            ("describe_stacks", {"Stacks": [_stack(), _stack(other)]}),
+        ]
+    )
+    with pytest.raises(ApiLookupError, match=r"more than one API answers to") as caught:
+        lookup_api_id(GEN2_URL, "eu-central-1", session)
+    assert GEN2_ID in str(caught.value) and other in str(caught.value)
+
+
+def test_profile_without_lookup_is_a_usage_error(work: Any) -> None:
+    before = work.path.read_text(encoding="utf-8")
+    code, _, err = work.run(
+        "--from-amplify",
+        str(work.gen2),
+        "--profile",
+        "shop-b",
+        "--api-id",
+        GEN2_ID,
+        "--mutations",
+        "createTodo",
+    )
+    assert code == 2
+    assert "--profile shop-b is only used by --lookup-api-id" in err
+    assert work.path.read_text(encoding="utf-8") == before  # nothing written
 
 
 def test_init_lookup_fills_id_and_account_from_a_real_stack(
