@@ -161,6 +161,32 @@ class ProducersSettings:
     rules: tuple[ProducerRule, ...] = ()
 
 
+#: The operator role's default name in account B (``[operator_role] name``).
+DEFAULT_OPERATOR_ROLE_NAME = "AppSyncMutationOperator"
+#: Operator sessions are named ``operator-<source identity>`` (the person, as CloudTrail shows them).
+OPERATOR_SESSION_PREFIX = "operator-"
+
+
+@dataclass(frozen=True)
+class OperatorRoleSettings:
+    """``[operator_role]``: the account-B role people assume for ``send``/``replay``/``doctor`` (issue 21 §4).
+
+    Its trust admits account A's root only under ``ArnLike aws:PrincipalArn`` = ``principals`` and only with a
+    source identity (``sts:SourceIdentity``); its policy allows ``appsync:GraphQL`` on ``allowed_mutations``.
+    No principals (the default): no operator role is created.
+    """
+
+    name: str = DEFAULT_OPERATOR_ROLE_NAME
+    #: Role or user ARNs in account A allowed to assume it (``*`` only within the name, as sqs_senders).
+    principals: tuple[str, ...] = ()
+    #: Its own allow-list (default: ``[appsync] allowed_mutations``).
+    allowed_mutations: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.principals)
+
+
 @dataclass(frozen=True)
 class Settings:
     accounts: AccountsSettings
@@ -170,6 +196,7 @@ class Settings:
     worker: WorkerSettings
     source: str = "<settings>"
     producers: ProducersSettings = field(default_factory=ProducersSettings)
+    operator_role: OperatorRoleSettings = field(default_factory=OperatorRoleSettings)
 
     # --- derived names: the only place these strings are assembled -------------------------------
     @property
@@ -180,6 +207,21 @@ class Settings:
     def assumed_role_arn(self) -> str:
         """The caller ARN AppSync resolvers see for the worker (what custom-roles.json must admit)."""
         return assumed_role_arn(self.accounts.api, self.mutator_role.name, self.mutator_role.session_name)
+
+    @property
+    def operator_role_arn(self) -> str:
+        return role_arn(self.accounts.api, self.operator_role.name)
+
+    @property
+    def operator_assumed_role_prefix(self) -> str:
+        """Every operator session's caller ARN starts with this (sessions are named by the person)."""
+        return assumed_role_arn(self.accounts.api, self.operator_role.name)
+
+    def operator_field_arns(self) -> list[str]:
+        """``appsync:GraphQL`` resources of the operator role's own allow-list."""
+        return [
+            f"{self.appsync_api_arn}/types/Mutation/fields/{f}" for f in self.operator_role.allowed_mutations
+        ]
 
     @property
     def execution_role_arn(self) -> str:
@@ -460,11 +502,21 @@ def parse_settings(
     if worker.queue_name and worker.queue_name == worker.dead_letter_queue_name:
         problems.append("worker.queue_name and worker.dead_letter_queue_name must differ")
     producers = _producers(reader, worker)
+    operator_role = _operator_role(reader, accounts, mutator_role, allowed)
     problems.extend(reader.unknown_keys())
 
     if problems:
         raise SettingsError(source, problems)
-    return Settings(accounts, mutator_role, appsync, amplify, worker, source=source, producers=producers)
+    return Settings(
+        accounts,
+        mutator_role,
+        appsync,
+        amplify,
+        worker,
+        source=source,
+        producers=producers,
+        operator_role=operator_role,
+    )
 
 
 _KNOWN: dict[str, set[str]] = {
@@ -512,7 +564,44 @@ _KNOWN: dict[str, set[str]] = {
     },
     "worker.eventbridge": {"source", "detail_type"},
     "producers": {"sqs_senders", "eventbridge_accounts", "eventbridge_sources", "direct_invocation", "rules"},
+    "operator_role": {"name", "principals", "allowed_mutations"},
 }
+
+
+def _operator_role(
+    reader: _Reader, accounts: AccountsSettings, mutator_role: MutatorRoleSettings, worker_allowed: list[str]
+) -> OperatorRoleSettings:
+    """``[operator_role]``: principals checked as the trust policy will compare them (issue 21 §4)."""
+    section = "operator_role"
+    name = reader.text(
+        section, "name", pattern=ROLE_NAME_RE, expect="an IAM role name", default=DEFAULT_OPERATOR_ROLE_NAME
+    )
+    if name and name == mutator_role.name:
+        reader.problems.append(
+            f"operator_role.name={name!r} is the worker's role (mutator_role.name): operators get a role of "
+            "their own"
+        )
+    principals = reader.strings(section, "principals")
+    for arn in principals:
+        match = PRODUCER_PRINCIPAL_ARN_RE.fullmatch(arn)
+        if not match:
+            reader.problems.append(
+                f"operator_role.principals: {arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:"
+                "role/<name> or :user/<name>; * only within the name, after its first character): the trust "
+                "policy compares aws:PrincipalArn, which for a role session is the role's ARN"
+            )
+        elif accounts.worker and match["account"] != accounts.worker:
+            reader.problems.append(
+                f"operator_role.principals: {arn!r} is not in account A ({accounts.worker}): the trust policy "
+                "admits account A's principals only"
+            )
+    allowed = reader.strings(section, "allowed_mutations") or list(worker_allowed)
+    for field_name in allowed:
+        if not FIELD_NAME_RE.match(field_name):
+            reader.problems.append(
+                f"operator_role.allowed_mutations: {field_name!r} is not a GraphQL field name"
+            )
+    return OperatorRoleSettings(name=name, principals=tuple(principals), allowed_mutations=tuple(allowed))
 
 
 def _version_reads(reader: _Reader, allowed: list[str]) -> list[str]:

@@ -58,6 +58,43 @@ def mutator_identity_policy(settings: Settings) -> PolicyDocument:
     )
 
 
+def operator_trust_policy(settings: Settings) -> PolicyDocument:
+    """The operator role's trust (issue 21 §4): only the named principals, only with a source identity."""
+    return operator_trust_policy_document(
+        worker_account=settings.accounts.worker, principals=settings.operator_role.principals
+    )
+
+
+def operator_trust_policy_document(*, worker_account: str, principals: Sequence[str]) -> PolicyDocument:
+    """Account A's root only under ``ArnLike aws:PrincipalArn`` = ``principals``; ``sts:SetSourceIdentity``
+    is granted with ``sts:AssumeRole`` and a source identity is required (``Null sts:SourceIdentity false``),
+    so every operator session carries the person's name into CloudTrail, and it persists through chaining."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "NamedOperatorsWithSourceIdentity",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{worker_account}:root"},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                "Condition": {
+                    "ArnLike": {"aws:PrincipalArn": list(principals)},
+                    "Null": {"sts:SourceIdentity": "false"},
+                },
+            }
+        ],
+    }
+
+
+def operator_identity_policy(settings: Settings) -> PolicyDocument:
+    """``appsync:GraphQL`` on the operator role's own allow-list (and simulating itself, for ``doctor``)."""
+    return identity_policy_document(
+        settings.operator_field_arns(),
+        role_arn=settings.operator_role_arn,
+        read_arns=settings.read_field_arns(),
+    )
+
+
 def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
     """``appsync:GraphQL`` resources of ``fields`` on the API ``arn:aws:appsync:<region>:<account>:apis/<id>``."""
     return [f"{api_arn}/types/Mutation/fields/{f}" for f in fields]

@@ -471,6 +471,14 @@ def mutation_problems(settings: Settings) -> list[str]:
             f"appsync.allowed_mutations lists {', '.join(unknown)}, which {schema.source} does not define "
             f"(it defines: {known}); the worker would refuse or AppSync would reject every such message"
         )
+    operator = settings.operator_role
+    unknown = [m for m in operator.allowed_mutations if m not in schema.mutations] if operator.enabled else []
+    if unknown:
+        problems.append(
+            f"operator_role.allowed_mutations lists {', '.join(unknown)}, which {schema.source} does not define "
+            f"(it defines: {', '.join(schema.mutations) or 'none'}); send and replay would refuse or AppSync "
+            "would reject every such mutation"
+        )
     if dict(settings.appsync.model_keys) != dict(schema.keys):
         wanted = ", ".join(f"{m} = {list(k)}" for m, k in sorted(schema.keys.items())) or "none"
         problems.append(
