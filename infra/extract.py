@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.intrinsics import Resolver
-from infra.names import MUTATOR_POLICY_NAME
+from infra.names import MUTATOR_POLICY_NAME, MUTATOR_ROLE_ID, OPERATOR_POLICY_NAME, OPERATOR_ROLE_ID
 from project_settings import Settings
 from worker.config import ENV_DEAD_LETTER_QUEUE_URL
 
@@ -33,7 +33,31 @@ def only_resource(template: Template, kind: str) -> tuple[str, Mapping[str, Any]
 
 
 def mutator_role_properties(account_b_template: Template) -> Mapping[str, Any]:
+    resources = account_b_template.get("Resources", {})
+    if MUTATOR_ROLE_ID in resources and OPERATOR_ROLE_ID in resources:  # this app's stack with both roles
+        return resources[MUTATOR_ROLE_ID]["Properties"]
     return only_resource(account_b_template, "AWS::IAM::Role")[1]["Properties"]
+
+
+def operator_role_properties(account_b_template: Template) -> Mapping[str, Any] | None:
+    """The operator role's properties (issue 21 §4), or None when the stack has none."""
+    resource = account_b_template.get("Resources", {}).get(OPERATOR_ROLE_ID)
+    return resource["Properties"] if resource is not None else None
+
+
+def operator_trust_policy_from(account_b_template: Template) -> PolicyDocument:
+    properties = operator_role_properties(account_b_template)
+    if properties is None:
+        raise LookupError("the account-B template has no operator role")
+    return dict(properties["AssumeRolePolicyDocument"])
+
+
+def operator_identity_policy_from(account_b_template: Template) -> PolicyDocument:
+    properties = operator_role_properties(account_b_template)
+    for policy in (properties or {}).get("Policies", []):
+        if policy["PolicyName"] == OPERATOR_POLICY_NAME:
+            return dict(policy["PolicyDocument"])
+    raise LookupError(f"the account-B template has no operator policy named {OPERATOR_POLICY_NAME!r}")
 
 
 def mutator_trust_policy_from(account_b_template: Template) -> PolicyDocument:

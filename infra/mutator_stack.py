@@ -8,7 +8,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.mutator_role import MAX_SESSION_SECONDS, MutatorRole
-from infra.names import MUTATOR_ROLE_ID
+from infra.names import MUTATOR_ROLE_ID, OPERATOR_ROLE_ID
+from infra.operator_role import OperatorRole
 from project_settings import Settings
 
 __all__ = ["MAX_SESSION_SECONDS", "MutatorRoleStack"]
@@ -35,3 +36,19 @@ class MutatorRoleStack(cdk.Stack):
         self.role.override_logical_id(MUTATOR_ROLE_ID)  # the id the deployed stack has had all along
         cdk.CfnOutput(self, "MutatorRoleArn", value=self.role.attr_arn)
         cdk.CfnOutput(self, "AssumedRoleArn", value=settings.assumed_role_arn)
+        self.operator: OperatorRole | None = None
+        operator = settings.operator_role
+        # issue 21 §4: people get their own role; the execution role's trust stays narrow
+        if operator.enabled:
+            self.operator = OperatorRole(
+                self,
+                OPERATOR_ROLE_ID,
+                role_name=operator.name,
+                worker_account=settings.accounts.worker,
+                principals=operator.principals,
+                api_arn=settings.appsync_api_arn,
+                allowed_mutations=operator.allowed_mutations,
+                version_reads=settings.appsync.version_reads,
+            )
+            self.operator.role.override_logical_id(OPERATOR_ROLE_ID)
+            cdk.CfnOutput(self, "OperatorRoleArn", value=self.operator.role.attr_arn)

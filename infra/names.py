@@ -10,6 +10,8 @@ MUTATOR_STACK_ID = "AccountBMutatorRole"
 #: Logical ids looked up in the synthesized templates by the extraction helpers.
 MUTATOR_ROLE_ID = "MutatorRole"
 MUTATOR_POLICY_NAME = "AllowedMutationFields"
+OPERATOR_ROLE_ID = "OperatorRole"
+OPERATOR_POLICY_NAME = "OperatorMutationFields"
 FUNCTION_ID = "WorkerFunction"
 
 
