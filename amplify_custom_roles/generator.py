@@ -188,6 +188,19 @@ def plan(
     if ours not in document.entries:
         findings += lint([ours], subject, behaviour, ours)[0]
     warnings = []
+    operator = settings.operator_role
+    if operator.enabled:
+        # Issue 21 §4: the operators' own role. Its sessions are named by the person (operator-<identity>), so
+        # the entry is the role-level prefix; who may start such a session is the role's trust policy's job
+        # (named principals, with a source identity).
+        operator_entry = settings.operator_assumed_role_prefix
+        merged = merge(merged, operator_entry)
+        if operator_entry not in document.entries:
+            warnings.append(
+                f"added {operator_entry!r} for the operator role: it admits every session of {operator.name} "
+                f"(each named operator-<source identity>) and every role whose name extends {operator.name!r}; "
+                "the role's trust policy admits only [operator_role] principals, with a source identity"
+            )
     if role_only:
         warnings.append(
             f"{ours!r} has no session name: it admits every session of {role.name} and every role whose name "
