@@ -23,11 +23,21 @@ class CliContext:
     config: WorkerConfig
     settings: Settings | None
     source: str  # "environment" or the settings file's path
+    #: Set under ``--as-operator``: the person's source identity; the config is then the operator role's.
+    source_identity: str | None = None
+
+    @property
+    def as_operator(self) -> bool:
+        return self.source_identity is not None
 
     @property
     def deployment_settings(self) -> Settings | None:
         """The settings, only when they describe the deployment the configuration points at."""
-        if self.settings is not None and self.settings.mutator_role_arn == self.config.role_arn:
+        if self.settings is None:
+            return None
+        if self.settings.mutator_role_arn == self.config.role_arn:
+            return self.settings
+        if self.as_operator and self.settings.operator_role_arn == self.config.role_arn:
             return self.settings
         return None
 

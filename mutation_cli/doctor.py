@@ -103,6 +103,8 @@ class DoctorOptions:
     verbose: bool = False
     skip_custom_roles: bool = False  # no Amplify checkout here: do not read custom-roles.json
     probe: bool = False  # run Amplify's authorization with a mutation that cannot write
+    as_operator: bool = False  # check the operator role (issue 21 §4) with the person's own credentials
+    source_identity: str | None = None
 
 
 class Doctor:
@@ -112,6 +114,7 @@ class Doctor:
         self.session: Any = None
         self.runtime: Any = None
         self.caller_arn: str | None = None
+        self._plain_sts: Any = None  # an STS client that never sets a source identity (operator probe)
 
     def run(self) -> list[Check]:
         configuration = Check("configuration", OK, _describe(self.ctx))
@@ -124,6 +127,7 @@ class Doctor:
             )
         configuration.notes.extend(self.settings_warnings())
         configuration.notes.extend(producer_notes(self.config))
+        configuration.notes.extend(operator_notes(self.ctx, as_operator=self.options.as_operator))
         self.checks.append(configuration)
         links: list[tuple[str, Callable[[], Check]]] = [
             ("base credentials", self.base_credentials),
@@ -194,6 +198,7 @@ class Doctor:
             report.access_key_kind.startswith("long-term")
             and report.provider == "env"
             and not self.options.via_role_arn
+            and not self.options.as_operator  # a person's own keys are what the operator role trusts
         ):
             raise Broken(
                 f"{detail}: long-term IAM user keys in AWS_ACCESS_KEY_ID shadow any role session; the "
@@ -217,6 +222,9 @@ class Doctor:
                 f"sts:GetCallerIdentity failed with the base credentials: {exc}",
                 "the base credentials are invalid or expired: refresh them (e.g. aws sso login) and retry",
             ) from None
+        if self.options.as_operator:
+            self._plain_sts = sts
+            return self._operator_identity(arn)
         settings = self.ctx.deployment_settings
         if settings is None:
             return Check(
@@ -259,11 +267,76 @@ class Doctor:
                 fix,
             ) from None
         self.caller_arn = credentials.caller_arn
-        return Check(
+        check = Check(
             "assume account-B role",
             OK,
             f"{self.config.role_arn} as session {self.config.session_name!r} "
             f"({self.config.session_seconds} s, expires in {int(credentials.seconds_left())} s)",
+        )
+        if self.options.as_operator:
+            check.detail += f" with source identity {self.ctx.source_identity!r}"
+            check.notes.append(self._source_identity_required())
+        return check
+
+    # --- the operator role (issue 21 §4) ---------------------------------------------------------------------
+    def _operator_identity(self, arn: str) -> Check:
+        from mutation_cli.errors import UsageError
+        from mutation_cli.operator import (
+            NOT_CONFIGURED,
+            operator_context,
+            set_source_identity,
+            source_identity_of,
+        )
+
+        settings = self.ctx.settings
+        if settings is None or not settings.operator_role.enabled:
+            raise Broken(f"you are {arn}; --as-operator needs an operator role", NOT_CONFIGURED)
+        principal = _principal_arn(arn)
+        named = settings.operator_role.principals
+        if not any(_arn_like(principal, pattern) for pattern in named):
+            raise Broken(
+                f"you are {arn}; the operator role's trust admits only {', '.join(named)} (ArnLike "
+                "aws:PrincipalArn)",
+                "run with credentials of a named principal, or add yours to [operator_role] principals and "
+                "re-deploy the account-B stack",
+            )
+        try:
+            identity = self.options.source_identity or source_identity_of(arn)
+            self.ctx = operator_context(self.ctx, identity)
+        except UsageError as exc:
+            raise Broken(str(exc), "pass --source-identity NAME") from None
+        self.config = self.ctx.config
+        set_source_identity(self.session, self.config.role_arn, identity)
+        return Check(
+            "base identity",
+            OK,
+            f"{arn} (named in [operator_role] principals); source identity {identity!r}",
+            notes=[
+                f"operator role {self.config.role_arn}: allow-list {', '.join(sorted(self.config.allowed_mutations))}"
+            ],
+        )
+
+    def _source_identity_required(self) -> str:
+        """Hostile probe: the operator role must refuse an AssumeRole that sets no source identity."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._plain_sts.assume_role(
+                RoleArn=self.config.role_arn,
+                RoleSessionName=self.config.session_name,
+                DurationSeconds=900,
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "AccessDenied":
+                return "its trust requires sts:SourceIdentity: an AssumeRole without one was refused (AccessDenied)"
+            return f"could not check that its trust requires sts:SourceIdentity ({code or exc})"
+        except BotoCoreError as exc:
+            return f"could not check that its trust requires sts:SourceIdentity ({exc})"
+        raise Broken(
+            f"{self.config.role_arn} was assumed WITHOUT a source identity: its trust does not require "
+            "sts:SourceIdentity",
+            "re-deploy the account-B stack from settings.toml (its trust has Null sts:SourceIdentity false)",
         )
 
     def caller_identity(self) -> Check:
@@ -328,6 +401,8 @@ class Doctor:
             )
         caller = self.caller_arn or self.config.assumed_role_arn
         entry = self.config.assumed_role_arn
+        if self.options.as_operator and settings is not None:
+            entry = settings.operator_assumed_role_prefix  # sessions are named by the person
         fix = (
             f"adminRoleNames in {path} must list {entry!r} (an arn:aws:iam::...:role/... entry never matches): "
             "run `make custom-roles`, then `amplify push`"
@@ -358,7 +433,9 @@ class Doctor:
                 f"not admitted under {label[other]}: it breaks when the Amplify CLI changes; {fix}"
             )
         exact = f"{self.config.role_name}/{self.config.session_name}"
-        if not any(role.endswith(exact) for role in admin_roles(entries, behaviour, env) if role in caller):
+        if not self.options.as_operator and not any(
+            role.endswith(exact) for role in admin_roles(entries, behaviour, env) if role in caller
+        ):
             check.notes.append(
                 "admitted by an entry without the session name: it also admits other sessions (and longer "
                 f"role names); the exact entry is {entry!r}"
@@ -669,3 +746,44 @@ def _describe(ctx: CliContext) -> str:
         f"from {ctx.source}: {config.appsync_url}, role {config.role_arn}, session {config.session_name!r}, "
         f"mutations {', '.join(sorted(config.allowed_mutations))}"
     )
+
+
+def operator_notes(ctx: CliContext, *, as_operator: bool) -> list[str]:
+    """What the settings say about the operator role (issue 21 §4)."""
+    settings = ctx.settings
+    if settings is None:
+        return []
+    operator = settings.operator_role
+    if not operator.enabled:
+        return [
+            "no operator role ([operator_role] principals is empty): people can only act as the worker; add "
+            "[operator_role] principals to give them their own role (then `--as-operator`)"
+        ]
+    notes = [
+        f"operator role {settings.operator_role_arn}: trust admits only {', '.join(operator.principals)} with "
+        f"sts:SourceIdentity; allow-list {', '.join(operator.allowed_mutations)}"
+    ]
+    if settings.amplify.generation == 1:
+        notes.append(
+            f"custom-roles.json must list {settings.operator_assumed_role_prefix!r} for operators "
+            "(`make custom-roles`)"
+        )
+    if not as_operator:
+        notes.append("`doctor --as-operator` checks the operator role with your own credentials")
+    return notes
+
+
+def _principal_arn(caller_arn: str) -> str:
+    """aws:PrincipalArn of a caller: the role ARN for a role session, else the ARN itself."""
+    match = ASSUMED_ROLE_ARN_RE.match(caller_arn)
+    if match:
+        return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
+    return caller_arn
+
+
+def _arn_like(value: str, pattern: str) -> bool:
+    """IAM's ArnLike: ``*`` any run of characters, ``?`` one; the rest literal."""
+    import re
+
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL) is not None

@@ -20,7 +20,8 @@ _CONFIG_HELP = """\
 configuration: the worker's own. With APPSYNC_URL in the environment, exactly what the Lambda sees (copy the
 function's environment); otherwise derived from settings.toml (--settings). Base credentials: botocore's
 default chain (environment, profile, SSO...). The account-B trust policy admits only sessions of the worker's
-execution role, so present such a session, or pass --via-role-arn ARN to assume that role first.
+execution role, so present such a session, or pass --via-role-arn ARN to assume that role first. People
+should rather use --as-operator: the operator role ([operator_role] principals) with a source identity.
 """
 
 _REPLAY_HELP = """\
@@ -52,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--via-role-arn", metavar="ARN", help="assume this role first (e.g. the execution role)"
     )
     common.add_argument("--via-session-name", metavar="NAME", help="session name for --via-role-arn")
+    common.add_argument(
+        "--as-operator",
+        action="store_true",
+        help="assume the operator role ([operator_role] in settings) from your own credentials, with your "
+        "identity as sts:SourceIdentity and session operator-<identity>; its own allow-list applies",
+    )
+    common.add_argument(
+        "--source-identity",
+        metavar="NAME",
+        help="with --as-operator: your identity (default: the last segment of your caller ARN)",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="the worker's INFO logs on stderr")
 
     parser = argparse.ArgumentParser(
@@ -214,13 +226,28 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         return _doctor(args)
     ctx = load_context(args.settings)
+    session = None
+    if args.source_identity is not None and not args.as_operator:
+        raise UsageError("--source-identity goes with --as-operator")
+    if args.as_operator:
+        from mutation_cli.operator import as_operator
+        from mutation_cli.session import ViaRoleError, base_session
+
+        try:
+            session = base_session(args.via_role_arn, args.via_session_name)
+        except ViaRoleError as exc:
+            print(f"failed: {exc}", file=sys.stderr)
+            return exits.FAILED
+        ctx = as_operator(ctx, session, args.source_identity)
     if args.command == "send":
-        return _send(args, ctx)
+        return _send(args, ctx, session)
     from mutation_cli.dead_letter_commands import DeadLetterCommand
 
     if getattr(args, "concurrency", None) is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     command = DeadLetterCommand(args, ctx)
+    if session is not None:
+        command._session = session  # the operator's session, which sets the source identity
     actions = {
         "list": command.list_records,
         "export": command.export_records,
@@ -235,6 +262,8 @@ def _doctor(args: argparse.Namespace) -> int:
     from mutation_cli.doctor import FAILED, Doctor, DoctorOptions, config_failure
     from mutation_cli.output import print_checklist
 
+    if args.source_identity is not None and not args.as_operator:
+        raise UsageError("--source-identity goes with --as-operator")
     try:
         ctx = load_context(args.settings)
     except UsageError as exc:
@@ -249,6 +278,8 @@ def _doctor(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             skip_custom_roles=args.skip_custom_roles,
             probe=args.probe,
+            as_operator=args.as_operator,
+            source_identity=args.source_identity,
         )
         checks = Doctor(ctx, options).run()
     broken = next((c for c in checks if c.status == FAILED), None)
@@ -264,7 +295,7 @@ def _doctor(args: argparse.Namespace) -> int:
     return exits.FAILED if broken else exits.OK
 
 
-def _send(args: argparse.Namespace, ctx: object) -> int:
+def _send(args: argparse.Namespace, ctx: object, session: object = None) -> int:
     from mutation_cli.runtime import worker_credentials
     from mutation_cli.send import (
         ALREADY_APPLIED,
@@ -280,11 +311,12 @@ def _send(args: argparse.Namespace, ctx: object) -> int:
     config = ctx.config  # type: ignore[attr-defined]
     envelope = read_envelope(args.file, args.query, args.variables, args.operation_name, args.idempotency_key)
     request = validate(envelope, config.allowed_mutations, config.model_keys)
-    try:
-        session = base_session(args.via_role_arn, args.via_session_name)
-    except ViaRoleError as exc:
-        print(f"failed: {exc}", file=sys.stderr)
-        return exits.FAILED
+    if session is None:
+        try:
+            session = base_session(args.via_role_arn, args.via_session_name)
+        except ViaRoleError as exc:
+            print(f"failed: {exc}", file=sys.stderr)
+            return exits.FAILED
     credentials = worker_credentials(config, session, verbose=args.verbose)
     http = SignedGraphQL(config, credentials)
     try:

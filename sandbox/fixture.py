@@ -31,6 +31,8 @@ from project_settings.policies import (
     execution_role_trust_policy,
     mutator_identity_policy,
     mutator_trust_policy,
+    operator_identity_policy,
+    operator_trust_policy,
 )
 from sandbox.aws.identities import (
     LAMBDA_SERVICE_KEY,
@@ -217,7 +219,7 @@ class Sandbox:
         self._create_account_a(visibility_timeout)
         self._create_account_b(trust_policy, identity_policy)
         if create_custom_roles:
-            self.write_custom_roles(list(custom_roles_entries or [self.settings.assumed_role_arn]))
+            self.write_custom_roles(list(custom_roles_entries or self.default_custom_roles_entries()))
         self._start_appsync()
         self._start_lambda_container()
 
@@ -312,6 +314,18 @@ class Sandbox:
             PolicyName="appsync-mutations",
             PolicyDocument=json.dumps(identity_policy or mutator_identity_policy(self.settings)),
         )
+        operator = self.settings.operator_role
+        if operator.enabled:  # issue 21 §4: the operators' own role, from the very documents infra deploys
+            iam.create_role(
+                RoleName=operator.name,
+                AssumeRolePolicyDocument=json.dumps(operator_trust_policy(self.settings)),
+                MaxSessionDuration=3600,
+            )
+            iam.put_role_policy(
+                RoleName=operator.name,
+                PolicyName="appsync-mutations",
+                PolicyDocument=json.dumps(operator_identity_policy(self.settings)),
+            )
         dynamodb = self.client("dynamodb", "B")
         for model, key in self.models.items():
             dynamodb.create_table(**key.create_table_params(self.table_names[model]))
@@ -433,6 +447,13 @@ class Sandbox:
             / self.settings.amplify.api_name
             / "custom-roles.json"
         )
+
+    def default_custom_roles_entries(self) -> list[str]:
+        """What ``make custom-roles`` writes: the worker's entry, and the operator role's when configured."""
+        entries = [self.settings.assumed_role_arn]
+        if self.settings.operator_role.enabled:
+            entries.append(self.settings.operator_assumed_role_prefix)
+        return entries
 
     def write_custom_roles(self, entries: Sequence[str] | str) -> Path:
         path = self.custom_roles_path

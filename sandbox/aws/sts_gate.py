@@ -31,6 +31,8 @@ from sandbox.aws.policy import Decision, Principal, RequestContext, evaluate, tr
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 CHAINING_LIMIT = 3600
+#: STS's pattern for SourceIdentity: 2-64 of letters, digits and _+=,.@- (no spaces).
+_SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _POLICY_SOURCE = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
 
 StartResponse = Callable[..., Any]
@@ -46,6 +48,7 @@ class AssumeRoleCall:
     error: str | None
     at: float
     by_sandbox: bool = False  # the operator's bootstrap or the Lambda service starting a session
+    source_identity: str | None = None  # SourceIdentity, when the caller set one
 
 
 class StsGate:
@@ -284,6 +287,7 @@ class StsGate:
                     refusal[2] if refusal else None,
                     time.time(),
                     by_sandbox=principal.service is not None or access_key == OPERATOR_KEY,
+                    source_identity=form.get("SourceIdentity"),
                 )
             )
             lifetime = self._lifetime if self._lifetime_role in (None, role_arn) else None
@@ -315,7 +319,11 @@ class StsGate:
             keys.pop("aws:PrincipalAccount")
         if "ExternalId" in form:
             keys["sts:ExternalId"] = form["ExternalId"]
+        if "SourceIdentity" in form:
+            keys["sts:SourceIdentity"] = form["SourceIdentity"]
         context = RequestContext("sts:AssumeRole", role_arn, keys)
+        # A trust policy that requires sts:SourceIdentity (Null ... false) is simply not satisfied without one:
+        # AWS answers the usual AccessDenied on sts:AssumeRole.
         if trust_allows(role.assume_role_policy_document, principal, context) is not Decision.ALLOW:
             return denied
         if (
@@ -323,6 +331,31 @@ class StsGate:
             and self.identities.decide(principal, "sts:AssumeRole", role_arn, keys) is not Decision.ALLOW
         ):
             return denied
+        if "SourceIdentity" in form:
+            # Setting a source identity is its own action, granted by the trust policy and by the caller's
+            # identity policy (IAM User Guide, "Permissions required to set source identity").
+            refused = (
+                403,
+                "AccessDenied",
+                f"User: {principal.arn} is not authorized to perform: sts:SetSourceIdentity on resource: "
+                f"{role_arn}",
+            )
+            if not _SOURCE_IDENTITY.fullmatch(form["SourceIdentity"]):
+                return (
+                    400,
+                    "ValidationError",
+                    f"1 validation error detected: Value '{form['SourceIdentity']}' at 'sourceIdentity' failed "
+                    "to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+                )
+            set_context = RequestContext("sts:SetSourceIdentity", role_arn, keys)
+            if trust_allows(role.assume_role_policy_document, principal, set_context) is not Decision.ALLOW:
+                return refused
+            if (
+                principal.service is None
+                and self.identities.decide(principal, "sts:SetSourceIdentity", role_arn, keys)
+                is not Decision.ALLOW
+            ):
+                return refused
         chained = principal.principal_arn is not None and ":role/" in principal.principal_arn
         if chained and duration > CHAINING_LIMIT:
             return (
