@@ -291,3 +291,39 @@ def test_without_an_operator_role_the_command_says_how_to_enable_it(
         capsys, "send", "--as-operator", "--query", "mutation { createTodo(input: {}) { id } }"
     )
     assert code == 2 and "[operator_role] principals" in err
+
+
+def test_replay_as_operator_applies_an_exported_letter(
+    sb: Sandbox, settings_file: Path, settings: Settings, as_alice: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``replay replay --file --as-operator``: the worker's client, but the operator role and its allow-list."""
+    letters = sb.project_dir / "letters.jsonl"
+    rows = [
+        {
+            "messageId": "m-ok",
+            "body": json.dumps({"mutation": "createTodo", "input": {"id": "op-2", "name": "r"}}),
+        },
+        {"messageId": "m-off", "body": json.dumps({"mutation": "deleteTodo", "input": {"id": "op-2"}})},
+    ]
+    letters.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    sb.sts.reset()
+    code, out, _ = _run(
+        capsys,
+        "replay",
+        "replay",
+        "--as-operator",
+        "--settings",
+        str(settings_file),
+        "--file",
+        str(letters),
+        "--json",
+    )
+    assert code == 1  # the deleteTodo letter is off the operator role's allow-list
+    assert {(c.role_arn, c.source_identity) for c in sb.sts.assume_role_calls} == {
+        (settings.operator_role_arn, "alice")
+    }
+    table = sb.client("dynamodb", "B")
+    assert table.get_item(TableName=sb.table_name, Key={"id": {"S": "op-2"}}).get(
+        "Item"
+    )  # applied, not deleted
+    assert "m-off" in out and "MutationNotAllowed" in out
