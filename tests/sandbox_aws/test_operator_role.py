@@ -327,3 +327,49 @@ def test_replay_as_operator_applies_an_exported_letter(
         "Item"
     )  # applied, not deleted
     assert "m-off" in out and "MutationNotAllowed" in out
+
+
+def test_a_trust_without_set_source_identity_refuses_one(
+    sb: Sandbox, settings: Settings, people: dict[str, dict[str, str]]
+) -> None:
+    """The gate asks the trust policy for sts:SetSourceIdentity too, as AWS does."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": ALICE}},
+            }
+        ],
+    }
+    iam = sb.client("iam", "B")
+    arn = iam.create_role(RoleName="NoSourceIdentity", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    sts = _sts(sb, people["alice"])
+    assert sts.assume_role(RoleArn=arn, RoleSessionName="plain")["AssumedRoleUser"]["Arn"].endswith("/plain")
+    message = _refusal(
+        lambda: sts.assume_role(RoleArn=arn, RoleSessionName="with-identity", SourceIdentity="alice")
+    )
+    assert (
+        message
+        == f"AccessDenied: User: {ALICE} is not authorized to perform: sts:SetSourceIdentity on resource: {arn}"
+    )
+
+
+def test_doctor_as_an_unnamed_principal_names_the_broken_link(
+    sb: Sandbox,
+    settings_file: Path,
+    people: dict[str, dict[str, str]],
+    as_alice: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in people["bob"].items():
+        as_alice.setenv(name, value)
+    code, out, _ = _run(capsys, "doctor", "--as-operator", "--settings", str(settings_file), "--json")
+    result = json.loads(out)
+    assert code == 1 and result["firstBroken"] == "base identity"
+    broken = next(c for c in result["checks"] if c["name"] == "base identity")
+    assert "user/bob" in broken["detail"] and "admits only" in broken["detail"]
