@@ -7,6 +7,10 @@ Links, in order: configuration -> base credentials (which provider won; environm
 the role's IAM policy allows appsync:GraphQL on each allowed Mutation field (iam:SimulatePrincipalPolicy, when
 permitted) -> a signed request through the ``send`` path -> (``--probe``) Amplify's authorization itself.
 
+``--as-operator`` (issue 21 §4): the base identity must be one of ``[operator_role] principals``; the role
+assumed is the operator role, with the person's source identity, and an AssumeRole *without* one must be
+refused (a hostile probe); the caller ARN, custom-roles.json and the IAM policy are then the operator role's.
+
 Amplify Gen 2 (``amplify.generation = 2``): there is no custom-roles.json (``defineData`` authorizes every IAM
 principal that is not a Cognito identity-pool identity), so that link is skipped with a note and the IAM policy
 on the API's field ARNs is the only gate; when it cannot be simulated, ``--probe`` proves it.

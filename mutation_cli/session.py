@@ -4,6 +4,7 @@ The account-B trust policy admits only sessions of the worker's execution role (
 operator either runs with such a session already (botocore's default chain: environment, profile, SSO...) or
 passes ``--via-role-arn`` to assume that role first from whatever the default chain holds. Every AssumeRole of
 the account-B role is then made from this base session, exactly as the worker makes it from its own.
+People should rather use ``--as-operator`` (``mutation_cli.operator``): their own credentials, the operator role.
 """
 
 from __future__ import annotations
