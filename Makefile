@@ -29,7 +29,7 @@ demo: $(STAMP)
 sandbox: $(STAMP)
 	$(PY) -m sandbox --settings $(SETTINGS) $(SANDBOX_ARGS)
 
-## Throughput, overhead and cold start vs the naive baseline (issue 7): table + bench-results.json.
+## Throughput, overhead and cold start vs the naive baseline: table + bench-results.json.
 ## LATENCY_MS sets the stand-in's added latency; BENCH_ARGS passes more options (python -m benchmarks --help).
 LATENCY_MS ?= 25
 bench: $(STAMP)
