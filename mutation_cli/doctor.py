@@ -506,6 +506,12 @@ class Doctor:
             )
         fields = sorted(self.config.allowed_mutations)
         resources = [f"{api_arn}/types/Mutation/fields/{name}" for name in fields]
+        settings = self.ctx.deployment_settings
+        if settings is not None and not self.options.as_operator:
+            # The read-backs a refused versioned write needs to be reported superseded ([appsync] version_reads).
+            reads = [f"get{model}" for model in settings.appsync.version_reads]
+            resources += [f"{api_arn}/types/Query/fields/{name}" for name in reads]
+            fields += reads
         frozen = self.runtime.credentials.get_frozen_credentials()
         iam = self.session.create_client(
             "iam",
@@ -553,7 +559,8 @@ class Doctor:
             raise Broken(
                 f"the identity policy of {self.config.role_arn} does not allow appsync:GraphQL on "
                 f"{', '.join(denied)} of {api_arn}{gate}",
-                "derive the policy from settings.toml (appsync.allowed_mutations) and re-deploy the account-B stack",
+                "derive the policy from settings.toml (appsync.allowed_mutations, appsync.version_reads) and "
+                "re-deploy the account-B stack",
             )
         detail = f"appsync:GraphQL allowed on {', '.join(fields)}"
         if self.generation == 2:

@@ -519,3 +519,45 @@ def test_doctor_shows_the_producers_and_says_auth_rules_do_not_bind_the_worker(
     assert "producers: SQS from arn:aws:sqs:" in notes and "direct invocation" in notes
     assert "producer 'sqs:*' may send createTodo" in notes
     assert "no model's @auth rules bind it" in notes and "Todo: owner" in notes
+
+
+def test_the_version_read_back_permission_is_checked_too(
+    cli: Any, kit: Any, roles_file: Any, tmp_path: Path
+) -> None:
+    """Issue 24: [appsync] version_reads needs Query.get<Model> in the role's policy, or every refused versioned
+    write is VersionUnproven; doctor checks it with the mutation fields."""
+    import json as json_module
+
+    from project_settings import load_settings
+    from project_settings.model import DEFAULT_PATH
+    from project_settings.policies import mutator_identity_policy
+
+    path = tmp_path / "settings.reads.toml"
+    path.write_text(
+        Path(DEFAULT_PATH)
+        .read_text(encoding="utf-8")
+        .replace(
+            'allowed_mutations = ["createTodo", "updateTodo", "deleteTodo"]',
+            'allowed_mutations = ["createTodo", "updateTodo", "deleteTodo"]\nversion_reads = ["Todo"]',
+        ),
+        encoding="utf-8",
+    )
+    entries = roles_file([kit.assumed_arn])
+    result = cli("doctor", "--json", "--settings", str(path), "--custom-roles", entries)
+    link = checks_of(result)["IAM policy"]
+    assert link["status"] == "failed" and "getTodo" in link["detail"] and "createTodo" not in link["detail"]
+    iam = kit.sb.client("iam", "B")
+    role = kit.settings.mutator_role.name
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    original = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName=name,
+        PolicyDocument=json_module.dumps(mutator_identity_policy(load_settings(path))),
+    )
+    try:
+        again = cli("doctor", "--json", "--settings", str(path), "--custom-roles", entries)
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json_module.dumps(original))
+    assert checks_of(again)["IAM policy"]["status"] == "ok"
+    assert "getTodo" in checks_of(again)["IAM policy"]["detail"]
