@@ -65,17 +65,9 @@ REHEARSAL_VALUES = {
 def rehearsal_settings(path: Path | str | None = None) -> tuple[Settings, list[str]]:
     """The settings for the local sandbox: ``init``'s placeholders for the accounts and the API id are filled
     with the sandbox's own (named in the returned list); any other problem is the file's, raised as usual."""
-    import tomllib
+    from project_settings.model import parse_settings, read_settings_file
 
-    from project_settings.model import DEFAULT_PATH, SettingsError, parse_settings
-
-    file = Path(path) if path is not None else DEFAULT_PATH
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(str(file), ["file not found"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(str(file), [f"not valid TOML: {exc}"]) from None
+    file, raw = read_settings_file(path)
     filled = []
     for (section, key), value in REHEARSAL_VALUES.items():
         current = raw.get(section, {}).get(key)

@@ -294,15 +294,20 @@ class Settings:
         return replace(self, **changed)
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
-    """Read and validate a settings file (default: the project's ``settings.toml``)."""
+def read_settings_file(path: str | Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """The file (default: the project's ``settings.toml``) and its TOML, unvalidated."""
     file = Path(path) if path is not None else DEFAULT_PATH
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        return file, tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingsError(str(file), ["file not found"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(str(file), [f"not valid TOML: {exc}"]) from None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate a settings file (default: the project's ``settings.toml``)."""
+    file, raw = read_settings_file(path)
     return parse_settings(raw, source=str(file), base_dir=file.parent)
 
 
@@ -667,8 +672,10 @@ def _producer_rules(reader: _Reader) -> tuple[ProducerRule, ...]:
     return rules
 
 
-def _model_fields(reader: _Reader, key: str, meaning: str) -> dict[str, tuple[str, ...]]:
-    """``[appsync.<key>]``: ``Model = ["field", ...]``."""
+def _model_fields(
+    reader: _Reader, key: str, meaning: str, *, non_empty: bool = False
+) -> dict[str, tuple[str, ...]]:
+    """``[appsync.<key>]``: ``Model = ["field", ...]`` (``non_empty``: an empty list is a problem, not skipped)."""
     raw = reader._get("appsync", key, {})
     if not isinstance(raw, Mapping):
         reader.problems.append(f"appsync.{key} must be a table of Model = [fields]")
@@ -678,6 +685,7 @@ def _model_fields(reader: _Reader, key: str, meaning: str) -> dict[str, tuple[st
         if (
             not FIELD_NAME_RE.match(str(model))
             or not isinstance(fields, list)
+            or (non_empty and not fields)
             or not all(isinstance(f, str) and FIELD_NAME_RE.match(f) for f in fields)
         ):
             reader.problems.append(
@@ -691,24 +699,7 @@ def _model_fields(reader: _Reader, key: str, meaning: str) -> dict[str, tuple[st
 
 def _model_keys(reader: _Reader) -> dict[str, tuple[str, ...]]:
     """``[appsync.model_keys]``: ``Order = ["orderNumber", "placedAt"]`` for every model not keyed by ``id``."""
-    raw = reader._get("appsync", "model_keys", {})
-    if not isinstance(raw, Mapping):
-        reader.problems.append("appsync.model_keys must be a table of Model = [key fields]")
-        return {}
-    keys: dict[str, tuple[str, ...]] = {}
-    for model, fields in raw.items():
-        if (
-            not FIELD_NAME_RE.match(str(model))
-            or not isinstance(fields, list)
-            or not fields
-            or not all(isinstance(f, str) and FIELD_NAME_RE.match(f) for f in fields)
-        ):
-            reader.problems.append(
-                f"appsync.model_keys.{model}: expected a list of GraphQL field names (the key field, then sort keys)"
-            )
-            continue
-        keys[str(model)] = tuple(fields)
-    return keys
+    return _model_fields(reader, "model_keys", "the key field, then sort keys", non_empty=True)
 
 
 class _Reader:

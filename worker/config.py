@@ -24,6 +24,8 @@ from worker.names import (
     SESSION_NAME_RE,
     SQS_QUEUE_ARN_RE,
     assumed_role_arn,
+    format_model_fields,
+    parse_model_fields,
 )
 from worker.rights import (
     ENV_PRODUCER_RULES,
@@ -357,26 +359,11 @@ def _names(text: str | None) -> frozenset[str]:
 
 def parse_model_keys(text: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
     """``Order:orderNumber,placedAt;Customer:email`` -> {"Order": ("orderNumber", "placedAt"), ...}."""
-    keys: dict[str, tuple[str, ...]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        model, _, fields_text = part.partition(":")
-        fields = tuple(f.strip() for f in fields_text.split(",") if f.strip())
-        if (
-            not FIELD_NAME_RE.match(model.strip())
-            or not fields
-            or not all(FIELD_NAME_RE.match(f) for f in fields)
-        ):
-            problems.append(
-                f"{ENV_MODEL_KEYS}: {part!r} is not <Model>:<keyField>[,<sortKeyField>...] "
-                "(e.g. Order:orderNumber,placedAt)"
-            )
-            continue
-        keys[model.strip()] = fields
-    return keys
+    expect = "<Model>:<keyField>[,<sortKeyField>...] (e.g. Order:orderNumber,placedAt)"
+    return parse_model_fields(text, problems, ENV_MODEL_KEYS, expect)
 
 
-def format_model_keys(keys: Mapping[str, tuple[str, ...]]) -> str:
-    return ";".join(f"{model}:{','.join(fields)}" for model, fields in sorted(keys.items()))
+format_model_keys = format_model_fields
 
 
 def _format_number(value: float) -> str:

@@ -9,6 +9,7 @@ letters such as ``é`` that AWS rejects.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 #: IAM: role names 1-64, role session names 2-64 characters of letters, digits and _+=,.@-.
@@ -46,6 +47,29 @@ PRODUCER_PRINCIPAL_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[A-Za-z0-9_+=,.@-]+/)*"
     r"(?P<name>[A-Za-z0-9_+=,.@-][A-Za-z0-9_+=,.@*?-]{0,63})$"
 )
+
+
+def parse_model_fields(text: str, problems: list[str], where: str, expect: str) -> dict[str, tuple[str, ...]]:
+    """``Model:f1,f2;Model:f3`` (``MODEL_KEYS``, ``PROTECTED_FIELDS``) -> {Model: (f1, f2), ...}; each malformed
+    part named in ``problems`` (as ``<where>: '<part>' is not <expect>``), never raised."""
+    found: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        model, _, fields_text = part.partition(":")
+        fields = tuple(f.strip() for f in fields_text.split(",") if f.strip())
+        if (
+            not FIELD_NAME_RE.fullmatch(model.strip())
+            or not fields
+            or not all(FIELD_NAME_RE.fullmatch(f) for f in fields)
+        ):
+            problems.append(f"{where}: {part!r} is not {expect}")
+            continue
+        found[model.strip()] = fields
+    return found
+
+
+def format_model_fields(fields: Mapping[str, Sequence[str]]) -> str:
+    return ";".join(f"{model}:{','.join(names)}" for model, names in sorted(fields.items()))
+
 
 #: How ``@aws-amplify/amplify-category-api`` turns custom-roles.json entries into ``adminRoles``: entries pass as
 #: written through 5.15.6; 5.15.7 normalizes ``arn:...:assumed-role/X[/S]`` to ``X[/S]``.

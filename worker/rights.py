@@ -24,7 +24,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from worker.errors import NotAllowedError
-from worker.names import FIELD_NAME_RE
+from worker.names import FIELD_NAME_RE, format_model_fields, parse_model_fields
 
 if TYPE_CHECKING:
     from worker.envelope import MutationRequest
@@ -50,25 +50,10 @@ class ProducerRule:
 
 def parse_protected_fields(text: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
     """``Model:field,field;Model:field`` -> {Model: (field, ...)}; problems appended, never raised."""
-    result: dict[str, tuple[str, ...]] = {}
-    for part in (p.strip() for p in text.split(";")):
-        if not part:
-            continue
-        model, _, fields = part.partition(":")
-        names = tuple(f.strip() for f in fields.split(",") if f.strip())
-        if (
-            not FIELD_NAME_RE.fullmatch(model.strip())
-            or not names
-            or not all(FIELD_NAME_RE.fullmatch(n) for n in names)
-        ):
-            problems.append(f"{ENV_PROTECTED_FIELDS}: {part!r} is not <Model>:<field>[,<field>...]")
-            continue
-        result[model.strip()] = names
-    return result
+    return parse_model_fields(text, problems, ENV_PROTECTED_FIELDS, "<Model>:<field>[,<field>...]")
 
 
-def format_protected_fields(fields: Mapping[str, Sequence[str]]) -> str:
-    return ";".join(f"{model}:{','.join(names)}" for model, names in sorted(fields.items()))
+format_protected_fields = format_model_fields
 
 
 def parse_producer_rules(text: str, problems: list[str]) -> tuple[ProducerRule, ...]:
