@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from project_settings.policies import (
+    PolicyDocument,
     identity_policy_document,
     mutation_field_arns,
     read_field_arns,
@@ -35,6 +36,28 @@ MAX_SESSION_SECONDS = 3600
 POLICY_NAME = "AllowedMutationFields"
 #: Logical id of the role resource (a fixed id: the extraction helpers and existing stacks rely on it).
 ROLE_ID = "MutatorRole"
+
+
+def api_account_of(api_arn: str) -> str:
+    return api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
+
+
+def role_identity_policy(
+    api_arn: str,
+    role_name: str,
+    allowed_mutations: Sequence[str],
+    version_reads: Sequence[str] = (),
+    partition: str = "aws",
+) -> PolicyDocument:
+    """``appsync:GraphQL`` on the fields (and ``Query.get<Model>`` for ``version_reads``, so a refused versioned
+    write can be read back), and simulating itself for ``doctor``: the mutator's and the operator's role alike."""
+    # The role's own ARN as text: a GetAtt of the role inside its own policy would be a circular reference.
+    own_arn = f"arn:{partition}:iam::{api_account_of(api_arn)}:role/{role_name}"
+    return identity_policy_document(
+        mutation_field_arns(api_arn, allowed_mutations),
+        role_arn=own_arn,
+        read_arns=read_field_arns(api_arn, version_reads),
+    )
 
 
 def _check_props(
@@ -124,14 +147,9 @@ class MutatorRole(Construct):
             session_name=session_name,
             external_id=external_id,
         )
-        api_account = api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
-        # The role's own ARN as text: a GetAtt of the role inside its own policy would be a circular reference.
-        own_arn = f"arn:{partition}:iam::{api_account}:role/{role_name}"
-        # version_reads: Query.get<Model> too, so a refused versioned write can be read back (issue 24)
-        self.identity_policy = identity_policy_document(
-            mutation_field_arns(api_arn, allowed_mutations),
-            role_arn=own_arn,
-            read_arns=read_field_arns(api_arn, version_reads),
+        api_account = api_account_of(api_arn)
+        self.identity_policy = role_identity_policy(
+            api_arn, role_name, allowed_mutations, version_reads, partition
         )
         self.role = iam.CfnRole(
             self,

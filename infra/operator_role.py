@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.mutator_role import api_account_of, role_identity_policy
 from project_settings.policies import (
-    identity_policy_document,
-    mutation_field_arns,
     operator_trust_policy_document,
-    read_field_arns,
 )
 from worker.names import ACCOUNT_RE, FIELD_NAME_RE, PRODUCER_PRINCIPAL_ARN_RE, ROLE_NAME_RE
 
@@ -85,12 +82,8 @@ class OperatorRole(Construct):
         self.trust_policy = operator_trust_policy_document(
             worker_account=worker_account, principals=principals
         )
-        api_account = api_arn.split(":")[4] if not cdk.Token.is_unresolved(api_arn) else cdk.Aws.ACCOUNT_ID
-        own_arn = f"arn:{partition}:iam::{api_account}:role/{role_name}"
-        self.identity_policy = identity_policy_document(
-            mutation_field_arns(api_arn, allowed_mutations),
-            role_arn=own_arn,
-            read_arns=read_field_arns(api_arn, version_reads),
+        self.identity_policy = role_identity_policy(
+            api_arn, role_name, allowed_mutations, version_reads, partition
         )
         self.role = iam.CfnRole(
             self,
@@ -105,4 +98,4 @@ class OperatorRole(Construct):
         )
         self.role_arn = self.role.attr_arn
         #: Every operator session's caller ARN starts with this (what custom-roles.json lists).
-        self.assumed_role_prefix = f"arn:{partition}:sts::{api_account}:assumed-role/{role_name}"
+        self.assumed_role_prefix = f"arn:{partition}:sts::{api_account_of(api_arn)}:assumed-role/{role_name}"
