@@ -32,7 +32,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-StartResponse = Callable[..., Any]
+from sandbox.aws.wsgi import StartResponse, captured_call
+
 Refusal = tuple[str, str]  # (error code, message)
 
 #: SQS's ceiling for one message and for one batch request (UTF-8 bytes, attributes included).
@@ -210,28 +211,13 @@ class SqsLimits:
         failed: list[dict[str, Any]],
     ) -> Iterable[bytes]:
         """Send the good entries to moto and add the gate's ``Failed`` entries to its answer."""
-        captured: dict[str, Any] = {}
-
-        def capture(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], Any]:
-            captured["status"], captured["headers"] = status, headers
-            return lambda _data: None
-
-        chunks = self._forward(environ, capture, body)
-        try:
-            answer = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        status, headers, answer = captured_call(self.app, environ)
         result = _json_object(answer)
-        if not str(captured.get("status", "")).startswith("200") or result is None:
-            headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
-            start_response(
-                captured.get("status", "500 Internal Server Error"),
-                [*headers, ("Content-Length", str(len(answer)))],
-            )
+        if not status.startswith("200") or result is None:
+            kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, [*kept, ("Content-Length", str(len(answer)))])
             return [answer]
         result["Failed"] = [*(result.get("Failed") or []), *failed]
         return _json_response(start_response, 200, result)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sandbox.aws.identities import SandboxIdentities
+from sandbox.aws.wsgi import StartResponse, captured_call
 
-StartResponse = Callable[..., Any]
 _TARGET_PREFIX = "AmazonSQS."
 _SENDS = ("SendMessage", "SendMessageBatch")
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/sqs/aws4_request")
@@ -40,27 +40,13 @@ class SqsSenders:
         raw = environ["wsgi.input"].read(length) if length else b""
 
         environ["wsgi.input"] = io.BytesIO(raw)
-        captured: dict[str, Any] = {}
-
-        def capture(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], Any]:
-            captured["status"], captured["headers"] = status, headers
-            return lambda _data: None
-
-        chunks = self.app(environ, capture)
+        status, headers, answer = captured_call(self.app, environ)
         try:
-            answer = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        try:
-            if str(captured.get("status", "")).startswith("200"):
+            if status.startswith("200"):
                 self._attribute(raw, answer, credential.group(1), credential.group(2))
         except Exception:  # never break a send the sandbox could not attribute
             pass
-        start_response(captured["status"], captured["headers"])
+        start_response(status, headers)
         return [answer]
 
     def sender_id(self, access_key_id: str) -> str | None:

@@ -28,14 +28,13 @@ from sandbox.aws.identities import (
     SandboxIdentities,
 )
 from sandbox.aws.policy import Decision, Principal, RequestContext, evaluate, trust_allows
+from sandbox.aws.wsgi import StartResponse
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 CHAINING_LIMIT = 3600
 #: STS's pattern for SourceIdentity: 2-64 of letters, digits and _+=,.@- (no spaces).
 _SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _POLICY_SOURCE = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+")
-
-StartResponse = Callable[..., Any]
 
 
 @dataclass(frozen=True)
