@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.batch import WorkItem
 from worker.producers import direct_producer
-from worker.sources.common import log_summary, outcome_dict
+from worker.sources.common import one_record, outcome_dict
 
 if TYPE_CHECKING:
     from worker.runtime import WorkerRuntime
@@ -32,11 +32,5 @@ async def handle(
         message_id=request_id,
         producer=direct_producer(context),
     )
-    refusal = runtime.producers.refuse_direct()
-    if refusal is not None:
-        outcome = runtime.batch.refuse(item, refusal)
-    else:
-        outcome = await runtime.batch.process_item(item, deadline=deadline)
-    log_summary(runtime.log, NAME, [outcome], started)
-    runtime.emit_metrics([outcome])
+    outcome = await one_record(runtime, NAME, item, runtime.producers.refuse_direct(), deadline, started)
     return outcome_dict(outcome)

@@ -12,7 +12,7 @@ from worker.batch import WorkItem
 from worker.errors import MutationError
 from worker.outcomes import Status
 from worker.producers import event_producer
-from worker.sources.common import log_summary, outcome_dict
+from worker.sources.common import one_record, outcome_dict
 
 if TYPE_CHECKING:
     from worker.runtime import WorkerRuntime
@@ -46,13 +46,7 @@ async def handle(
         message_id=event_id or None,
         producer=event_producer(event),
     )
-    refusal = runtime.producers.refuse_event(event)
-    if refusal is not None:
-        outcome = runtime.batch.refuse(item, refusal)
-    else:
-        outcome = await runtime.batch.process_item(item, deadline=deadline)
-    log_summary(runtime.log, NAME, [outcome], started)
-    runtime.emit_metrics([outcome])
+    outcome = await one_record(runtime, NAME, item, runtime.producers.refuse_event(event), deadline, started)
     if outcome.reported_failed and outcome.status is not Status.REFUSED:  # a refusal is not retried
         raise MutationFailed(outcome.error)
     return outcome_dict(outcome)
