@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mutation_cli.errors import UsageError
 from project_settings import Settings, SettingsError, load_settings
-from worker.config import ENV_APPSYNC_URL, ConfigError, WorkerConfig
+from worker.config import ENV_APPSYNC_URL, ConfigError, WorkerConfig, is_loopback_host
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class CliContext:
 def load_context(settings_path: str | None = None, environ: Mapping[str, str] | None = None) -> CliContext:
     env = os.environ if environ is None else environ
     url = env.get(ENV_APPSYNC_URL, "").strip()
-    if url and _is_loopback(url):
+    if url and is_loopback_url(url):
         # The local sandbox (its environment file is sourced): the settings may still hold init's placeholders,
         # which the sandbox stood in for; read them the same way, so doctor checks the same policy and roles.
         settings = _rehearsal_settings(settings_path)
@@ -74,11 +74,11 @@ def load_context(settings_path: str | None = None, environ: Mapping[str, str] | 
     return CliContext(config, settings, settings.source)
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback_url(url: str) -> bool:
+    """The URL's host is on the loopback interface: the local sandbox, never a deployed API."""
     from urllib.parse import urlsplit
 
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+    return is_loopback_host((urlsplit(url).hostname or "").lower())
 
 
 def _rehearsal_settings(path: str | None) -> Settings | None:

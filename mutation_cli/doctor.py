@@ -68,7 +68,6 @@ _WORKER_VARIABLES = ("DEAD_LETTER_QUEUE_URL", "ALLOWED_MUTATIONS", "APPSYNC_REGI
 NEVER_PUSHED = "custom-roles.json admits the worker but the deployed resolvers refuse it: run `amplify push`"
 #: The sandbox (``make sandbox``) names its own custom-roles.json here (it is not in the Amplify project).
 CUSTOM_ROLES_VARIABLE = "APPSYNC_MUTATIONS_CUSTOM_ROLES"
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass
@@ -169,10 +168,9 @@ class Doctor:
 
     def targets_local_sandbox(self) -> bool:
         """The AppSync URL is on the loopback interface: the local sandbox, never a deployed API."""
-        from urllib.parse import urlsplit
+        from mutation_cli.config import is_loopback_url
 
-        host = (urlsplit(self.config.appsync_url).hostname or "").lower()
-        return host in _LOOPBACK_HOSTS or host.startswith("127.")
+        return is_loopback_url(self.config.appsync_url)
 
     def settings_warnings(self) -> list[str]:
         settings = self.ctx.settings
