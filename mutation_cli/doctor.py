@@ -466,15 +466,9 @@ class Doctor:
         settings = self.ctx.deployment_settings
         if settings is None or self.generation != 1:
             return None
-        from project_settings.amplify_files import AmplifyProjectError, is_gen1_project, read_gen1
+        from project_settings.amplify_files import deployed_facts
 
-        project = settings.amplify.project_dir
-        try:
-            facts = (
-                read_gen1(project, api_name=settings.amplify.api_name) if is_gen1_project(project) else None
-            )
-        except AmplifyProjectError:
-            return None
+        facts = deployed_facts(settings.amplify.project_dir, 1, settings.amplify.api_name)
         return facts.iam_problem() if facts is not None else None
 
     def _sandbox_mode_refusals(self) -> dict[str, str]:

@@ -391,10 +391,23 @@ def project_account(project_dir: Path, api_name: str | None = None) -> str | Non
         return None
 
 
+def deployed_facts(project_dir: Path, generation: int, api_name: str | None = None) -> ProjectFacts | None:
+    """What the settings' Amplify project says about its API (auth modes, conflict detection...): Gen 1 files or
+    Gen 2 outputs; None when there is no project there or its files cannot be read (the settings checks say why)."""
+    try:
+        if generation == 2:
+            outputs = gen2_outputs_path(project_dir)
+            return read_gen2(outputs) if outputs is not None else None
+        return read_gen1(project_dir, api_name=api_name) if is_gen1_project(project_dir) else None
+    except AmplifyProjectError:
+        return None
+
+
 __all__ = [
     "CATEGORY_API",
     "AmplifyProjectError",
     "ProjectFacts",
+    "deployed_facts",
     "detect_category_api_version",
     "gen2_outputs_path",
     "is_gen1_project",

@@ -161,7 +161,7 @@ def started(
         )
     with contextlib.ExitStack() as stack:
         sb = stack.enter_context(Sandbox.start(settings, schema=text))
-        notes.extend(_project_notes(settings, sb))
+        notes.extend(_project_notes(sb))
         unserved: list[Any] = []
         if chosen == "amplify":
             from sandbox.amplify_backend import amplify_appsync
@@ -188,28 +188,21 @@ def started(
         yield Running(sb, chosen, env_file, source, notes, environment, unserved)
 
 
-def _project_notes(settings: Settings, sb: Any) -> list[str]:
+def _project_notes(sb: Any) -> list[str]:
     """What the project's own files say that the sandbox enforces, or does not model (said, never hidden)."""
-    from project_settings.amplify_files import AmplifyProjectError, is_gen1_project, read_gen1
-
     notes = []
     if sb.auth_modes and "AWS_IAM" not in sb.auth_modes:
         notes.append(
             f"the API's authorization modes are {', '.join(sb.auth_modes)}: without AWS_IAM every signed request "
             "is refused here, as AppSync refuses it (add IAM: `amplify update api`, then `amplify push`)"
         )
-    project = settings.amplify.project_dir
-    if settings.amplify.generation == 1 and is_gen1_project(project):
-        try:
-            strategy = read_gen1(project, api_name=settings.amplify.api_name).conflict_strategy
-        except AmplifyProjectError:
-            strategy = None
-        if strategy:
-            notes.append(
-                f"conflict detection ({strategy}) is on in the project, and the sandbox does not model it: on AWS "
-                "updates and deletes need the record's `_version` (OPTIMISTIC_CONCURRENCY refuses a stale one, "
-                "AUTOMERGE may keep the stored values); here they apply without it"
-            )
+    strategy = sb.project_facts.conflict_strategy if sb.project_facts is not None else None
+    if strategy:
+        notes.append(
+            f"conflict detection ({strategy}) is on in the project, and the sandbox does not model it: on AWS "
+            "updates and deletes need the record's `_version` (OPTIMISTIC_CONCURRENCY refuses a stale one, "
+            "AUTOMERGE may keep the stored values); here they apply without it"
+        )
     return notes
 
 

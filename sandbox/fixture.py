@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from project_settings import Settings
+from project_settings.amplify_files import deployed_facts
 from project_settings.policies import (
     execution_role_assume_policy,
     execution_role_trust_policy,
@@ -70,28 +71,6 @@ def read_schema(schema: str | Path | None) -> str:
     return schema
 
 
-def _project_auth_modes(settings: Settings) -> tuple[str, ...]:
-    """The API's authorization modes from the settings' Amplify project (Gen 1 files or Gen 2 outputs)."""
-    from project_settings.amplify_files import (
-        AmplifyProjectError,
-        gen2_outputs_path,
-        is_gen1_project,
-        read_gen1,
-        read_gen2,
-    )
-
-    project = settings.amplify.project_dir
-    try:
-        if settings.amplify.generation == 2:
-            outputs = gen2_outputs_path(project)
-            return read_gen2(outputs).auth_modes if outputs is not None else ()
-        if is_gen1_project(project):
-            return read_gen1(project, api_name=settings.amplify.api_name).auth_modes
-    except AmplifyProjectError:
-        return ()
-    return ()
-
-
 class Sandbox:
     _running: Sandbox | None = None  # moto's backends are process-global: one sandbox at a time
 
@@ -114,9 +93,13 @@ class Sandbox:
         self.table_names = {
             name: key.table_name(settings.appsync.api_id, self.env_name) for name, key in self.models.items()
         }
+        #: What the settings' Amplify project says about its API (None: no project, or unreadable).
+        self.project_facts = deployed_facts(
+            settings.amplify.project_dir, settings.amplify.generation, settings.amplify.api_name
+        )
         #: The API's authorization modes as the Amplify project's files say (empty: not known, AWS_IAM taken as
         #: present). Without AWS_IAM the fronts refuse every signed request, as AppSync does.
-        self.auth_modes = _project_auth_modes(settings)
+        self.auth_modes = self.project_facts.auth_modes if self.project_facts is not None else ()
         self.account_a = settings.accounts.worker
         self.account_b = settings.accounts.api
         self.region = settings.accounts.region
