@@ -6,16 +6,17 @@ would give it; these helpers build messages and invoke it the way the event sour
 Two backends serve account B's API (README, "Amplify's own resolvers"):
 - ``stand-in``: the sandbox's Python AppSync stand-in (every test);
 - ``amplify``: Amplify's own generated resolvers (GraphQL transformer 1.8.x, Gen 1) in Amplify's AppSync
-  simulator behind the sandbox's SigV4 front (``sandbox.amplify_backend``), for the cases in ``ON_BOTH``.
-A module with any case in ``ON_BOTH`` runs all its cases parametrized by ``backend`` (one sandbox, and one Node
-backend, per module and backend). Without Node the ``amplify`` cases are skipped, and fail under ``CI=true``
-(the conformance test's rule).
+  simulator behind the sandbox's SigV4 front (``sandbox.amplify_backend``), for the tests marked
+  ``@pytest.mark.both_backends`` (a module's ``pytestmark`` marks all its tests).
+A marked test runs once per backend (ids end in ``[stand-in]`` / ``[amplify]``); in a module with any marked test
+the unmarked ones run as ``[stand-in]``, so each module starts one sandbox, and one Node backend, per backend. A
+marked test must use the sandbox (the ``backend`` fixture, through ``sb``). Without Node the ``amplify`` cases are
+skipped, and fail under ``CI=true`` (the conformance test's rule).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,38 +26,34 @@ from tests import support
 
 SETTINGS: Settings = load_settings()
 BACKENDS = ("stand-in", "amplify")
-#: module -> the cases that also run on Amplify's resolvers ("*": all of them).
-ON_BOTH: dict[str, set[str]] = {
-    "test_both_backends.py": {"*"},
-    "test_outcomes_are_true.py": {"*"},
-    "test_hostile_cases.py": {
-        "test_a_create_that_names_no_record_is_not_sent_without_time_for_its_whole_answer",
-        "test_a_stray_input_variable_is_not_the_record",
-        "test_a_literal_create_without_an_id_is_never_resent_whatever_the_variables_say",
-        "test_an_aliased_field_that_was_applied_is_applied",
-        "test_deeply_nested_input_is_dead_lettered_with_its_reason",
-        "test_an_empty_id_is_refused_not_taken_as_a_record",
-    },
-    "test_sqs_worker.py": {
-        "test_batch_is_applied_with_one_assume_role_from_the_execution_role",
-        "test_timeout_after_apply_is_one_effect",
-        "test_exhausted_transient_failure_is_left_for_redelivery",
-        "test_permanent_failures_go_to_the_dlq_with_their_reason",
-        "test_duplicate_deliveries_are_one_effect",
-        "test_eventbridge_event_becomes_one_mutation",
-        "test_direct_invocation_returns_the_outcome",
-        # test_custom_roles_with_the_iam_role_arn_is_diagnosed asserts AppSync's message text; its
-        # both-backend form is test_both_backends.py::test_the_iam_role_arn_entry_is_unauthorized_until_fixed
-    },
-}
+#: The marker (registered in pyproject.toml) that runs a test on Amplify's resolvers as well as the stand-in.
+BOTH_BACKENDS = "both_backends"
+
+
+def _marked(obj: object) -> bool:
+    """Whether ``obj`` (a test function or module) carries the marker itself: marks applied with a decorator, and a
+    module's ``pytestmark``, are kept in the object's ``pytestmark`` attribute (a mark or a list of them)."""
+    marks = getattr(obj, "pytestmark", [])
+    return any(
+        getattr(mark, "name", None) == BOTH_BACKENDS
+        for mark in (marks if isinstance(marks, list) else [marks])
+    )
+
+
+def _module_runs_on_both(module: object) -> bool:
+    return _marked(module) or any(callable(value) and _marked(value) for value in vars(module).values())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    cases = ON_BOTH.get(Path(str(metafunc.definition.fspath)).name)
-    if cases is None or "backend" not in metafunc.fixturenames:
+    on_both = metafunc.definition.get_closest_marker(BOTH_BACKENDS) is not None
+    if "backend" not in metafunc.fixturenames:
+        if on_both:
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid} is marked {BOTH_BACKENDS} but uses no sandbox (no backend fixture)"
+            )
         return
-    on_both = "*" in cases or metafunc.function.__name__ in cases
-    metafunc.parametrize("backend", BACKENDS if on_both else BACKENDS[:1], indirect=True, scope="module")
+    if on_both or _module_runs_on_both(metafunc.module):
+        metafunc.parametrize("backend", BACKENDS if on_both else BACKENDS[:1], indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")

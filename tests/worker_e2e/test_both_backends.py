@@ -1,4 +1,4 @@
-"""The worker's main cases, each run on the stand-in and on Amplify's own resolvers (``backend``).
+"""The worker's main cases, each run on the stand-in and on Amplify's own resolvers (``both_backends``).
 
 Where the two answer differently (README, "Amplify's own resolvers") the test says which is which; every other
 assertion is the same for both: what account B's table holds and what the DLQ says.
@@ -11,10 +11,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
 from tests.support import dead_letters
 from worker.handler import lambda_handler
+
+pytestmark = pytest.mark.both_backends
 
 CREATE_DOCUMENT = "mutation M($input: CreateTodoInput!) { createTodo(input: $input) { id name } }"
 

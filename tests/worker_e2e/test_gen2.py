@@ -23,9 +23,12 @@ from tests import support
 GEN2 = load_settings().with_changes(amplify={"generation": 2})
 
 
-@pytest.fixture(scope="module", params=["stand-in", "amplify"])
-def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    modules = request.getfixturevalue("amplify_node_modules") if request.param == "amplify" else None
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture(scope="module")
+def sb(backend: str, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    modules = request.getfixturevalue("amplify_node_modules") if backend == "amplify" else None
     with Sandbox.start(GEN2) as sandbox:
         if modules is None:
             yield sandbox

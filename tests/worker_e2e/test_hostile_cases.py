@@ -34,6 +34,7 @@ def _seed(sb: Sandbox, todo_id: str, name: str) -> None:
     )
 
 
+@pytest.mark.both_backends
 def test_a_create_that_names_no_record_is_not_sent_without_time_for_its_whole_answer(
     sb: Sandbox, container: Callable[..., None]
 ) -> None:
@@ -51,6 +52,7 @@ def test_a_create_that_names_no_record_is_not_sent_without_time_for_its_whole_an
     assert len(_named(sb, name)) == 1
 
 
+@pytest.mark.both_backends
 def test_a_stray_input_variable_is_not_the_record(sb: Sandbox, container: Callable[..., None]) -> None:
     """GraphQL ignores a variable the document does not use: the literal is what is sent."""
     literal_id, ghost = f"lit-{uuid.uuid4().hex[:8]}", f"ghost-{uuid.uuid4().hex[:8]}"
@@ -61,6 +63,7 @@ def test_a_stray_input_variable_is_not_the_record(sb: Sandbox, container: Callab
     assert items[literal_id]["name"] == "new" and ghost not in items
 
 
+@pytest.mark.both_backends
 def test_a_literal_create_without_an_id_is_never_resent_whatever_the_variables_say(
     sb: Sandbox, container: Callable[..., None]
 ) -> None:
@@ -93,6 +96,7 @@ def test_the_field_data_next_to_a_nested_error_is_applied(
     assert outcome["status"] == "applied"
 
 
+@pytest.mark.both_backends
 def test_an_aliased_field_that_was_applied_is_applied(sb: Sandbox, container: Callable[..., None]) -> None:
     key = f"alias-{uuid.uuid4().hex[:8]}"
     query = "mutation M($input: CreateTodoInput!) { made: createTodo(input: $input) { id } }"
@@ -101,6 +105,7 @@ def test_an_aliased_field_that_was_applied_is_applied(sb: Sandbox, container: Ca
     assert key in {item["id"] for item in sb.table_items()}
 
 
+@pytest.mark.both_backends
 def test_deeply_nested_input_is_dead_lettered_with_its_reason(
     sb: Sandbox, container: Callable[..., None]
 ) -> None:
@@ -138,6 +143,7 @@ def test_escaped_input_values_never_reach_info_logs(
     assert "payroll" not in out and "alice" not in out
 
 
+@pytest.mark.both_backends
 def test_an_empty_id_is_refused_not_taken_as_a_record(sb: Sandbox, container: Callable[..., None]) -> None:
     outcome = _direct({"mutation": "createTodo", "input": {"id": "", "name": "x"}})
     assert outcome["status"] == "dead_lettered" and outcome["errorType"] == "InvalidEnvelope"

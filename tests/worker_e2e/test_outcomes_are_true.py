@@ -12,10 +12,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from sandbox.fixture import Sandbox
 from sandbox.lambda_runtime import LambdaContext
 from tests.support import dead_letters
 from worker.handler import lambda_handler
+
+pytestmark = pytest.mark.both_backends
 
 
 def _todo(sb: Sandbox, todo_id: str) -> dict[str, Any] | None:

@@ -6,11 +6,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from sandbox.fixture import Sandbox
 from tests.support import dead_letters
 from worker.handler import get_runtime
 
 
+@pytest.mark.both_backends
 def test_batch_is_applied_with_one_assume_role_from_the_execution_role(
     sb: Sandbox, container: Callable[..., None], kit: Any
 ) -> None:
@@ -69,6 +72,7 @@ def test_transient_faults_are_retried_until_applied(
     assert by_status.get(429, 0) >= 2 and by_status.get(503, 0) >= 1
 
 
+@pytest.mark.both_backends
 def test_timeout_after_apply_is_one_effect(sb: Sandbox, container: Callable[..., None], kit: Any) -> None:
     _SETTINGS, create, invoke, _table_ids = kit.settings, kit.create, kit.invoke, kit.table_ids
     container(REQUEST_TIMEOUT_SECONDS="1")
@@ -81,6 +85,7 @@ def test_timeout_after_apply_is_one_effect(sb: Sandbox, container: Callable[...,
     assert len(executed) == 1  # the retry met the condition; no second write
 
 
+@pytest.mark.both_backends
 def test_exhausted_transient_failure_is_left_for_redelivery(
     sb: Sandbox, container: Callable[..., None], kit: Any
 ) -> None:
@@ -97,6 +102,7 @@ def test_exhausted_transient_failure_is_left_for_redelivery(
     assert {"partial-a", "partial-b"} <= table_ids(sb)
 
 
+@pytest.mark.both_backends
 def test_permanent_failures_go_to_the_dlq_with_their_reason(
     sb: Sandbox, container: Callable[..., None], kit: Any
 ) -> None:
@@ -124,6 +130,8 @@ def test_permanent_failures_go_to_the_dlq_with_their_reason(
     assert all(m.field != "deleteEverything" for m in sb.appsync.stats.mutations)
 
 
+# Not both_backends: it asserts AppSync's message text; its both-backend form is
+# test_both_backends.py::test_the_iam_role_arn_entry_is_unauthorized_until_fixed.
 def test_custom_roles_with_the_iam_role_arn_is_diagnosed(
     sb: Sandbox, container: Callable[..., None], kit: Any
 ) -> None:
@@ -141,6 +149,7 @@ def test_custom_roles_with_the_iam_role_arn_is_diagnosed(
     assert "denied-by-resolver" not in table_ids(sb)
 
 
+@pytest.mark.both_backends
 def test_duplicate_deliveries_are_one_effect(sb: Sandbox, container: Callable[..., None], kit: Any) -> None:
     _SETTINGS, create, invoke, _table_ids = kit.settings, kit.create, kit.invoke, kit.table_ids
     body = create(key="dup-1")
@@ -154,6 +163,7 @@ def test_duplicate_deliveries_are_one_effect(sb: Sandbox, container: Callable[..
     assert len([i for i in sb.table_items() if i["id"] == "dup-1"]) == 1
 
 
+@pytest.mark.both_backends
 def test_eventbridge_event_becomes_one_mutation(
     sb: Sandbox, container: Callable[..., None], kit: Any
 ) -> None:
@@ -167,6 +177,7 @@ def test_eventbridge_event_becomes_one_mutation(
     assert "from-eventbridge" in table_ids(sb)
 
 
+@pytest.mark.both_backends
 def test_direct_invocation_returns_the_outcome(sb: Sandbox, container: Callable[..., None], kit: Any) -> None:
     from sandbox.lambda_runtime import LambdaContext
     from worker.handler import lambda_handler

@@ -86,9 +86,14 @@ def reading(settings: Settings, *models: str) -> Settings:
     return replace(settings, appsync=replace(settings.appsync, version_reads=models))
 
 
-@pytest.fixture(scope="module", params=["stand-in", "amplify"])
-def sb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    if request.param == "stand-in":
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture(scope="module")
+def sb(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sandbox]:
+    if backend == "stand-in":
         with Sandbox.start(reading(load_settings(), "Todo")) as sandbox:
             yield sandbox
         return
@@ -104,8 +109,8 @@ def sb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture
-def model(sb: Sandbox) -> Model:
-    return STAND_IN if "Todo" in sb.table_names and "Item" not in sb.table_names else AMPLIFY
+def model(backend: str) -> Model:
+    return STAND_IN if backend == "stand-in" else AMPLIFY
 
 
 def _key() -> str:
