@@ -175,7 +175,7 @@ async def serving(table: AmplifyTable) -> AsyncIterator[AmplifyTable]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]  # the port the OS gave the site (aiohttp's public AppRunner.addresses)
     table.url = f"http://127.0.0.1:{port}/graphql"
     try:
         yield table
