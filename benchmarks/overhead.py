@@ -7,7 +7,7 @@
    their work is not in this figure (and time spent waiting for the GIL or the network is not CPU time).
 2. ``components``: the same steps in isolation with the worker's real objects, each timed over many rounds:
    envelope parsing, the request body (one JSON dump), SigV4 signing with a frozen credential set
-   (``worker.transport.sign``), and classification of a success and of a conditional
+   (``worker.transport.sign``), and the judgement of a success and of a conditional
    check failure answer.
 """
 
@@ -34,8 +34,9 @@ def components(rounds: int = 2000) -> dict[str, float]:
     from botocore.credentials import ReadOnlyCredentials
 
     from worker import transport
-    from worker.classify import classify_response
     from worker.envelope import parse_envelope
+    from worker.http11 import HttpAnswer
+    from worker.judge import judge
 
     allowed = frozenset({"createTodo", "updateTodo", "deleteTodo"})
     body = json.dumps({"mutation": "createTodo", "input": {"name": "Buy milk"}, "idempotencyKey": "order-42"})
@@ -48,7 +49,7 @@ def components(rounds: int = 2000) -> dict[str, float]:
         return transport.payload(request.query, request.variables, request.operation_name)
 
     signed_body = serialize()
-    ok = json.dumps({"data": {"createTodo": {"id": "order-42"}}})
+    ok = json.dumps({"data": {"createTodo": {"id": "order-42"}}}).encode()
     conflict = json.dumps(
         {
             "data": {"createTodo": None},
@@ -63,13 +64,13 @@ def components(rounds: int = 2000) -> dict[str, float]:
                 }
             ],
         }
-    )
+    ).encode()
     figures = {
         "envelope_us": _per_call_us(lambda: parse_envelope(body, allowed), rounds),
         "serialize_us": _per_call_us(serialize, rounds),
         "sign_us": _per_call_us(lambda: transport.sign(frozen, host, "us-east-1", signed_body), rounds),
-        "classify_ok_us": _per_call_us(lambda: classify_response(200, ok), rounds),
-        "classify_conflict_us": _per_call_us(lambda: classify_response(200, conflict), rounds),
+        "classify_ok_us": _per_call_us(lambda: judge(request, HttpAnswer(200, "", ok)), rounds),
+        "classify_conflict_us": _per_call_us(lambda: judge(request, HttpAnswer(200, "", conflict)), rounds),
     }
     figures["total_us"] = round(
         figures["envelope_us"] + figures["serialize_us"] + figures["sign_us"] + figures["classify_ok_us"], 1

@@ -29,7 +29,8 @@ from typing import IO, Any
 
 from mutation_cli.errors import UsageError
 from worker.dead_letters import ATTRIBUTE_PREFIX, read_failure
-from worker.errors import MutationError, TransientError
+from worker.errors import MutationError
+from worker.judge import error_class, letter_is_permanent
 from worker.origin import origin_message_id
 
 #: SQS's ``SenderId`` prefix of a role session (``<RoleId>:<session>``): what the worker's Lambda sends as.
@@ -111,23 +112,8 @@ class DeadLetterRecord:
 
     @property
     def permanent(self) -> bool:
-        """The worker judged this failure permanent.
-
-        The letter carries the verdict (``failure.retryable``, written by the worker since it decided). A letter
-        of an older version is judged from what it recorded: its error class when the type names one; else its
-        reason, which says "gave up after delivery N" only for a transient failure on its last delivery (a
-        per-answer type such as GraphQLError, HTTP400 or MissingAuthorization names no class, and was permanent).
-        No failure recorded (SQS's own redrive) is not called permanent.
-        """
-        verdict = self.failure.get("retryable")
-        if verdict in ("true", "false"):
-            return verdict == "false"
-        if not self.failure.get("errorType"):
-            return False
-        cls = self.error_class
-        if cls is not None:
-            return not issubclass(cls, TransientError)
-        return not self.failure.get("reason", "").startswith("gave up after delivery")
+        """The worker judged this failure permanent (``worker.judge.letter_is_permanent``)."""
+        return letter_is_permanent(self.failure)
 
     @property
     def operation(self) -> str | None:
@@ -291,24 +277,6 @@ def _replace_body(
         attributes=attributes,
         original_body=record.body,
     )
-
-
-def error_class(error_type: str | None) -> type[MutationError] | None:
-    """The worker's ``MutationError`` subclass whose ``error_type`` is this one, found by walking the classes
-    (worker/errors.py is the one place that says which error types are transient)."""
-    if not error_type:
-        return None
-    return _error_classes().get(error_type)
-
-
-def _error_classes() -> dict[str, type[MutationError]]:
-    found: dict[str, type[MutationError]] = {}
-    pending: list[type[MutationError]] = [MutationError]
-    while pending:
-        cls = pending.pop()
-        found.setdefault(cls.error_type, cls)  # a subclass inheriting its parent's type keeps the parent's
-        pending.extend(cls.__subclasses__())
-    return found
 
 
 def read_jsonl(path: str) -> list[DeadLetterRecord]:

@@ -15,9 +15,9 @@ from typing import IO, Any
 from mutation_cli.diagnose import diagnose
 from mutation_cli.errors import UsageError
 from mutation_cli.signed_http import SignedGraphQL
-from worker.client import condition_failure, counts_as_applied, field_data, ran_despite_errors
 from worker.envelope import MutationRequest, parse_envelope
-from worker.errors import ConditionalCheckFailedError, MutationError, NoEffectError
+from worker.errors import MutationError
+from worker.judge import judge
 from worker.outcomes import Status
 
 APPLIED = Status.APPLIED.value
@@ -111,26 +111,22 @@ def send_request(http: SignedGraphQL, request: MutationRequest, caller_arn: Any 
     if request.operation_name:
         payload["operationName"] = request.operation_name
     answer = http.post(payload)
-    error = answer.error
-    body = answer.payload if isinstance(answer.payload, dict) else {}
-    if error is not None and ran_despite_errors(request, body.get("data"), body.get("errors")):
-        # The worker's rule: the field's data beside errors on nested fields means the mutation ran.
-        return SendOutcome(
-            APPLIED, request.field, body["data"][request.response_key or request.field], answer.status
-        )
-    if error is None:
-        try:
-            data = field_data(request, (answer.payload or {}).get("data"))
-        except NoEffectError as no_effect:
-            return SendOutcome(FAILED, request.field, None, answer.status, no_effect)
-        return SendOutcome(APPLIED, request.field, data, answer.status)
-    if isinstance(error, ConditionalCheckFailedError):
-        if counts_as_applied(request):
-            return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status, record=_record(request))
-        error = condition_failure(request, error)
+    # The worker's own judgement of the answer (one attempt: a delete refused as missing is not "already").
+    reply = answer.wire if answer.wire is not None else answer.error
+    assert reply is not None  # signed_http: an answer, or the error that stopped it
+    verdict = judge(request, reply)
+    if verdict.status is Status.APPLIED:
+        return SendOutcome(APPLIED, request.field, verdict.data, answer.status)
+    if verdict.status is Status.ALREADY_APPLIED:
+        return SendOutcome(ALREADY_APPLIED, request.field, None, answer.status, record=_record(request))
+    assert verdict.error is not None
     caller = caller_arn() if callable(caller_arn) else caller_arn
     return SendOutcome(
-        FAILED, request.field, None, answer.status, diagnose(error, http.config, request.field, caller)
+        FAILED,
+        request.field,
+        None,
+        answer.status,
+        diagnose(verdict.error, http.config, request.field, caller),
     )
 
 

@@ -1,10 +1,11 @@
 """The operator's transport: one synchronous SigV4-signed GraphQL POST with requests + requests-aws4auth.
 
-Signed like the worker's aiohttp transport, from the same ``AssumedRoleCredentials`` (``AWS4Auth`` re-reads
+Signed like the worker's own transport, from the same ``AssumedRoleCredentials`` (``AWS4Auth`` re-reads
 ``get_frozen_credentials()`` per request: one consistent key set per signature), for service ``appsync``, the
 configured region, and the host the worker signs (``config.host``: ``APPSYNC_URL``'s own, as sent). So a region
 fault breaks this path exactly where it breaks the worker's, and ``doctor`` can name it.
-The answer is classified by ``worker.classify.classify_response``, the worker's own reading of HTTP answers.
+The answer is read by ``worker.judge.read_answer``, the worker's own reading of HTTP answers; ``send`` takes the
+whole verdict from ``worker.judge.judge``.
 Redirects are never followed (a 3xx is a permanent failure naming its ``Location``), as in the worker.
 """
 
@@ -17,16 +18,19 @@ from typing import Any
 import requests
 from requests_aws4auth import AWS4Auth
 
-from worker.classify import classify_response
 from worker.config import WorkerConfig
 from worker.errors import ConnectionFault, MutationError, RequestTimeout
+from worker.http11 import HttpAnswer as WireAnswer
+from worker.judge import read_answer
 
 
 @dataclass(frozen=True)
 class HttpAnswer:
     status: int
     body: str
-    error: MutationError | None  # None: success
+    error: MutationError | None  # None: success (``read_answer``'s reading; send judges ``wire`` itself)
+    #: The answer as the worker's judge reads it (status, Location, body); None when nothing came back.
+    wire: WireAnswer | None = None
 
     @property
     def payload(self) -> Any:
@@ -84,9 +88,9 @@ class SignedGraphQL:
             return HttpAnswer(0, "", timeout)
         except requests.ConnectionError as exc:
             return HttpAnswer(0, "", ConnectionFault(f"cannot reach {self.config.appsync_url}: {_root(exc)}"))
-        text = response.text
-        verdict = classify_response(response.status_code, text, response.headers.get("Location"))
-        return HttpAnswer(response.status_code, text, verdict)
+        wire = WireAnswer(response.status_code, response.headers.get("Location") or "", response.content)
+        _, error = read_answer(wire)
+        return HttpAnswer(response.status_code, response.text, error, wire)
 
     def close(self) -> None:
         self.http.close()

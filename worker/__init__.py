@@ -2,11 +2,13 @@
 
 Layers, top-down; nothing lower imports anything higher:
 ``handler`` (event shapes, partial batch response) -> ``batch`` (concurrency, FIFO order, dead letters) ->
-``client`` (envelope, signing, send, classify, retry) -> ``credentials`` (assume, cache, refresh).
+``client`` (envelope, send, retry) -> ``judge`` (what an answer means) and ``transport`` (signing, the wire)
+-> ``credentials`` (assume, cache, refresh).
 
 Public API for tools and the sandbox: ``lambda_handler``, ``WorkerRuntime``, ``WorkerConfig``,
-``parse_envelope``, the error types in ``worker.errors``, ``worker.classify.classify_response``,
-``worker.client.counts_as_applied``, ``worker.diagnostics.diagnose`` and ``worker.dead_letters.read_failure``.
+``parse_envelope``, the error types in ``worker.errors``, ``worker.judge`` (``judge``, ``read_answer``,
+``wire_failure``, ``letter_is_permanent``), ``worker.diagnostics.diagnose`` and
+``worker.dead_letters.read_failure``.
 Imports are lazy so that ``import worker`` stays cheap.
 """
 

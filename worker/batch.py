@@ -33,6 +33,7 @@ from worker.client import MutationClient
 from worker.dead_letters import DeadLetter, DeadLetterPublisher
 from worker.envelope import MutationRequest, input_values, parse_envelope
 from worker.errors import MutationError, OutOfTimeError, ProducerRefusedError, WorkerBugError, capped
+from worker.judge import GAVE_UP
 from worker.logs import masked
 from worker.ordering import version_chains
 from worker.origin import origin_message_id
@@ -263,11 +264,7 @@ class BatchProcessor:
                 note="no DEAD_LETTER_QUEUE_URL: left to the queue's redrive policy, without the reason",
             )
             return RecordOutcome(item.record_id, FAILED, error, operation)
-        reason = (
-            error.reason
-            if not error.retryable
-            else f"gave up after delivery {item.receive_count}: {error.reason}"
-        )
+        reason = error.reason if not error.retryable else f"{GAVE_UP} {item.receive_count}: {error.reason}"
         letter = DeadLetter(
             body=item.body if isinstance(item.body, str) else _json(item.body),
             reason=reason,

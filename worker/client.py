@@ -8,7 +8,6 @@ concurrent tasks.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -24,28 +23,24 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from worker.classify import classify_exception
 from worker.config import DEFAULT_MAX_ATTEMPTS, NO_RECORD_RESERVE_SECONDS, WorkerConfig
 from worker.credentials import AssumedRoleCredentials
-from worker.diagnostics import diagnose
 from worker.envelope import MutationRequest, input_values
 from worker.errors import (
-    ConditionalCheckFailedError,
     ExpiredCredentialsError,
     MutationError,
-    NoEffectError,
-    OutcomeUnknownError,
     OutOfTimeError,
     SigningError,
     TransientError,
     capped,
 )
+from worker.judge import Caller, judge, read_answer, wire_failure
 from worker.logs import masked
 from worker.outcomes import Status
-from worker.transport import AppSyncTransport, TransportQueryError, signing_with
+from worker.transport import AppSyncTransport, payload
 
 if TYPE_CHECKING:
-    from botocore.credentials import ReadOnlyCredentials
+    pass
 
 APPLIED = Status.APPLIED
 ALREADY_APPLIED = Status.ALREADY_APPLIED
@@ -71,45 +66,6 @@ class SendResult:
     attempts: int
     #: An upsert (issue 24): "created" or "updated"; None for every other mutation.
     upsert: str | None = None
-
-
-def counts_as_applied(request: MutationRequest, attempt: int = 1, redelivered: bool = False) -> bool:
-    """Whether a conditional-check failure proves the requested effect is already there.
-
-    Never when the caller sent a ``condition`` of their own, nor on a versioned write: the refusal may be that
-    condition, or the version (``worker.synced`` reads the record back to tell).
-    """
-    if request.has_condition or request.version is not None:
-        return False
-    if request.is_create:
-        # Amplify creates on attribute_not_exists(<key>) only: the record this create names exists.
-        return request.record_key is not None
-    if request.is_delete:
-        return attempt > 1 or redelivered  # our earlier attempt (or delivery) already removed it
-    return False
-
-
-def condition_failure(
-    request: MutationRequest, error: ConditionalCheckFailedError
-) -> ConditionalCheckFailedError:
-    """The same refusal, with a reason that says what it can mean for this request."""
-    fields = request.key_fields
-    if request.record_id is None:
-        record = f"this {', '.join(fields)}"
-    else:
-        record = f"{fields[0]} {request.record_id!r}" if len(fields) == 1 else request.record_id
-    if request.has_condition and request.is_create:
-        meaning = (
-            f"the envelope's own condition is false, or a record with {record} already exists; the worker "
-            "cannot tell which, so it is reported as neither applied nor already applied"
-        )
-    elif request.has_condition:
-        meaning = f"the envelope's own condition is false, or there is no record with {record}"
-    elif request.is_create:
-        meaning = f"a record with {record} already exists"
-    else:
-        meaning = f"there is no record with {record}"
-    return ConditionalCheckFailedError(f"{request.field}: the conditional write was refused: {meaning}")
 
 
 @dataclass
@@ -138,26 +94,26 @@ class MutationClient:
         credentials: AssumedRoleCredentials,
         *,
         retry_policy: RetryPolicy | None = None,
+        connect_to: tuple[str, int] | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
         self.retry_policy = retry_policy or RetryPolicy()
+        #: Where connections go instead of the URL's host and port (a test serving a name from another port).
+        self.connect_to = connect_to
         self._transport: AppSyncTransport | None = None
         self._log = structlog.get_logger("worker.client")
 
     async def connect(self) -> None:
-        """Open the connection pool; must run inside the container's one event loop."""
-        if self._transport is not None:
-            return
-        transport = AppSyncTransport(
-            self.config.appsync_url,
-            host=self.config.host,
-            region=self.config.region,
-            timeout=self.config.request_timeout,
-            max_connections=self.config.max_concurrency,
-        )
-        await transport.connect()
-        self._transport = transport
+        """Make the transport (connections open on first use, on the container's one event loop)."""
+        if self._transport is None:
+            self._transport = AppSyncTransport(
+                self.config.appsync_url,
+                host=self.config.host,
+                region=self.config.region,
+                max_connections=self.config.max_concurrency,
+                connect_to=self.connect_to,
+            )
 
     async def close(self) -> None:
         if self._transport is not None:
@@ -221,13 +177,6 @@ class MutationClient:
                     return await self._attempt(request, number, deadline, redelivered, state)
         except MutationError as exc:
             exc.attempts = state.attempts
-            diagnose(
-                exc,
-                request.field,
-                self.credentials.caller_arn,
-                self.credentials.role_arn,
-                self.credentials.session_name,
-            )
             raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 
@@ -239,42 +188,65 @@ class MutationClient:
         redelivered: bool,
         state: _SendState,
     ) -> SendResult:
-        """One attempt: credentials, the time it may take, the request, and what its answer means."""
+        """One attempt: credentials, the time it may take, the request, and ``judge``'s verdict on its answer."""
         state.attempts = number
         credentials = await self.credentials.get(deadline)
         timeout = self._attempt_timeout(deadline, request)
+        transport = self._transport
+        assert transport is not None
+        started = time.perf_counter()
+        answer: Any
         try:
-            data = await self._execute_once(request, credentials.frozen, timeout, number)
-        except ConditionalCheckFailedError as error:
-            if counts_as_applied(request, number, redelivered):
-                self._log.info(  # no key: a custom key is an input value (an email, an order number)
-                    "mutation_already_applied",
+            async with asyncio.timeout(timeout):
+                answer = await transport.post(credentials.frozen, payload_of(request))
+        except Exception as fault:  # timed out or failed on the wire; cancellation passes through untouched
+            answer = fault
+        verdict = judge(request, answer, attempt=number, redelivered=redelivered, caller=self._caller())
+        if verdict.status is APPLIED:
+            if verdict.nested_errors:
+                # The field's data came back next to errors on nested fields (@auth on a field, a relation's
+                # resolver): the mutation ran. Applied; the errors are logged without their messages (inputs).
+                self._log.warning(
+                    "mutation_partial_answer",
                     operation=request.field,
                     attempt=number,
-                    id_source=request.id_source,
+                    errors=[_error_summary(e) for e in verdict.nested_errors][:5],
                 )
-                return SendResult(ALREADY_APPLIED, request.field, None, number)
-            raise condition_failure(request, error) from None
-        except ExpiredCredentialsError:
+            return SendResult(APPLIED, request.field, verdict.data, number)
+        if verdict.status is ALREADY_APPLIED:
+            self._log.info(  # no key: a custom key is an input value (an email, an order number)
+                "mutation_already_applied",
+                operation=request.field,
+                attempt=number,
+                id_source=request.id_source,
+            )
+            return SendResult(ALREADY_APPLIED, request.field, None, number)
+        error = verdict.error
+        assert error is not None
+        self._log.info(
+            "mutation_attempt",
+            operation=request.field,
+            attempt=number,
+            outcome="transient" if error.retryable else "permanent",
+            error_type=error.error_type,
+            reason=masked(error.reason, input_values(request)),
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        if isinstance(error, ExpiredCredentialsError):
             if credentials.generation == state.fresh_generation:
                 raise SigningError(
                     "AppSync rejected freshly assumed credentials as expired",
                     diagnosis="check the host clock and that STS and AppSync see the same time",
-                ) from None
+                )
             # A failed refresh raises a transient error here: retried, never dead-lettered.
             state.fresh_generation = (
                 await self.credentials.replace_rejected(credentials.generation, deadline)
             ).generation
-            raise
-        except TransientError as error:
-            if error.maybe_applied and not request.is_idempotent:
-                raise OutcomeUnknownError(
-                    f"{error.error_type}: {error.reason}; {request.field} has no record id, so "
-                    "sending it again could create a second record: check account B before "
-                    "replaying it"
-                ) from None
-            raise
-        return SendResult(APPLIED, request.field, data, number)
+        raise error
+
+    def _caller(self) -> Caller:
+        credentials = self.credentials
+        return Caller(credentials.caller_arn, credentials.role_arn, credentials.session_name)
 
     async def read(self, query: str, *, deadline: float | None = None) -> tuple[Any, int]:
         """A query (the read-back of a refused versioned write): its ``data`` and the requests it took, or the
@@ -296,12 +268,15 @@ class MutationClient:
                 raise OutOfTimeError("no time left in this invocation to read the record back")
             timeout = self.config.request_timeout if left is None else min(self.config.request_timeout, left)
             try:
-                with signing_with(credentials.frozen):
-                    async with asyncio.timeout(timeout):
-                        return await self._transport.execute(query, None, None), attempt
-            except Exception as raw:
-                error = classify_exception(raw)
-                error.attempts = attempt
+                async with asyncio.timeout(timeout):
+                    answer = await self._transport.post(credentials.frozen, payload(query, None, None))
+                payload_read, failure = read_answer(answer)
+            except Exception as fault:  # timed out or failed on the wire
+                payload_read, failure = None, wire_failure(fault)
+            if failure is None and payload_read is not None:
+                return payload_read.get("data"), attempt
+            error = failure or wire_failure(RuntimeError("no answer"))
+            error.attempts = attempt
             if isinstance(error, ExpiredCredentialsError) and credentials.generation != fresh:
                 fresh = (await self.credentials.replace_rejected(credentials.generation, deadline)).generation
             elif not error.retryable:
@@ -336,88 +311,13 @@ class MutationClient:
             raise OutOfTimeError("no time left in this invocation to send; left for redelivery")
         return min(self.config.request_timeout, left)
 
-    async def _execute_once(
-        self,
-        request: MutationRequest,
-        credentials: ReadOnlyCredentials,
-        timeout: float,
-        attempt: int,
-    ) -> Any:
-        started = time.perf_counter()
-        assert self._transport is not None
-        try:
-            with signing_with(credentials):
-                async with asyncio.timeout(timeout):
-                    result = await self._transport.execute(
-                        request.query, request.variables, request.operation_name
-                    )
-            data = field_data(request, result)
-        except Exception as raw:  # cancellation (a BaseException) passes through untouched
-            if isinstance(raw, TransportQueryError) and _ran(request, raw):
-                # The field's data came back next to errors on nested fields (@auth on a field, a relation's
-                # resolver): the mutation ran. Applied; the errors are logged without their messages (inputs).
-                self._log.warning(
-                    "mutation_partial_answer",
-                    operation=request.field,
-                    attempt=attempt,
-                    errors=[_error_summary(e) for e in (raw.errors or [])][:5],
-                )
-                return raw.data[request.response_key or request.field]
-            error = classify_exception(raw)
-            self._log.info(
-                "mutation_attempt",
-                operation=request.field,
-                attempt=attempt,
-                outcome="transient" if error.retryable else "permanent",
-                error_type=error.error_type,
-                reason=masked(error.reason, input_values(request)),
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
-            if error is raw:
-                raise
-            raise error from None
-        self._log.debug(
-            "mutation_attempt",
-            operation=request.field,
-            attempt=attempt,
-            outcome="applied",
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return data
 
-
-def _ran(request: MutationRequest, error: TransportQueryError) -> bool:
-    return ran_despite_errors(request, error.data, error.errors)
-
-
-def ran_despite_errors(request: MutationRequest, data: Any, errors: Any) -> bool:
-    """An answer whose ``data`` holds the field's (non-null) data and whose every error lies strictly below the
-    field (``path`` ``[field, ...]``): a nested field failed, the mutation itself ran. An error on the field
-    itself (``$util.appendError``, a pipeline resolver) or without a path says it may not have. The one rule
-    for the worker and for ``send``."""
-    key = request.response_key or request.field
-    if not isinstance(data, dict) or data.get(key) is None:
-        return False
-    errors = errors if isinstance(errors, list) else [errors]
-    return all(
-        isinstance(e, dict) and isinstance(e.get("path"), list) and len(e["path"]) > 1 and e["path"][0] == key
-        for e in errors
-    )
+def payload_of(request: MutationRequest) -> bytes:
+    """The request's body, as gql's transport sent it."""
+    return payload(request.query, request.variables, request.operation_name)
 
 
 def _error_summary(error: Any) -> dict[str, Any]:
     if not isinstance(error, dict):
         return {}
     return {"errorType": capped(str(error.get("errorType") or ""), 80), "path": error.get("path")}
-
-
-def field_data(request: MutationRequest, result: Any) -> Any:
-    """The mutation field's data; an answer without it proves nothing ran (``@skip``, a null resolver)."""
-    data = result.get(request.response_key or request.field) if isinstance(result, dict) else None
-    if data is None:
-        shown = "no data" if not isinstance(result, dict) else f"data {capped(json.dumps(result), 200)}"
-        raise NoEffectError(
-            f"AppSync answered {shown} and no error for {request.field}: nothing shows the mutation ran, so "
-            "it is not reported as applied"
-        )
-    return data

@@ -1,4 +1,4 @@
-"""How each AppSync answer is classified.
+"""How each AppSync answer is read (``worker.judge.read_answer``, the half of the judgement that needs no request).
 
 The shapes are AppSync's as published, not the sandbox stand-in's (which is checked against the same sources, so
 a wrong stand-in cannot make these pass): each case names where its shape comes from.
@@ -22,18 +22,24 @@ import json
 
 import pytest
 
-from worker.classify import classify_response
 from worker.errors import (
     ConditionalCheckFailedError,
     ExpiredCredentialsError,
     GraphQLValidationError,
     IAMDeniedError,
+    MutationError,
     PermanentError,
     ResolverUnauthorizedError,
     ServerError,
     SigningError,
     ThrottledError,
 )
+from worker.http11 import HttpAnswer
+from worker.judge import read_answer
+
+
+def classify_response(status: int, text: str) -> MutationError | None:
+    return read_answer(HttpAnswer(status, "", text.encode()))[1]
 
 
 def body(*errors: dict[str, object], data: object = None) -> str:

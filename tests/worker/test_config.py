@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp.connector
 import pytest
 
 from project_settings import SettingsError, load_settings, parse_settings
@@ -176,7 +176,7 @@ def test_every_url_problem_is_listed_in_the_one_error() -> None:
 def test_an_explicit_default_port_is_dropped_so_the_signed_host_is_the_one_sent(
     url: str, host: str, normal: str
 ) -> None:
-    """aiohttp and requests leave the scheme's default port out of Host: ``config.host`` is exactly that."""
+    """The worker and requests leave the scheme's default port out of Host: ``config.host`` is exactly that."""
     config = WorkerConfig.from_environ({**GOOD, "APPSYNC_URL": url, "APPSYNC_REGION": "eu-west-1"})
     assert config.host == host
     assert config.appsync_url == normal
@@ -250,28 +250,27 @@ def _invoke(sb: Sandbox) -> tuple[dict[str, Any], Any]:
 
 @pytest.fixture
 def localhost_port_80_is_the_stand_in(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """aiohttp's resolver sends ``localhost:80`` to the stand-in's real port; nothing else changes.
+    """Name resolution sends ``localhost:80`` to the stand-in's real port; nothing else changes.
 
     The stand-in listens on a random port, so an ``APPSYNC_URL`` with an explicit default port needs this to
-    reach it; what aiohttp sends (Host: localhost) and what the worker signs are untouched.
+    reach it; what the worker sends (Host: localhost) and what it signs are untouched.
     """
     real_port = urlsplit(sb.appsync_url).port
-    default_resolver = aiohttp.connector.DefaultResolver
+    real_getaddrinfo = socket.getaddrinfo
 
-    class Redirecting(default_resolver):  # type: ignore[misc, valid-type]
-        async def resolve(self, host: str, port: int = 0, *args: Any, **kwargs: Any) -> Any:
-            if (host, port) == ("localhost", 80):
-                return await super().resolve("127.0.0.1", real_port, *args, **kwargs)
-            return await super().resolve(host, port, *args, **kwargs)
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if (host, port) == ("localhost", 80):
+            return real_getaddrinfo("127.0.0.1", real_port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(aiohttp.connector, "DefaultResolver", Redirecting)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield "http://localhost:80/graphql"
 
 
-def test_explicit_default_port_end_to_end_signs_what_aiohttp_sends(
+def test_explicit_default_port_end_to_end_signs_what_is_sent(
     sb: Sandbox, container: Callable[..., None], localhost_port_80_is_the_stand_in: str
 ) -> None:
-    """``http://localhost:80/graphql``: aiohttp sends ``Host: localhost``; signing ``localhost:80`` (the URL's
+    """``http://localhost:80/graphql``: the worker sends ``Host: localhost``; signing ``localhost:80`` (the URL's
     netloc, as before) was refused as InvalidSignature on every message."""
     container(APPSYNC_URL=localhost_port_80_is_the_stand_in)
     signature_refusals = sb.appsync.stats.by_outcome.get("signature", 0)

@@ -145,11 +145,12 @@ async def _through_gql(url: str, host: str, request: Any) -> None:
 
 
 async def _through_worker(url: str, host: str, request: Any) -> None:
-    ours = transport.AppSyncTransport(url, host=host, region="eu-west-1", timeout=5, max_connections=2)
-    await ours.connect()
+    ours = transport.AppSyncTransport(url, host=host, region="eu-west-1", max_connections=2)
     try:
-        with signing_frozen(), transport.signing_with(FROZEN):
-            await ours.execute(request.query, request.variables, request.operation_name)
+        with signing_frozen():
+            body = transport.payload(request.query, request.variables, request.operation_name)
+            answer = await ours.post(FROZEN, body)
+        assert answer.status == 200
     finally:
         await ours.close()
 
@@ -166,8 +167,10 @@ def test_the_post_is_what_gql_sent(raw: dict[str, Any]) -> None:
     after = asyncio.run(_capture(lambda url, host: _through_worker(url, host, request)))
 
     def comparable(seen: dict[str, Any]) -> tuple[Any, ...]:
-        # the port differs between the two servers; User-Agent names the library, and is not signed
-        headers = [(k.lower(), v) for k, v in seen["headers"] if k.lower() not in (b"host", b"user-agent")]
+        # the port differs between the two servers; User-Agent names the client, and is not signed; aiohttp
+        # also asked for a compressed answer (Accept-Encoding, not signed), which the worker does not
+        unsigned = (b"host", b"user-agent", b"accept-encoding")
+        headers = [(k.lower(), v) for k, v in seen["headers"] if k.lower() not in unsigned]
         return seen["method"], seen["path"], sorted(headers), seen["body"]
 
     assert comparable(before) == comparable(after)

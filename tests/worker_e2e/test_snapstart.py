@@ -52,17 +52,18 @@ def runtime_module() -> Iterator[FakeSnapshotRestore]:
 
 @pytest.fixture
 def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every aiohttp session (connection pool) the worker opens, whichever layer opens it."""
-    import aiohttp
+    """Every connection pool the worker sends through, whichever layer made it."""
+    from worker.http11 import OriginPool
 
     opened: list[Any] = []
-    real_init = aiohttp.ClientSession.__init__
+    real_post = OriginPool.post
 
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        real_init(self, *args, **kwargs)
-        opened.append(self)
+    async def post(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self not in opened:
+            opened.append(self)
+        return await real_post(self, *args, **kwargs)
 
-    monkeypatch.setattr(aiohttp.ClientSession, "__init__", init)
+    monkeypatch.setattr(OriginPool, "post", post)
     return opened
 
 

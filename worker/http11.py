@@ -1,0 +1,274 @@
+"""Keep-alive HTTP/1.1 POSTs to one origin: asyncio protocols and ``httptools``' response parser, no client
+framework.
+
+The worker sends one kind of request to one host. aiohttp's client path (request and response objects, header
+multidicts, cookie jar, tracing hooks, a timer per request) cost about as much CPU as all the worker's own work
+and took 140 ms of import at every cold start; what the worker needs from it is small:
+
+- a pool of keep-alive connections to the origin (``https`` through the default TLS context, SNI and host name
+  checked), at most ``max_connections`` open, reused last-in first-out; a connection idle for more than
+  ``IDLE_SECONDS`` is closed rather than reused (a frozen Lambda container's sockets may have been dropped by the
+  far end; aiohttp's ``keepalive_timeout`` is the same 15 s);
+- the answer's status, its ``Location`` and its body, parsed by llhttp (``httptools``: Content-Length, chunked,
+  read-until-close and ``Connection: close`` all handled there);
+- failures that say whether the request could have reached the server: ``ConnectFailed`` (nothing was sent)
+  or ``ConnectionDropped`` (the connection ended after the request was written: it may have run).
+
+Cancellation (a timeout around ``post``) closes the connection: a half-read answer never meets the next request.
+Redirects are answers like any other (nothing is followed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections import deque
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+import httptools
+
+#: A pooled connection idle for longer than this is closed, not reused.
+IDLE_SECONDS = 15.0
+#: Resolved addresses are kept this long (aiohttp's ``ttl_dns_cache`` was the same 300 s).
+DNS_TTL_SECONDS = 300.0
+
+
+class HttpAnswer(NamedTuple):
+    status: int
+    location: str  # the Location header, "" when absent
+    body: bytes
+
+
+class ConnectFailed(ConnectionError):
+    """No connection could be made (DNS, refused, TLS handshake): the request was never sent."""
+
+
+class ConnectionDropped(ConnectionError):
+    """The connection ended, or the answer was not HTTP, after the request was written: it may have run."""
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; one request at a time."""
+
+    __slots__ = ("_body", "_framed", "_location", "closed", "idle_since", "parser", "transport", "waiter")
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[HttpAnswer] | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self._location = ""
+        self._body: list[bytes] = []
+        self._framed = False  # the answer says where it ends (Content-Length or chunked)
+
+    # --- asyncio.Protocol -------------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None:  # bytes nobody asked for: this connection cannot be trusted with a request
+            self.close()
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ConnectionDropped(f"the answer is not HTTP/1.1: {exc}"))
+            self.close()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if (
+            self.parser.get_status_code() and not self._framed
+        ):  # read-until-close: the end is the answer's end
+            self._answer(keep=False)
+            return
+        why = f": {exc}" if exc else ""
+        waiter.set_exception(ConnectionDropped(f"the server closed the connection before answering{why}"))
+
+    # --- httptools callbacks ----------------------------------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lowered = name.lower()
+        if lowered == b"location":
+            self._location = value.decode("latin-1")
+        elif lowered in (b"content-length", b"transfer-encoding"):
+            self._framed = True
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.parser.get_status_code() < 200:  # an interim answer (1xx): the real one follows
+            self._location, self._body, self._framed = "", [], False
+            return
+        self._answer(keep=self.parser.should_keep_alive())
+
+    # --- the pool's side --------------------------------------------------------------------------------------
+    def send(self, data: bytes) -> asyncio.Future[HttpAnswer]:
+        assert self.transport is not None
+        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return waiter
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _answer(self, *, keep: bool) -> None:
+        waiter, self.waiter = self.waiter, None
+        body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
+        answer = HttpAnswer(self.parser.get_status_code(), self._location, body)
+        self._location, self._body, self._framed = "", [], False
+        if not keep:
+            self.close()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(answer)
+
+    def _fail(self, error: Exception) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+
+class OriginPool:
+    """Keep-alive connections to one origin (``url``'s scheme, host and port), POSTing to its path.
+
+    ``host`` is the ``Host`` header (what was signed); ``connect_to`` (host, port) overrides where connections
+    go, for a test that serves a URL's name from another port. Bound to the event loop that first uses it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        host: str,
+        max_connections: int,
+        connect_to: tuple[str, int] | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.tls = parts.scheme == "https"
+        self.server_name = parts.hostname
+        self.address = connect_to or (parts.hostname, parts.port or (443 if self.tls else 80))
+        self.max_connections = max(1, max_connections)
+        self._head = f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {host}\r\n".encode("latin-1")
+        self._idle: list[_Connection] = []
+        self._open = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._ssl: ssl.SSLContext | None = None
+        self._addresses: list[tuple[str, int]] = []
+        self._resolved_at = 0.0
+        self.closed = False
+
+    async def post(self, headers: str, body: bytes) -> HttpAnswer:
+        """One POST: ``headers`` are complete ``Name: value\\r\\n`` lines (no Host, no Content-Length)."""
+        connection = await self._acquire()
+        data = b"%s%sContent-Length: %d\r\n\r\n%s" % (self._head, headers.encode("latin-1"), len(body), body)
+        try:
+            answer = await connection.send(data)
+        except BaseException:  # cancelled mid-answer or dropped: never reuse what may hold half an answer
+            connection.abort()
+            self._release(connection)
+            raise
+        self._release(connection)
+        return answer
+
+    async def close(self) -> None:
+        self.closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        self._open = 0
+        await asyncio.sleep(0)  # let the transports finish closing on this loop
+
+    # --- connections ------------------------------------------------------------------------------------------
+    async def _acquire(self) -> _Connection:
+        if self.closed:
+            raise ConnectFailed("the connection pool is closed")
+        now = time.time()  # wall time: a frozen container's idle time counts
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed and now - connection.idle_since <= IDLE_SECONDS:
+                return connection
+            connection.close()
+            self._open -= 1
+        while self._open >= self.max_connections:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+            if self._idle:
+                return await self._acquire()
+        self._open += 1
+        try:
+            return await self._connect()
+        except BaseException:
+            self._open -= 1
+            self._wake()
+            raise
+
+    def _release(self, connection: _Connection) -> None:
+        if connection.closed or self.closed:
+            self._open -= 1
+            connection.close()
+        else:
+            connection.idle_since = time.time()
+            self._idle.append(connection)
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        addresses = await self._resolve(loop)
+        if self.tls and self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        last: OSError | None = None
+        for host, port in addresses:
+            try:
+                _, connection = await loop.create_connection(
+                    _Connection,
+                    host,
+                    port,
+                    ssl=self._ssl if self.tls else None,
+                    server_hostname=self.server_name if self.tls else None,
+                )
+                return connection
+            except OSError as exc:  # ssl.SSLError is an OSError: a failed handshake sent nothing either
+                last = exc
+        self._addresses = []  # a stale address may be why: resolve again next time
+        raise ConnectFailed(f"cannot connect to {self.server_name}: {last}") from last
+
+    async def _resolve(self, loop: asyncio.AbstractEventLoop) -> list[tuple[str, int]]:
+        if self._addresses and time.monotonic() - self._resolved_at < DNS_TTL_SECONDS:
+            return self._addresses
+        host, port = self.address
+        import socket
+
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise ConnectFailed(f"cannot resolve {host}: {exc}") from exc
+        self._addresses = [(str(info[4][0]), int(info[4][1])) for info in infos]
+        self._resolved_at = time.monotonic()
+        return self._addresses
