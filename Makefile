@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SETTINGS ?= settings.toml
 
-.PHONY: install test lint demo sandbox custom-roles package synth deploy bench soak clean
+.PHONY: install test lint demo sandbox custom-roles package synth deploy bench soak docs-figures clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -66,6 +66,11 @@ deploy: $(STAMP)
 ## last and written to build/soak-report.json (the fast variant runs in `make test`).
 soak: $(STAMP)
 	$(PY) -m pytest -m soak -s -q tests/reliability/test_soak.py
+
+## Rewrite the figures sections of docs/performance.md and docs/reliability.md from bench-results.json and the
+## reports in build/ (soak, memory, outcome properties, bad input); an absent report leaves its section as it is.
+docs-figures: $(STAMP)
+	$(PY) -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out bench-results.json
