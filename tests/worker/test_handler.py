@@ -10,7 +10,9 @@ import pytest
 import structlog
 
 from sandbox.lambda_runtime import LambdaContext, eventbridge_event
-from worker.handler import EventShapeError, _is_eventbridge, _is_sqs, handle_event, report_by
+from worker.handler import EventShapeError, handle_event, report_by
+from worker.sources import eventbridge as eventbridge_source
+from worker.sources import sqs as sqs_source
 
 
 @pytest.mark.parametrize(
@@ -48,7 +50,7 @@ SQS_RECORD = {"messageId": "m1", "eventSource": "aws:sqs", "body": "{}"}
     ],
 )
 def test_event_shapes(event: dict[str, Any], sqs: bool, eventbridge: bool) -> None:
-    assert (_is_sqs(event), _is_eventbridge(event)) == (sqs, eventbridge)
+    assert (sqs_source.matches(event), eventbridge_source.matches(event)) == (sqs, eventbridge)
 
 
 @pytest.mark.parametrize("event", [[], "text", {"Records": []}, {"detail-type": "d"}, {"hello": 1}])
