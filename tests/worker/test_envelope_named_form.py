@@ -12,15 +12,9 @@ import subprocess
 import sys
 
 import pytest
-from graphql import parse
+from graphql import FieldNode, OperationDefinitionNode, OperationType, VariableNode, parse
 
-from worker.envelope import (
-    _has_condition,
-    _input_is_variable,
-    _single_mutation_field,
-    input_values,
-    parse_envelope,
-)
+from worker.envelope import input_values, parse_envelope
 
 ALLOWED = frozenset({"createTodo", "updateTodo", "deleteTodo", "createBlogPost"})
 ENVELOPES = [
@@ -38,11 +32,23 @@ ENVELOPES = [
 def test_the_built_text_says_what_the_worker_assumes(envelope: dict[str, object]) -> None:
     request = parse_envelope(json.dumps(envelope), ALLOWED, message_id="m-1")
     assert request.parsed is None  # nothing parsed on the way to the send
-    document = parse(request.query, no_location=True)
-    operation, field = _single_mutation_field(document, None)
-    assert field.name.value == envelope["mutation"]
-    assert _input_is_variable(field)
-    assert _has_condition(operation, field, request.variables) is request.has_condition
+    [operation] = parse(request.query, no_location=True).definitions
+    assert isinstance(operation, OperationDefinitionNode) and operation.operation is OperationType.MUTATION
+    [field] = operation.selection_set.selections
+    assert isinstance(field, FieldNode) and field.name.value == envelope["mutation"]
+    assert not field.directives
+    [given] = [argument.value for argument in field.arguments if argument.name.value == "input"]
+    assert isinstance(given, VariableNode) and given.name.value == "input"
+    # The worker's own reading of that text (the query form, which parses it) finds the same field, an ``input``
+    # that is ``$input``, and a condition exactly when the named form said so.
+    queried = parse_envelope(
+        json.dumps({"query": request.query, "variables": request.variables}), ALLOWED, message_id="m-1"
+    )
+    assert (queried.field, queried.input_is_variable, queried.has_condition) == (
+        envelope["mutation"],
+        True,
+        request.has_condition,
+    )
     assert request.has_condition is (envelope.get("condition") is not None)
 
 
