@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -51,6 +52,21 @@ def _signed_post(
     return _post(url, body.encode(), dict(request.headers.items()))
 
 
+def _node_children() -> set[int]:
+    """This process's children running ``serve.js`` (Amplify's resolvers), as the OS lists them in /proc: a stopped
+    backend's Node process has exited and been reaped, so it is gone from the list."""
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # after "pid (comm)": state, ppid
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):  # exited while we looked
+            continue
+        if parent == os.getpid() and b"serve.js" in command:
+            found.add(int(stat.parent.name))
+    return found
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
     try:
         with urllib.request.urlopen(
@@ -67,7 +83,10 @@ UPDATE = "mutation U($input: UpdateTodoInput!, $c: ModelTodoConditionInput) { up
 def test_the_front_verifies_signatures_and_the_resolvers_see_the_caller(sb: Sandbox, modules: Path) -> None:
     from sandbox.amplify_backend import amplify_appsync
 
+    before = _node_children()
     with amplify_appsync(sb, modules) as backend:
+        node = _node_children() - before
+        assert len(node) == 1, node  # the backend's own Node process
         assert backend.versions == {"transformer": "1.8.4", "simulator": "2.16.20"}
         assert backend.deployed_admin_roles == [SETTINGS.assumed_role_arn]
         assert backend.url is not None and backend.url.startswith("http://127.0.0.1:")
@@ -84,7 +103,7 @@ def test_the_front_verifies_signatures_and_the_resolvers_see_the_caller(sb: Sand
         forged = {"content-type": "application/json", "authorization": "AWS4-HMAC-SHA256 SandboxCaller=e30="}
         status, _ = _post(backend.url, b'{"query": "query { __typename }"}', forged)
         assert status in (400, 403)
-    assert backend.url is None and backend._process is None
+    assert backend.url is None and not node & _node_children()  # its Node process has exited
 
 
 def test_the_simulator_drops_condition_values_unless_patched(sb: Sandbox, modules: Path) -> None:
