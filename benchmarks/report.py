@@ -11,8 +11,8 @@ and is rewritten from one JSON report:
 
 the last four -> docs/reliability.md.
 
-A report that is absent is named and its section is left as it is; so is one that cannot be read. Sections of
-``bench-results.json`` that the benchmark's own table does not show (a top-level key this module does not know)
+A report that is absent is named and its section is left as it is; so is one that cannot be read. Top-level
+sections of ``bench-results.json`` that the benchmark's own table (``benchmarks.run.render``) does not draw on
 are rendered as a table of their figures, so a new measurement reaches the docs without a change here.
 ``--check`` writes nothing and exits 1 when a doc is not what its reports say.
 """
@@ -130,6 +130,11 @@ def _bench_table(results: Mapping[str, Any]) -> str | None:
         return None
 
 
+def _table_shows(results: Mapping[str, Any], key: str, table: str) -> bool:
+    """Whether the benchmark's table draws on ``key`` (it changes, or cannot be drawn, without it)."""
+    return _bench_table({name: value for name, value in results.items() if name != key}) != table
+
+
 def render_bench(results: Any, report: str) -> str:
     if not isinstance(results, Mapping):
         raise ValueError("not a JSON object")
@@ -151,7 +156,7 @@ def render_bench(results: Any, report: str) -> str:
             *figures_table(_get(results, "summary") or {}, report),
         ]
     for key, value in results.items():
-        if key in BENCH_TABLE_KEYS:
+        if key in BENCH_TABLE_KEYS or (table is not None and _table_shows(results, key, table)):
             continue
         lines += ["", f"**`{key}`** (not in the table above)", "", *figures_table(value, report)]
     return "\n".join(lines)

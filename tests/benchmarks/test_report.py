@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from benchmarks import report
 from benchmarks import run as bench_run
 
@@ -209,3 +211,20 @@ def test_a_bench_report_of_another_shape_falls_back_to_its_summary(tmp_path: Pat
     assert report.update(root, out=lambda _: None) == 0
     bench = _section((root / "docs" / "performance.md").read_text(), "bench")
     assert "| `cpu_us_per_mutation` | 512.0 |" in bench
+
+
+def test_a_section_the_table_draws_on_is_not_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new section that ``benchmarks.run.render`` learned to show appears once, in the table."""
+
+    def table(results: Any) -> str:
+        return f"table: cpu {results['cpu']['us']}" if "cpu" in results else "table"
+
+    monkeypatch.setattr(report, "_bench_table", table)
+    root = _project(tmp_path)
+    (root / "bench-results.json").write_text(json.dumps({"cpu": {"us": 212.5}, "new_section": {"x": 1}}))
+    assert report.update(root, out=lambda _: None) == 0
+    bench = _section((root / "docs" / "performance.md").read_text(), "bench")
+    assert "table: cpu 212.5" in bench and "`cpu`" not in bench
+    assert "**`new_section`**" in bench and "| `x` | 1 |" in bench
