@@ -96,7 +96,7 @@ async def _capture(send: Any) -> dict[str, Any]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]  # the port the OS gave the site (aiohttp's public AppRunner.addresses)
     try:
         # both paths sign one fixed host name, so their Authorization headers compare too
         await send(f"http://127.0.0.1:{port}/graphql", "api.example.com")
