@@ -87,12 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     from amplify_custom_roles.document import CustomRolesError
     from amplify_custom_roles.generator import GEN2_NOTE, Gen2ProjectError
-    from project_settings import SettingsError
+    from project_settings import AmplifyGeneration, SettingsError
 
     try:
         return _run(args)
     except Gen2ProjectError as exc:
-        print(f"{exc.source}: amplify.generation = 2, nothing written: {GEN2_NOTE}", file=sys.stderr)
+        setting = AmplifyGeneration.GEN2.setting_text  # the one generation without custom-roles.json
+        print(f"{exc.source}: {setting}, nothing written: {GEN2_NOTE}", file=sys.stderr)
         return EXIT_OK
     except (CustomRolesError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -141,10 +141,11 @@ def plan(
     that is not the one the project's amplify-meta.json names, unless ``force``. Under
     ``amplify.generation = 2`` it raises :class:`Gen2ProjectError`.
     """
-    if settings.amplify.generation == 2:
+    generation = settings.amplify.generation
+    if not generation.custom_roles_gate:
         raise Gen2ProjectError(
             settings.source,
-            [f"amplify.generation = 2: nothing to write. {GEN2_NOTE} (`make synth` / `make deploy`)"],
+            [f"{generation.setting_text}: nothing to write. {GEN2_NOTE} (`make synth` / `make deploy`)"],
         )
     behaviour = cli_behaviour or settings.amplify.cli_behaviour
     if behaviour not in admin_rule.CLI_BEHAVIOURS:

@@ -40,6 +40,7 @@ from amplify_custom_roles.admin_rule import CLI_BEHAVIOURS, NORMALIZE, VERBATIM,
 from mutation_cli.config import CliContext
 from mutation_cli.diagnose import diagnose
 from mutation_cli.session import ViaRoleError, base_session
+from project_settings.generation import AmplifyGeneration
 from worker.config import ENV_APPSYNC_URL, WorkerConfig
 from worker.credentials import inspect_base_credentials
 from worker.errors import (
@@ -161,10 +162,11 @@ class Doctor:
         return self.checks
 
     @property
-    def generation(self) -> int:
-        """The Amplify generation of the target API (from the settings; 1 when there are none)."""
+    def generation(self) -> AmplifyGeneration:
+        """The Amplify generation of the target API (from the settings; Gen 1 when there are none, so the
+        custom-roles.json link is still checked against ``--custom-roles``)."""
         settings = self.ctx.settings
-        return settings.amplify.generation if settings is not None else 1
+        return settings.amplify.generation if settings is not None else AmplifyGeneration.GEN1
 
     def targets_local_sandbox(self) -> bool:
         """The AppSync URL is on the loopback interface: the local sandbox, never a deployed API."""
@@ -379,12 +381,13 @@ class Doctor:
                 if not self.options.probe
                 else [],
             )
-        if self.generation == 2:
+        if not self.generation.custom_roles_gate:
             return Check(
                 "custom-roles.json",
                 SKIPPED,
-                "not used: amplify.generation = 2 (Amplify Gen 2 has no custom-roles.json; its resolvers "
-                "authorize every IAM principal that is not a Cognito identity-pool identity)",
+                f"not used: {self.generation.setting_text} (Amplify {self.generation.label} has no "
+                "custom-roles.json; its resolvers authorize every IAM principal that is not a Cognito "
+                "identity-pool identity)",
                 notes=[
                     "the account-B role's IAM policy on the API's field ARNs is the only gate (next link)"
                 ],
@@ -464,18 +467,18 @@ class Doctor:
     def _project_iam_problem(self) -> str | None:
         """The Amplify project's own files say the API has no AWS_IAM mode (None: it has, or no project)."""
         settings = self.ctx.deployment_settings
-        if settings is None or self.generation != 1:
+        if settings is None or not self.generation.custom_roles_gate:
             return None
         from project_settings.amplify_files import deployed_facts
 
-        facts = deployed_facts(settings.amplify.project_dir, 1, settings.amplify.api_name)
+        facts = deployed_facts(settings.amplify.project_dir, self.generation, settings.amplify.api_name)
         return facts.iam_problem() if facts is not None else None
 
     def _sandbox_mode_refusals(self) -> dict[str, str]:
         """Allowed mutations whose model the schema leaves in sandbox mode (IAM refused) -> that model."""
         settings = self.ctx.deployment_settings
-        if settings is None or self.generation != 1:
-            return {}
+        if settings is None or not self.generation.custom_roles_gate:
+            return {}  # the admin-role resolvers' sandbox mode; under the IAM policy alone it does not apply
         from project_settings.schema import SchemaError, project_schema
 
         try:
@@ -527,12 +530,12 @@ class Doctor:
                 "account-B stack)",
                 "the signed request below still proves signing",
             ]
-            if self.generation == 2:
+            if self.generation.iam_policy_only_gate:
+                only_gate = f"{self.generation.label}: this policy is the only gate"
                 notes.append(
-                    "Gen 2: this policy is the only gate; run `doctor --probe` to prove it with a mutation "
-                    "that cannot write"
+                    f"{only_gate}; run `doctor --probe` to prove it with a mutation that cannot write"
                     if not self.options.probe
-                    else "Gen 2: this policy is the only gate; the authorization probe below proves it"
+                    else f"{only_gate}; the authorization probe below proves it"
                 )
             return Check(
                 "IAM policy",
@@ -547,7 +550,11 @@ class Doctor:
             if r.get("EvalDecision") != "allowed"
         ]
         if denied:
-            gate = " (under Gen 2 the only gate)" if self.generation == 2 else ""
+            gate = (
+                f" (under {self.generation.label} the only gate)"
+                if self.generation.iam_policy_only_gate
+                else ""
+            )
             raise Broken(
                 f"the identity policy of {self.config.role_arn} does not allow appsync:GraphQL on "
                 f"{', '.join(denied)} of {api_arn}{gate}",
@@ -555,8 +562,8 @@ class Doctor:
                 "re-deploy the account-B stack",
             )
         detail = f"appsync:GraphQL allowed on {', '.join(fields)}"
-        if self.generation == 2:
-            detail += f" of {api_arn} (Gen 2: the only gate)"
+        if self.generation.iam_policy_only_gate:
+            detail += f" of {api_arn} ({self.generation.label}: the only gate)"
         return Check("IAM policy", OK, detail)
 
     def signed_request(self) -> Check:
@@ -625,11 +632,11 @@ class Doctor:
                 f"Amplify's resolver for {field_name} admitted {caller}: {sent} reached DynamoDB and met "
                 "its condition; nothing was written",
             )
-        if isinstance(error, ResolverUnauthorizedError) and self.generation == 2:
+        if isinstance(error, ResolverUnauthorizedError) and self.generation.iam_policy_only_gate:
             raise Broken(
                 f"{sent}: {error.error_type}: {error.reason}: AppSync's IAM check let {caller} through, but the "
                 "resolvers refuse it: this API does not authorize IAM principals by their policy, as Amplify "
-                "Gen 2's defineData does",
+                f"{self.generation.label}'s defineData does",
                 "check amplify.generation and the API (a Gen 1 API needs custom-roles.json: set "
                 "amplify.generation = 1 and run `make custom-roles`, then `amplify push`)",
             )
@@ -766,7 +773,7 @@ def operator_notes(ctx: CliContext, *, as_operator: bool) -> list[str]:
         f"operator role {settings.operator_role_arn}: trust admits only {', '.join(operator.principals)} with "
         f"sts:SourceIdentity; allow-list {', '.join(operator.allowed_mutations)}"
     ]
-    if settings.amplify.generation == 1:
+    if settings.amplify.generation.custom_roles_gate:
         notes.append(
             f"custom-roles.json must list {settings.operator_assumed_role_prefix!r} for operators "
             "(`make custom-roles`)"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mutation_cli.errors import UsageError
+from project_settings.generation import AmplifyGeneration
 
 EPILOG = """\
 What is read (Gen 1): account B and region from providers.awscloudformation (StackId, AuthRoleArn) of the
@@ -63,7 +64,12 @@ def add_init_parser(commands: Any) -> None:
     )
     init.add_argument("--env", metavar="ENV", help="Gen 1 environment (default: the checked-out one)")
     init.add_argument("--api-name", metavar="NAME", help="Gen 1 API (needed when the project has several)")
-    init.add_argument("--generation", type=int, choices=(1, 2), help="when the folder holds both generations")
+    init.add_argument(
+        "--generation",
+        type=int,
+        choices=AmplifyGeneration.settings_values(),
+        help="when the folder holds both generations",
+    )
     init.add_argument("--worker-account", metavar="ID", help="account A, where the worker runs")
     init.add_argument("--api-account", metavar="ID", help="account B, when the project files do not say")
     init.add_argument(
@@ -142,37 +148,40 @@ def initialise(
         raise UsageError(f"--from-amplify {source}: no such file or directory")
     project = source.parent if source.is_file() else source
     outputs = gen2_outputs_path(source)
-    gen1 = source.is_dir() and is_gen1_project(source)
-    generation = args.generation
-    if generation is None:
-        if gen1 and outputs is not None:
+    has_gen1 = source.is_dir() and is_gen1_project(source)
+    if args.generation is not None:
+        generation = AmplifyGeneration.from_setting(args.generation)
+    else:
+        if has_gen1 and outputs is not None:
             raise UsageError(
                 f"{source} holds both an Amplify Gen 1 project and amplify_outputs.json (a migration in "
                 "progress?): pass --generation 1 or --generation 2"
             )
-        if not gen1 and outputs is None:
+        if not has_gen1 and outputs is None:
             raise UsageError(
                 f"{source} is not an Amplify project: no amplify/backend/amplify-meta.json or "
                 "amplify/team-provider-info.json (Gen 1), no amplify_outputs.json (Gen 2; run `npx ampx "
                 "generate outputs` or `npx ampx sandbox` first)"
             )
-        generation = 1 if gen1 else 2
-    if generation == 1 and not gen1:
-        raise UsageError(f"{source}: no Amplify Gen 1 project there (amplify/backend/amplify-meta.json)")
-    if generation == 2 and outputs is None:
+        generation = AmplifyGeneration.GEN1 if has_gen1 else AmplifyGeneration.GEN2
+    if generation.described_by_outputs and outputs is None:
         raise UsageError(f"{source}: no amplify_outputs.json there")
-    if generation == 2 and (args.env or args.api_name):
+    if not generation.described_by_outputs and not has_gen1:
+        raise UsageError(
+            f"{source}: no Amplify {generation.label} project there (amplify/backend/amplify-meta.json)"
+        )
+    if not generation.has_environments and (args.env or args.api_name):
         raise UsageError("--env and --api-name are for Amplify Gen 1 projects")
 
     try:
-        if generation == 1:
-            facts = read_gen1(project, env=args.env, api_name=args.api_name)
-            api_dir = project / "amplify" / "backend" / "api" / (facts.api_name or "")
-            schema = read_gen1_schema(api_dir) if facts.api_name else None
-        else:
+        if generation.described_by_outputs:
             assert outputs is not None
             facts = read_gen2(outputs)
             schema = introspection_schema(read_outputs(outputs), str(outputs))
+        else:
+            facts = read_gen1(project, env=args.env, api_name=args.api_name)
+            api_dir = project / "amplify" / "backend" / "api" / (facts.api_name or "")
+            schema = read_gen1_schema(api_dir) if facts.api_name else None
     except (AmplifyProjectError, SchemaError) as exc:
         raise UsageError(str(exc)) from None
 
@@ -293,11 +302,11 @@ def initialise(
         warnings = []
 
     choose(("amplify", "project_dir"), _relative(project, settings_path.parent), "--from-amplify")
-    choose(("amplify", "generation"), generation, f"Amplify Gen {generation} files")
-    if generation == 1 and facts.api_name:
+    choose(("amplify", "generation"), generation.setting, f"Amplify {generation.label} files")
+    if generation.has_environments and facts.api_name:
         choose(("amplify", "api_name"), facts.api_name, facts.source)
     notes = list(facts.notes)
-    if generation == 1:
+    if generation.custom_roles_gate:  # the category-api version decides how custom-roles.json is read
         detected = detect_category_api_version(project)
         if detected is not None:
             version, where = detected
@@ -311,8 +320,8 @@ def initialise(
             )
     else:
         notes.append(
-            "Amplify Gen 2: no custom-roles.json; the mutator role's IAM policy on the API's field ARNs is the only "
-            "gate (`make synth`, then deploy the account-B stack)"
+            f"Amplify {generation.label}: no custom-roles.json; the mutator role's IAM policy on the API's field "
+            "ARNs is the only gate (`make synth`, then deploy the account-B stack)"
         )
 
     from project_settings.toml_edit import set_values, write_text_atomic
@@ -455,7 +464,7 @@ def _print_summary(
     dry_run: bool,
 ) -> None:
     env = f", environment {facts.env_name!r}" if facts.env_name else ""
-    print(f"Amplify Gen {facts.generation} project ({facts.source}{env})", file=out)
+    print(f"Amplify {facts.generation.label} project ({facts.source}{env})", file=out)
     print(f"{'would set' if dry_run else 'set'} in {path}:", file=out)
     for (section, key), value in changes.items():
         print(f"  {section}.{key} = {value!r}    <- {origins[(section, key)]}", file=out)

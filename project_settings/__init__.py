@@ -4,6 +4,7 @@ The worker's Lambda environment, the custom-roles.json generator's input and bot
 values from here, so the pinned role session name, the role name and the account ids cannot drift apart.
 """
 
+from project_settings.generation import AmplifyGeneration
 from project_settings.model import (
     AccountsSettings,
     AmplifySettings,
@@ -19,6 +20,7 @@ from project_settings.model import (
 
 __all__ = [
     "AccountsSettings",
+    "AmplifyGeneration",
     "AmplifySettings",
     "AppSyncSettings",
     "MutatorRoleSettings",

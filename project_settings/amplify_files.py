@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from project_settings.generation import AmplifyGeneration
 from worker.names import APPSYNC_ENDPOINT_RE
 
 _STACK_ID = re.compile(r"^arn:aws[a-z-]*:cloudformation:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):stack/")
@@ -52,7 +53,7 @@ class AmplifyProjectError(ValueError):
 class ProjectFacts:
     """What was read (None: not known from the files) and notes on what was not, and why."""
 
-    generation: int
+    generation: AmplifyGeneration
     source: str
     env_name: str | None = None
     account: str | None = None
@@ -285,7 +286,7 @@ def read_gen1(project_dir: Path, env: str | None = None, api_name: str | None = 
     if problems:
         raise AmplifyProjectError(str(project_dir), problems)
     return ProjectFacts(
-        generation=1,
+        generation=AmplifyGeneration.GEN1,
         source=str(meta_path if meta else amplify / "team-provider-info.json"),
         env_name=wanted,
         account=account,
@@ -322,7 +323,7 @@ def read_gen2(outputs_path: Path) -> ProjectFacts:
         raise AmplifyProjectError(str(outputs_path), problems)
     modes = [section.get("default_authorization_type"), *(section.get("authorization_types") or ())]
     return ProjectFacts(
-        generation=2,
+        generation=AmplifyGeneration.GEN2,
         source=str(outputs_path),
         region=region,
         url=url,
@@ -391,11 +392,13 @@ def project_account(project_dir: Path, api_name: str | None = None) -> str | Non
         return None
 
 
-def deployed_facts(project_dir: Path, generation: int, api_name: str | None = None) -> ProjectFacts | None:
+def deployed_facts(
+    project_dir: Path, generation: AmplifyGeneration, api_name: str | None = None
+) -> ProjectFacts | None:
     """What the settings' Amplify project says about its API (auth modes, conflict detection...): Gen 1 files or
     Gen 2 outputs; None when there is no project there or its files cannot be read (the settings checks say why)."""
     try:
-        if generation == 2:
+        if generation.described_by_outputs:
             outputs = gen2_outputs_path(project_dir)
             return read_gen2(outputs) if outputs is not None else None
         return read_gen1(project_dir, api_name=api_name) if is_gen1_project(project_dir) else None

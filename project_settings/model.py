@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from project_settings.generation import AmplifyGeneration
 from worker.config import (
     DEFAULT_DIRECT_INVOCATION,
     DEFAULT_MAX_CONCURRENCY,
@@ -50,7 +51,6 @@ API_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 FUNCTION_NAME_RE = re.compile(r"^[\w-]{1,64}$", re.ASCII)
 SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$", re.ASCII)
 ARCHITECTURES = ("arm64", "x86_64")
-GENERATIONS = (1, 2)
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 # @aws-amplify/amplify-category-api 5.15.7 (PR #3528) started normalizing custom-roles.json entries.
 FIRST_NORMALIZING_VERSION = (5, 15, 7)
@@ -109,8 +109,14 @@ class AmplifySettings:
     api_name: str
     cli_behaviour: str
     include_session_in_entry: bool
-    generation: int = 1  # Amplify Gen 1 (custom-roles.json) or Gen 2 (IAM policy only)
+    #: Amplify Gen 1 (custom-roles.json is the gate) or Gen 2 (the IAM policy only): ask it what differs.
+    generation: AmplifyGeneration = AmplifyGeneration.GEN1
     category_api_version: str | None = None  # @aws-amplify/amplify-category-api, when known
+
+    def __post_init__(self) -> None:
+        # ``with_changes(amplify={"generation": 2})`` and older callers pass the settings' number: the field
+        # always holds the type, so every reader can ask it what differs (a bad number raises ValueError).
+        object.__setattr__(self, "generation", AmplifyGeneration.from_setting(self.generation))
 
 
 @dataclass(frozen=True)
@@ -410,9 +416,12 @@ def parse_settings(
                     "pass verbatim through 5.15.6, 5.15.7+ normalizes them); keep one of the two"
                 )
             behaviour = from_version
-    generation = reader.integer("amplify", "generation", default=1)
-    if generation not in GENERATIONS:
-        problems.append(f"amplify.generation={generation} must be 1 or 2 (the Amplify generation of the API)")
+    generation = AmplifyGeneration.GEN1
+    generation_setting = reader.integer("amplify", "generation", default=generation.setting)
+    try:
+        generation = AmplifyGeneration.from_setting(generation_setting)
+    except ValueError as exc:
+        problems.append(str(exc))
     project_dir = Path(reader.text("amplify", "project_dir", default="."))
     if not project_dir.is_absolute() and base_dir is not None:
         project_dir = base_dir / project_dir

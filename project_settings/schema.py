@@ -449,7 +449,7 @@ def read_outputs(path: Path) -> dict[str, Any]:
 def project_schema(settings: Settings) -> ApiSchema | None:
     """The schema of the settings' Amplify project, when one is at hand (Gen 1 files or Gen 2 outputs)."""
     project = settings.amplify.project_dir
-    if settings.amplify.generation == 2:
+    if settings.amplify.generation.described_by_outputs:
         outputs = project / "amplify_outputs.json"
         return introspection_schema(read_outputs(outputs), str(outputs)) if outputs.is_file() else None
     return read_gen1_schema(settings.custom_roles_path.parent)

@@ -67,7 +67,7 @@ def project_schema(settings: Settings) -> tuple[str | None, str, list[str]]:
     from project_settings.schema import SchemaError, gen1_schema_files, read_outputs
     from sandbox.appsync.models import introspection_schema
 
-    if settings.amplify.generation == 2:
+    if settings.amplify.generation.described_by_outputs:
         outputs = settings.amplify.project_dir / "amplify_outputs.json"
         if not outputs.is_file():
             return None, f"no {outputs}", []
@@ -174,7 +174,7 @@ def started(
             notes.extend(backend_api.notes)
             unserved = list(backend_api.unserved)
         environment = dict(sb.lambda_environment())
-        if sb.generation == 1:
+        if sb.generation.custom_roles_gate:
             environment[CUSTOM_ROLES_VARIABLE] = str(sb.custom_roles_path)
         from sandbox.invoke import QUEUE_ARN_VARIABLE, QUEUE_URL_VARIABLE
 
@@ -230,9 +230,9 @@ def describe(running: Running, settings_path: str | None) -> str:
         else "the AppSync stand-in (Python, built-in Todo schema)"
     )
     rule = (
-        "Gen 2: any IAM principal its IAM policy allows (no custom-roles.json)"
-        if sb.generation == 2
-        else f"Gen 1: admin roles from {sb.custom_roles_path}"
+        f"{sb.generation.label}: admin roles from {sb.custom_roles_path}"
+        if sb.generation.custom_roles_gate
+        else f"{sb.generation.label}: any IAM principal its IAM policy allows (no custom-roles.json)"
     )
     example = _example_mutation(sb)
     lines = [

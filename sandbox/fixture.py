@@ -55,9 +55,8 @@ from sandbox.lambda_runtime import (
 )
 
 ADMIN_ROLE = "SandboxAdmin"
+#: The Amplify environment the sandbox stands for, where the generation has environments (Gen 1).
 ENV_NAME = "sandbox"
-#: Amplify Gen 2 names its tables <Model>-<apiId>-NONE (no Amplify environment).
-GEN2_ENV_NAME = "NONE"
 
 
 def read_schema(schema: str | Path | None) -> str:
@@ -81,9 +80,9 @@ class Sandbox:
 
         self.settings = settings
         self.cli_behaviour = cli_behaviour or settings.amplify.cli_behaviour
-        #: 1 or 2, from ``amplify.generation``: Gen 2 has no custom-roles.json and no admin-role check.
+        #: From ``amplify.generation``: whether custom-roles.json is the gate, and how tables are named.
         self.generation = settings.amplify.generation
-        self.env_name = GEN2_ENV_NAME if self.generation == 2 else ENV_NAME
+        self.env_name = self.generation.table_env_name or ENV_NAME
         #: The Amplify source schema the API is built from (``@model`` types with Amplify's directives).
         self.schema = read_schema(schema)
         self.schema_is_builtin = schema is None
@@ -95,7 +94,7 @@ class Sandbox:
         }
         #: What the settings' Amplify project says about its API (None: no project, or unreadable).
         self.project_facts = deployed_facts(
-            settings.amplify.project_dir, settings.amplify.generation, settings.amplify.api_name
+            settings.amplify.project_dir, self.generation, settings.amplify.api_name
         )
         #: The API's authorization modes as the Amplify project's files say (empty: not known, AWS_IAM taken as
         #: present). Without AWS_IAM the fronts refuse every signed request, as AppSync does.
@@ -142,7 +141,7 @@ class Sandbox:
         """
         sandbox = cls(settings, cli_behaviour=cli_behaviour, schema=schema)
         if create_custom_roles is None:
-            create_custom_roles = sandbox.generation == 1
+            create_custom_roles = sandbox.generation.custom_roles_gate
         cls._running = sandbox
         try:
             sandbox._start(

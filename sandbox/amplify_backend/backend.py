@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from amplify_custom_roles import admin_rule
+from project_settings.generation import AmplifyGeneration
 from sandbox.appsync import responses
 from sandbox.appsync.custom_roles import CustomRoles
 from sandbox.appsync.faults import Faults
@@ -673,7 +674,8 @@ def for_sandbox(sb: Any, node_modules: Path, **options: Any) -> AmplifyResolvers
     """
     keys = data_source_keys(sb)
     options.setdefault("schema", getattr(sb, "schema", None))
-    options.setdefault("enable_iam_access", getattr(sb, "generation", 1) == 2)
+    generation = getattr(sb, "generation", AmplifyGeneration.GEN1)
+    options.setdefault("enable_iam_access", AmplifyGeneration.from_setting(generation).iam_policy_only_gate)
     options.setdefault("env_name", getattr(sb, "env_name", "sandbox"))
     options.setdefault("auth_modes", getattr(sb, "auth_modes", ()))
     if hasattr(sb, "ensure_tables"):

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from amplify_custom_roles import admin_rule
+from project_settings.generation import AmplifyGeneration
 from sandbox.appsync import documents, responses
 from sandbox.appsync.custom_roles import CustomRoles
 from sandbox.appsync.execution import CallContext, Executor
@@ -62,13 +63,13 @@ class AppSyncStandIn:
         cli_behaviour: str,
         env_name: str = "sandbox",
         dynamodb_path: str = "auto",
-        generation: int = 1,
+        generation: AmplifyGeneration | int = AmplifyGeneration.GEN1,
         auth_modes: Sequence[str] = (),
     ) -> None:
         if dynamodb_path not in DYNAMODB_PATHS:
             raise ValueError(f"dynamodb_path must be one of {DYNAMODB_PATHS}, not {dynamodb_path!r}")
-        if generation not in (1, 2):
-            raise ValueError(f"generation must be 1 or 2 (the Amplify generation), not {generation!r}")
+        # The settings' number (1 or 2) or the type; anything else is named in a ValueError.
+        generation = AmplifyGeneration.from_setting(generation, name="generation")
         if cli_behaviour not in admin_rule.CLI_BEHAVIOURS:
             raise ValueError(
                 f"cli_behaviour must be one of {admin_rule.CLI_BEHAVIOURS}, not {cli_behaviour!r}"
@@ -79,8 +80,8 @@ class AppSyncStandIn:
         self.account_id = account_id
         self.cli_behaviour = cli_behaviour
         self.env_name = env_name
-        #: 1: Amplify Gen 1's admin-role rule (custom-roles.json); 2: Gen 2's IAM-access rule (no allow-list).
-        self.generation = generation
+        #: Gen 1: Amplify's admin-role rule (custom-roles.json); Gen 2: the IAM-access rule (no allow-list).
+        self.generation: AmplifyGeneration = generation
         self.clock_offset = timedelta(0)
         self.faults = Faults()
         self.stats = Stats()
@@ -286,7 +287,7 @@ class AppSyncStandIn:
         identity-pool identity (``isNonCognitoIAMPrincipal``) is authorized: its IAM policy was the only gate.
         The sandbox has no Cognito identity pool, so every caller it knows is such a principal.
         """
-        if self.generation == 2:
+        if self.generation.iam_policy_only_gate:
             return True
         return admin_rule.is_admitted(caller.arn, self.custom_roles.admin_roles(self.cli_behaviour))
 

@@ -74,3 +74,20 @@ def test_unknown_cli_behaviour_is_rejected(identities: Any, dynamodb: Any, roles
             custom_roles_path=roles_file,
             cli_behaviour="latest",
         )
+
+
+def test_unknown_generation_is_rejected(identities: Any, dynamodb: Any, roles_file: Any, kit: Any) -> None:
+    from sandbox.appsync import AppSyncStandIn
+
+    with pytest.raises(ValueError, match=r"^generation=3 must be 1 or 2 \(the Amplify generation"):
+        AppSyncStandIn(
+            identities=identities,
+            dynamodb_client=dynamodb,
+            table_name="t",
+            api_id=kit.API_ID,
+            region=kit.REGION,
+            account_id=kit.ACCOUNT_B,
+            custom_roles_path=roles_file,
+            cli_behaviour="verbatim",
+            generation=3,
+        )
