@@ -10,6 +10,11 @@ Two harnesses, one run:
 2. The sandbox (moto + the sandbox's AppSync stand-in, in this process, on 127.0.0.1): the full path with real
    SQS and AssumeRole, batches of 10 and 100, at ``--latency-ms`` (default 25 ms).
 
+3. CPU per mutation (``benchmarks.cpu``, issue 23): the worker beside the floor (a bare aiohttp POST of the same
+   requests) and a careful gql peer, each in its own clean process against the fast stand-in, at (MAX_CONCURRENCY,
+   batch) (10, 10), (50, 100), (100, 100); RSS over 10,000 mutations in one warm container; the worker's top-ten
+   profile. ``--only-cpu`` runs this section alone, ``--skip-cpu`` leaves it out.
+
 Cold start (import + runtime construction) is measured in the dev venv and in a Lambda-like package. Targets are
 reported against, never asserted. Writes a table to the terminal and every figure, with the machine it ran on,
 to ``bench-results.json``.
@@ -71,8 +76,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="auto",
         help="how the stand-in reaches DynamoDB (client = the slow HTTP path, for comparison)",
     )
+    cpu = parser.add_argument_group("CPU per mutation (worker, floor, peer; benchmarks/cpu.py)")
+    cpu.add_argument(
+        "--only-cpu", action="store_true", help="run only the CPU section (a few minutes at most)"
+    )
+    cpu.add_argument("--skip-cpu", action="store_true", help="leave the CPU section out")
+    cpu.add_argument(
+        "--cpu-points", default="10x10,50x100,100x100", help="MAX_CONCURRENCYxbatch, comma-separated"
+    )
+    cpu.add_argument("--cpu-mutations", type=int, default=2000, help="timed mutations per client and point")
+    cpu.add_argument(
+        "--cpu-rounds", type=int, default=1, help="worker/floor/peer in turn this many times; medians (1)"
+    )
+    cpu.add_argument("--cpu-warm-up", type=int, default=500, help="untimed mutations first, per child (500)")
+    cpu.add_argument("--cpu-rss-mutations", type=int, default=10_000, help="mutations in the RSS run (10000)")
+    cpu.add_argument(
+        "--cpu-rss-every", type=int, default=1000, help="RSS read after every N mutations (1000)"
+    )
+    cpu.add_argument("--cpu-rss-point", default="100x100", help="MAX_CONCURRENCYxbatch of the RSS run")
+    cpu.add_argument("--cpu-profile-mutations", type=int, default=1000, help="mutations profiled (1000)")
     parser.add_argument("--output", default="bench-results.json")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.only_cpu and args.skip_cpu:
+        parser.error("--only-cpu and --skip-cpu exclude each other")
+    return args
 
 
 def machine() -> dict[str, Any]:
@@ -115,6 +142,11 @@ def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
     limit = concurrency / (latency / 1000.0) if latency > 0 else None
     results["limit_mutations_per_second"] = round(limit, 1) if limit else None
 
+    if not args.skip_cpu:
+        _cpu_run(args, settings, results, progress)
+    if args.only_cpu:
+        results["summary"] = summarize(results)
+        return results
     if not args.skip_limit:
         from benchmarks import harness
 
@@ -147,6 +179,26 @@ def run(args: argparse.Namespace, progress: Any = print) -> dict[str, Any]:
     results["cold_start"] = cold
     results["summary"] = summarize(results)
     return results
+
+
+def _cpu_run(args: argparse.Namespace, settings: Any, results: dict[str, Any], progress: Any) -> None:
+    from benchmarks import cpu
+
+    progress("  CPU per mutation: worker, floor and peer on the fast stand-in (own processes) ...")
+    (rss_point,) = cpu.parse_points(args.cpu_rss_point)
+    results["cpu"] = cpu.run(
+        settings,
+        points=cpu.parse_points(args.cpu_points),
+        mutations=args.cpu_mutations,
+        warm_up=args.cpu_warm_up,
+        latency_ms=args.latency_ms,
+        rss_point=rss_point,
+        rss_mutations=args.cpu_rss_mutations,
+        rss_every=args.cpu_rss_every,
+        profile_mutations=args.cpu_profile_mutations,
+        rounds=args.cpu_rounds,
+        progress=progress,
+    )
 
 
 def _sandbox_runs(args: argparse.Namespace, settings: Any, results: dict[str, Any], progress: Any) -> None:
@@ -242,6 +294,10 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
+    if "cpu" in results:
+        summary["cpu"] = results["cpu"]["summary"]
+    if "cold_start" not in results:  # --only-cpu
+        return summary
     limit_run = results.get("limit")
     if limit_run is not None:
         points = {}
@@ -400,6 +456,10 @@ def render(results: dict[str, Any]) -> str:
         f"average at start {results['machine']['load_average_at_start']}",
         "",
     ]
+    if "cpu" in results:
+        from benchmarks import cpu
+
+        lines += [*cpu.render(results["cpu"]), ""]
     if "limit" in results:
         lines += [*render_limit(results), ""]
     rows: list[tuple[str, str, str]] = []
@@ -451,7 +511,7 @@ def render(results: dict[str, Any]) -> str:
             ", ".join(f"{k.removesuffix('_us')} {v}" for k, v in parts.items() if k != "total_us"),
         )
     for key, label in (("dev_venv", "dev venv"), ("lambda_package", "Lambda-like package")):
-        cold = results["cold_start"].get(key)
+        cold = results.get("cold_start", {}).get(key)
         if cold is None:
             continue
         target = (
@@ -467,8 +527,9 @@ def render(results: dict[str, Any]) -> str:
         add(f"peak RSS at cold start, {label} (MB)", cold["peak_rss_mb_max"])
         add(f"CLI-only modules imported, {label}", ", ".join(cold["cli_only_modules_imported"]) or "none")
         add(f"other modules imported, {label}", ", ".join(cold["other_modules_imported"]) or "none")
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    lines += [f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c}".rstrip() for a, b, c in rows]
+    if rows:
+        widths = [max(len(r[i]) for r in rows) for i in range(2)]
+        lines += [f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c}".rstrip() for a, b, c in rows]
     if s.get("sandbox_limited"):
         lines += [
             "",

@@ -14,6 +14,9 @@ tops out below ``MAX_CONCURRENCY / latency``; this one does only what a benchmar
   the worker's real ``AssumedRoleCredentials`` path runs unchanged. Counted; not signature-checked (the caller's
   base credentials are fake).
 - ``POST /_control`` (JSON ``{"latency_ms": ...}``) sets the added latency; ``GET /_stats`` returns counters.
+- ``POST /_capture`` (JSON ``{"limit": n}``) keeps the next ``n`` GraphQL requests that passed the signature check
+  (received headers and body), dropping any kept before; ``GET /_captured`` returns them (bodies base64). The CPU
+  bench's floor replays a client's exact requests with them (``benchmarks.cpu``).
 
 Run: ``python -m benchmarks.standin`` prints ``{"port": N}`` on its first line, then serves until stdin closes.
 """
@@ -21,6 +24,7 @@ Run: ``python -m benchmarks.standin`` prints ``{"port": N}`` on its first line, 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import heapq
 import hmac
@@ -155,6 +159,8 @@ class Server:
         self.stats = Stats()
         self.verifier = Verifier()
         self.delays = Delays(self.stats)
+        self.capture_limit = 0
+        self.captured: list[tuple[dict[str, str], bytes]] = []
 
     def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
         """(status, body, content type) for one request."""
@@ -165,6 +171,8 @@ class Server:
                 kind = "InvalidSignatureException" if "signature" in problem else "UnauthorizedException"
                 return 403, json.dumps({"errors": [{"errorType": kind, "message": problem}]}).encode(), kind
             self.stats.graphql += 1
+            if len(self.captured) < self.capture_limit:
+                self.captured.append((headers, body))
             return 200, resolver_answer(body), "application/json"
         if path == "/" and method == "POST" and b"Action=AssumeRole" in body:
             self.stats.assume_role += 1
@@ -183,6 +191,13 @@ class Server:
             self.latency = float(json.loads(body or b"{}").get("latency_ms", 0)) / 1000.0
             self.stats.delayed, self.stats.delay_sum, self.stats.delay_max = 0, 0.0, 0.0
             return 200, b"{}", "application/json"
+        if path == "/_capture" and method == "POST":
+            self.capture_limit = int(json.loads(body or b"{}").get("limit", 0))
+            self.captured = []
+            return 200, b"{}", "application/json"
+        if path == "/_captured":
+            kept = [{"headers": h, "body": base64.b64encode(b).decode()} for h, b in self.captured]
+            return 200, json.dumps({"requests": kept}).encode(), "application/json"
         if path == "/_stats":
             return 200, json.dumps(self.stats.as_dict()).encode(), "application/json"
         self.stats.other += 1
@@ -359,6 +374,15 @@ class StandInProcess:
 
     def stats(self) -> dict[str, Any]:
         return dict(self._call("GET", "/_stats"))
+
+    def capture(self, limit: int) -> None:
+        """Keep the next ``limit`` GraphQL requests that pass the signature check (any kept before are dropped)."""
+        self._call("POST", "/_capture", json.dumps({"limit": limit}).encode())
+
+    def captured(self) -> list[tuple[dict[str, str], bytes]]:
+        """The requests kept since ``capture``, in arrival order: (headers as received, lower-case names; body)."""
+        kept = self._call("GET", "/_captured")["requests"]
+        return [(r["headers"], base64.b64decode(r["body"])) for r in kept]
 
     def cpu_seconds(self) -> float:
         """The stand-in process's CPU time so far (user + system), from /proc."""

@@ -43,6 +43,7 @@ def test_bench_produces_every_figure(tmp_path: Path, capsys: pytest.CaptureFixtu
         "--naive-records=2",
         "--soak-mutations=20",
         "--soak-batch=10",
+        "--skip-cpu",  # tests/benchmarks/test_cpu_smoke.py runs that section
         "--skip-package",  # the package build needs pip and a network or wheel cache: `make bench` covers it
         f"--output={output}",
     ]
