@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from structlog.contextvars import bound_contextvars
 
 from worker.client import MutationClient
@@ -34,7 +33,7 @@ from worker.dead_letters import DeadLetter, DeadLetterPublisher
 from worker.envelope import MutationRequest, input_values, parse_envelope
 from worker.errors import MutationError, OutOfTimeError, ProducerRefusedError, WorkerBugError, capped
 from worker.judge import GAVE_UP
-from worker.logs import masked
+from worker.logs import bound_logger, masked
 from worker.ordering import version_chains
 from worker.origin import origin_message_id
 from worker.outcomes import Status
@@ -106,7 +105,7 @@ class BatchProcessor:
         self.model_keys = dict(model_keys or {})
         self.protected_fields = dict(protected_fields or {})
         self.producer_rules = tuple(producer_rules)
-        self._log = structlog.get_logger("worker.batch")
+        self._log = bound_logger("worker.batch")
 
     async def process(
         self, items: Sequence[WorkItem], *, fifo: bool = False, deadline: float | None = None

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -35,7 +34,7 @@ from worker.errors import (
     capped,
 )
 from worker.judge import Caller, judge, read_answer, wire_failure
-from worker.logs import masked
+from worker.logs import bound_logger, masked
 from worker.outcomes import Status
 from worker.transport import AppSyncTransport, payload
 
@@ -102,7 +101,7 @@ class MutationClient:
         #: Where connections go instead of the URL's host and port (a test serving a name from another port).
         self.connect_to = connect_to
         self._transport: AppSyncTransport | None = None
-        self._log = structlog.get_logger("worker.client")
+        self._log = bound_logger("worker.client")
 
     async def connect(self) -> None:
         """Make the transport (connections open on first use, on the container's one event loop)."""

@@ -23,6 +23,7 @@ Every invocation returns a safety margin before Lambda's deadline (10% of the ti
 from __future__ import annotations
 
 import atexit
+import gc
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -33,9 +34,7 @@ from worker import snapstart
 from worker.config import HANDLER_MARGIN_MAX_SECONDS
 from worker.errors import MutationError
 from worker.runtime import WorkerRuntime
-from worker.sources import eventbridge as eventbridge_source
 from worker.sources import source_for
-from worker.sources import sqs as sqs_source
 from worker.sources.eventbridge import MutationFailed
 
 _runtime: WorkerRuntime | None = None
@@ -53,11 +52,17 @@ def get_runtime() -> WorkerRuntime:
     return _runtime
 
 
+def current_runtime() -> WorkerRuntime | None:
+    """The container's runtime if one is built (None: nothing built yet, or dropped); never builds one."""
+    return _runtime
+
+
 def reset_runtime() -> None:
     """Drop the container state (what a new Lambda container would have); for tests and tools."""
     global _runtime
     if _runtime is not None:
         _runtime.close()
+        gc.unfreeze()  # what the first invocation froze may be garbage now
     _runtime = None
 
 
@@ -67,7 +72,12 @@ atexit.register(reset_runtime)
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     runtime = get_runtime()
-    return runtime.run(handle_event(runtime, event, context))
+    result = runtime.run(handle_event(runtime, event, context))
+    if runtime.invocations == 1:
+        # What the cold start and the first invocation built (modules, botocore's models and clients, the
+        # credentials, the connections) lives as long as the container: the collector stops walking it.
+        gc.freeze()
+    return result
 
 
 async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
@@ -93,11 +103,6 @@ async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str,
     await _prefetch_credentials(runtime, runtime.log, deadline)
     result: dict[str, Any] = await source.handle(runtime, event, context, deadline, started)
     return result
-
-
-#: The shapes, for callers that ask (each adapter in ``worker.sources`` owns its own).
-_is_sqs = sqs_source.matches
-_is_eventbridge = eventbridge_source.matches
 
 
 async def _prefetch_credentials(runtime: WorkerRuntime, log: Any, deadline: float | None) -> None:
@@ -135,6 +140,7 @@ snapstart.register(reset_runtime)
 __all__ = [
     "EventShapeError",
     "MutationFailed",
+    "current_runtime",
     "get_runtime",
     "handle_event",
     "lambda_handler",

@@ -10,14 +10,12 @@ import asyncio
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-import structlog
-
 from worker.batch import BatchProcessor
 from worker.client import MutationClient, RetryPolicy
 from worker.config import WorkerConfig
 from worker.credentials import AssumedRoleCredentials, inspect_base_credentials
 from worker.dead_letters import DeadLetterPublisher
-from worker.logs import configure_logging
+from worker.logs import bound_logger, configure_logging
 from worker.metrics import emit, function_name, invocation_documents
 from worker.producers import Producers
 
@@ -66,7 +64,7 @@ class WorkerRuntime:
 
         self.config = config
         self.producers = Producers.from_config(config)
-        self.log = structlog.get_logger("worker")
+        self.log = bound_logger("worker")
         self.base_session = base_session or botocore.session.get_session()
         report = inspect_base_credentials(self.base_session, dict(environ) if environ is not None else None)
         log_method = self.log.warning if report.warning else self.log.info

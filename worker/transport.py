@@ -39,10 +39,19 @@ _KEYS: dict[tuple[str, str, str], bytes] = {}
 
 def amz_date() -> str:
     """``YYYYMMDDTHHMMSSZ``, now, from the clock botocore's signer reads (``botocore.auth.get_current_datetime``,
-    naive UTC): one signing clock for STS and AppSync, and one place for a test to skew it."""
+    naive UTC): one signing clock for STS and AppSync, and one place for a test to skew it. Formatted once per
+    second: every request of that second carries the same stamp."""
     from botocore import auth  # imported by botocore's clients already: no cost here
 
-    return auth.get_current_datetime().strftime("%Y%m%dT%H%M%SZ")
+    now = auth.get_current_datetime()
+    second = (now.toordinal() * 86400) + now.hour * 3600 + now.minute * 60 + now.second
+    if _STAMP[0] != second:
+        _STAMP[:] = [second, now.strftime("%Y%m%dT%H%M%SZ")]
+    return _STAMP[1]
+
+
+#: The last second formatted by ``amz_date`` and its stamp.
+_STAMP: list[Any] = [None, ""]
 
 
 def _signing_key(secret: str, date: str, region: str) -> bytes:

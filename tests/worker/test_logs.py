@@ -98,17 +98,13 @@ def test_text_with_a_marker_but_no_secret_is_kept(line: str) -> None:
     assert scrub(line) == line
 
 
-def test_line_without_any_marker_runs_no_regex(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Exploding:
-        def sub(self, *_: object) -> str:
-            raise AssertionError("a regex ran on a line with no marker")
-
-    monkeypatch.setattr(logs, "_SCRUB", [(Exploding(), "")])
+def test_line_without_any_marker_runs_no_regex() -> None:
     line = "applied createTodo order-42 in 12 ms (attempt 1 of 6)"
+    assert not logs.needs_scrubbing(line)
     assert scrub(line) is line
 
 
 def test_every_masked_form_above_passes_the_fast_path_check() -> None:
     """Each pattern's match contains a marker in any case: none of the forms skips the patterns."""
     for line in SIGNATURE_LINES + TOKEN_LINES + CREDENTIAL_LINES + BARE_KEY_LINES:
-        assert any(marker in line.lower() for marker in logs._MARKERS), line
+        assert logs.needs_scrubbing(line), line

@@ -85,7 +85,7 @@ def test_after_restore_the_next_invocation_assumes_afresh_and_reconnects(
 
     runtime_module.restore()  # what Lambda runs when it restores this container from a snapshot
 
-    assert handler._runtime is None
+    assert handler.current_runtime() is None
     assert old_loop.is_closed() and old_session.closed  # the loop and the pooled connections are gone
     sb.send_messages([create(key="snap-after")])
     assert invoke(sb)[1] == {"batchItemFailures": []}
@@ -104,7 +104,7 @@ def test_before_snapshot_drops_whatever_init_built(
 ) -> None:
     built = handler.get_runtime()
     runtime_module.snapshot()
-    assert handler._runtime is None and built.loop.is_closed()
+    assert handler.current_runtime() is None and built.loop.is_closed()
     runtime_module.snapshot()  # nothing to drop: still fine
 
 
@@ -139,7 +139,7 @@ def test_importing_the_handler_builds_nothing_and_registers_both_hooks(tmp_path:
         socket.socket.connect = lambda self, *a: opened.append(a) or real(self, *a)
         import worker.handler as handler
         import snapshot_restore_py as hooks
-        assert handler._runtime is None, "init built the runtime"
+        assert handler.current_runtime() is None, "init built the runtime"
         assert [f.__name__ for f, _ in hooks.before] == ["before_snapshot"]
         assert [f.__name__ for f, _ in hooks.after] == ["after_restore"]
         for func, args in hooks.after:
