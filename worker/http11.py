@@ -52,7 +52,17 @@ class ConnectionDropped(ConnectionError):
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; one request at a time."""
 
-    __slots__ = ("_body", "_framed", "_location", "closed", "idle_since", "parser", "transport", "waiter")
+    __slots__ = (
+        "_body",
+        "_framed",
+        "_location",
+        "_until_close",
+        "closed",
+        "idle_since",
+        "parser",
+        "transport",
+        "waiter",
+    )
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -63,6 +73,7 @@ class _Connection(asyncio.Protocol):
         self._location = ""
         self._body: list[bytes] = []
         self._framed = False  # the answer says where it ends (Content-Length or chunked)
+        self._until_close = False  # the answer's head is complete and its body ends with the connection
 
     # --- asyncio.Protocol -------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,28 +98,35 @@ class _Connection(asyncio.Protocol):
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        if (
-            self.parser.get_status_code() and not self._framed
-        ):  # read-until-close: the end is the answer's end
+        if self._until_close:  # read-until-close: the end is the answer's end
             self._answer(keep=False)
             return
         why = f": {exc}" if exc else ""
         waiter.set_exception(ConnectionDropped(f"the server closed the connection before answering{why}"))
 
     # --- httptools callbacks ----------------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.waiter is None:  # a second answer to one request: no later answer here can be trusted
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         lowered = name.lower()
         if lowered == b"location":
             self._location = value.decode("latin-1")
-        elif lowered in (b"content-length", b"transfer-encoding"):
+        elif lowered == b"content-length" or (
+            lowered == b"transfer-encoding" and value.lower().endswith(b"chunked")
+        ):  # any other transfer coding is read until close (llhttp does)
             self._framed = True
+
+    def on_headers_complete(self) -> None:
+        self._until_close = not self._framed
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
         if self.parser.get_status_code() < 200:  # an interim answer (1xx): the real one follows
-            self._location, self._body, self._framed = "", [], False
+            self._location, self._body, self._framed, self._until_close = "", [], False, False
             return
         self._answer(keep=self.parser.should_keep_alive())
 
@@ -133,7 +151,7 @@ class _Connection(asyncio.Protocol):
         waiter, self.waiter = self.waiter, None
         body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
         answer = HttpAnswer(self.parser.get_status_code(), self._location, body)
-        self._location, self._body, self._framed = "", [], False
+        self._location, self._body, self._framed, self._until_close = "", [], False, False
         if not keep:
             self.close()
         if waiter is not None and not waiter.done():
@@ -194,7 +212,11 @@ class OriginPool:
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
-        self._open = 0
+        self._open -= len(idle)  # those in use are counted out as they come back
+        waiters, self._waiters = self._waiters, deque()
+        for waiter in waiters:  # posts waiting for a connection fail now (``_acquire`` sees ``closed``)
+            if not waiter.done():
+                waiter.set_result(None)
         await asyncio.sleep(0)  # let the transports finish closing on this loop
 
     # --- connections ------------------------------------------------------------------------------------------
@@ -211,7 +233,14 @@ class OriginPool:
         while self._open >= self.max_connections:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
-            await waiter
+            try:
+                await waiter
+            except BaseException:  # cancelled: a wake-up already given to this waiter goes to the next one
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()
+                raise
+            if self.closed:
+                raise ConnectFailed("the connection pool is closed")
             if self._idle:
                 return await self._acquire()
         self._open += 1
