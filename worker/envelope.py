@@ -651,7 +651,8 @@ _DERIVED = ("record_key", "record_id")
 
 def _with(request: MutationRequest, **changes: Any) -> MutationRequest:
     """``dataclasses.replace`` for the one request every create makes twice, at a tenth of its cost: the same
-    fields with ``changes`` (no ``__post_init__`` to rerun), and nothing derived from the old ones."""
+    fields with ``changes`` (no ``__post_init__`` to rerun), and nothing derived from the old ones unless
+    ``changes`` gives it (``record_key``/``record_id`` when the caller knows them)."""
     clone = object.__new__(MutationRequest)
     state = {k: v for k, v in request.__dict__.items() if k not in _DERIVED}
     state.update(changes)
@@ -689,7 +690,14 @@ def _bind_idempotency(request: MutationRequest, message_id: str | None) -> Mutat
         if message_id is None or fields != ("id",) or not isinstance(input_value, Mapping):
             return request  # no id to give it: Amplify generates one (or AppSync refuses a missing key)
         variables = {**request.variables, "input": {**input_value, "id": message_id}}
-        return _with(request, variables=variables, idempotency_key=message_id, id_source="message")
+        return _with(
+            request,
+            variables=variables,
+            idempotency_key=message_id,
+            id_source="message",
+            record_key={"id": message_id},
+            record_id=message_id,
+        )
     if record_id is not None:
         if record_id != key:
             raise EnvelopeError(
@@ -703,7 +711,10 @@ def _bind_idempotency(request: MutationRequest, message_id: str | None) -> Mutat
             f"{request.field}(input: $input) with variables.input (a JSON object)"
         )
     variables = {**request.variables, "input": {**input_value, key_field: key}}
-    return _with(request, variables=variables, id_source="idempotencyKey")
+    # the record is the key now: what record_key and record_id would compute again, given
+    return _with(
+        request, variables=variables, id_source="idempotencyKey", record_key={key_field: key}, record_id=key
+    )
 
 
 def _literal_key(mutation_field: FieldNode, key_fields: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:

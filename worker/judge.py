@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
+
 from worker.diagnostics import diagnose
 from worker.errors import (
     ConditionalCheckFailedError,
@@ -153,17 +155,20 @@ def read_answer(answer: HttpAnswer) -> tuple[dict[str, Any] | None, MutationErro
     status = answer.status
     if 300 <= status < 400:
         return None, redirect_refused(status, answer.location)
-    text = answer.body.decode("utf-8", "replace")
     if status >= 400:
+        text = answer.body.decode("utf-8", "replace")
         return None, _http_error(status, errors_of(text), text)
     try:
-        payload = json.loads(text)
-    except ValueError:
+        # orjson: AppSync's numbers fit it (GraphQL Int is 32-bit, AWSJSON travels as a string)
+        payload = orjson.loads(answer.body)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        text = answer.body.decode("utf-8", "replace")
         return None, ServerError(
             f"HTTP {status}: AppSync sent an answer that is not JSON: {capped(text, 200)}",
             error_type="ProtocolError",
         )
     if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
+        text = answer.body.decode("utf-8", "replace")
         return None, ServerError(
             f"HTTP {status}: no data or errors in the answer: {capped(text, 200)}", error_type="ProtocolError"
         )

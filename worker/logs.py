@@ -10,11 +10,14 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
 import orjson
 import structlog
+from structlog.contextvars import merge_contextvars
+from structlog.processors import format_exc_info as _format_exc_info
 
 _SECRET_KEYS = re.compile(r"(authorization|secret|token|signature|password|credential|x-amz-security)", re.I)
 # Case handling, pattern by pattern. Names (``Signature``, ``X-Amz-Security-Token``, ``Credential``) match in any
@@ -105,22 +108,40 @@ CURRENT_STDERR: TextIO = _Current("stderr")  # type: ignore[assignment]
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Configure structlog for the container; ``stream`` defaults to stdout (CloudWatch on Lambda)."""
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            drop_none,
-            redact,
-            structlog.processors.JSONRenderer(serializer=_json_line),
-        ],
+        processors=[json_line],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=stream or _Current("stdout")),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 
 
-def _json_line(event_dict: Any, **_: Any) -> str:
+def json_line(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
+    """The whole processor chain in one call, every record's audit line goes through it: the bound context
+    (structlog's contextvars), the level, an ISO-8601 UTC timestamp, a formatted exception, no ``None`` values,
+    secrets redacted, then one JSON object. One function instead of seven processors and their calls."""
+    event_dict = merge_contextvars(logger, method, event_dict)
+    event_dict["level"] = "warning" if method == "warn" else method
+    event_dict["timestamp"] = _timestamp()
+    if "exc_info" in event_dict or "exception" in event_dict:
+        event_dict = _format_exc_info(logger, method, event_dict)
+    return _json_line(redact(logger, method, drop_none(logger, method, event_dict)))
+
+
+#: The last whole second ``_timestamp`` formatted, and its text.
+_SECOND: list[Any] = [None, ""]
+
+
+def _timestamp() -> str:
+    """``2026-12-03T12:31:39.573850Z`` (what structlog's ``TimeStamper(fmt="iso", utc=True)`` writes), with
+    the seconds formatted once per second."""
+    now = time.time()
+    second = int(now)
+    if _SECOND[0] != second:
+        _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_SECOND[1]}.{int((now - second) * 1_000_000):06d}Z"
+
+
+def _json_line(event_dict: Any) -> str:
     """One JSON line: orjson (a twentieth of ``json.dumps``'s CPU on a record's line), and the standard library
     for what orjson refuses (an integer beyond 64 bits, a key that is not a string)."""
     try:

@@ -122,5 +122,5 @@ def _text(value: Any) -> str:
 
 
 def _label(text: str) -> str:
-    cleaned = "".join(c if c.isprintable() else "?" for c in text)
+    cleaned = text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
     return cleaned if len(cleaned) <= MAX_LABEL_CHARS else cleaned[:MAX_LABEL_CHARS] + "..."

@@ -6,7 +6,8 @@ The request is what gql's ``AIOHTTPTransport`` sent, signed as botocore's ``SigV
 
 - ``sign``: SigV4 for ``POST /graphql`` with the headers ``accept``, ``content-type``, ``host``, ``x-amz-date``
   and ``x-amz-security-token``, service ``appsync``; the signing key is cached per secret, date and region.
-- ``payload``: the body gql built (``{"query", "operationName"?, "variables"?}``, ``json.dumps``).
+- ``payload``: the body gql built (``{"query", "operationName"?, "variables"?}``), serialised by orjson (compact,
+  UTF-8) or, for what orjson refuses, ``json.dumps``: the same JSON value either way.
 - ``AppSyncTransport.post``: signs with the one frozen credential set it is given (never parts of two sets
   across a refresh) and returns the answer as it came (status, ``Location``, body); what it means is
   ``worker.judge``'s to say. Nothing is followed, decompressed or retried here.
@@ -18,6 +19,8 @@ import hashlib
 import hmac
 import json
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from worker.http11 import HttpAnswer, OriginPool
 from worker.names import GRAPHQL_PATH
@@ -58,9 +61,9 @@ def _signing_key(secret: str, date: str, region: str) -> bytes:
     cache_key = (secret, date, region)
     key = _KEYS.get(cache_key)
     if key is None:
-        key = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+        key = hmac.digest(("AWS4" + secret).encode(), date.encode(), "sha256")
         for part in (region, SERVICE, "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            key = hmac.digest(key, part.encode(), "sha256")
         if len(_KEYS) >= 8:  # a few credential sets and days at most; never grows
             _KEYS.clear()
         _KEYS[cache_key] = key
@@ -83,9 +86,10 @@ def sign(
     canonical = f"POST\n{PATH}\n\n{canonical_headers}\n{signed}\n{hashlib.sha256(body).hexdigest()}"
     scope = f"{date}/{region}/{SERVICE}/aws4_request"
     to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    signature = hmac.new(
-        _signing_key(credentials.secret_key, date, region), to_sign.encode(), hashlib.sha256
-    ).hexdigest()
+    # hmac.digest: the C one-shot (hmac.new builds a Python HMAC object per call)
+    signature = hmac.digest(
+        _signing_key(credentials.secret_key, date, region), to_sign.encode(), "sha256"
+    ).hex()
     headers = {"accept": "application/json", "content-type": "application/json", "X-Amz-Date": stamp}
     if token:
         headers["X-Amz-Security-Token"] = token
@@ -102,7 +106,10 @@ def payload(query: str, variables: dict[str, Any] | None, operation_name: str | 
         body["operationName"] = operation_name
     if variables:
         body["variables"] = variables
-    return json.dumps(body).encode("utf-8")
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a lone surrogate; exact either way
+        return json.dumps(body).encode("utf-8")
 
 
 # --- the transport ------------------------------------------------------------------------------------------
