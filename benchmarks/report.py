@@ -120,7 +120,7 @@ def figures_table(value: Any, report: str) -> list[str]:
 
 
 # --- bench-results.json ----------------------------------------------------------------------------------
-def _bench_table(results: Mapping[str, Any]) -> str | None:
+def bench_table(results: Mapping[str, Any]) -> str | None:
     """The table ``make bench`` prints, or None when this report's shape is not the one it reads."""
     from benchmarks import run
 
@@ -132,7 +132,7 @@ def _bench_table(results: Mapping[str, Any]) -> str | None:
 
 def _table_shows(results: Mapping[str, Any], key: str, table: str) -> bool:
     """Whether the benchmark's table draws on ``key`` (it changes, or cannot be drawn, without it)."""
-    return _bench_table({name: value for name, value in results.items() if name != key}) != table
+    return bench_table({name: value for name, value in results.items() if name != key}) != table
 
 
 def render_bench(results: Any, report: str) -> str:
@@ -145,7 +145,7 @@ def render_bench(results: Any, report: str) -> str:
         f"{_cell(_get(machine, 'platform'))}).",
         "",
     ]
-    table = _bench_table(results)
+    table = bench_table(results)
     if table is not None:
         lines += ["```text", table, "```"]
     else:

@@ -1,8 +1,9 @@
 """Send one validated mutation: sign, send, classify, retry what is transient within the time left.
 
-One ``MutationClient`` per container: one ``AppSyncTransport`` (one aiohttp connection pool), shared by every
-concurrent send. Each send builds its own tenacity ``AsyncRetrying``: retry state must not be shared between
-concurrent tasks.
+One ``MutationClient`` per container: one ``AppSyncTransport`` (one keep-alive connection pool,
+``worker.http11``), shared by every concurrent send. What each answer means is ``worker.judge``'s verdict. A send
+that needs a retry builds its own tenacity ``AsyncRetrying``: retry state must not be shared between concurrent
+tasks.
 """
 
 from __future__ import annotations

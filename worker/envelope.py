@@ -502,7 +502,7 @@ def _parse_document(query: str) -> DocumentNode:
         raise EnvelopeError("query: the GraphQL document nests too deeply") from None
 
 
-class _DocumentCache:
+class DocumentCache:
     """Parsed documents by text, least recently used first out, bounded by the total size of their text.
 
     Producers send the same few documents over and over; parsing one again costs more than signing it.
@@ -537,7 +537,7 @@ class _DocumentCache:
 
 
 #: 256 KiB of document text (a parsed document without locations takes about 10-30x its text).
-_DOCUMENTS = _DocumentCache(256 * 1024)
+_DOCUMENTS = DocumentCache(256 * 1024)
 
 
 def _single_mutation_field(

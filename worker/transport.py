@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -37,9 +38,6 @@ _SIGNED_WITH_TOKEN = _SIGNED_NO_TOKEN + ";x-amz-security-token"
 USER_AGENT = "appsync-mutation-worker"
 
 
-_KEYS: dict[tuple[str, str, str], bytes] = {}
-
-
 def amz_date() -> str:
     """``YYYYMMDDTHHMMSSZ``, now, from the clock botocore's signer reads (``botocore.auth.get_current_datetime``,
     naive UTC): one signing clock for STS and AppSync, and one place for a test to skew it. Formatted once per
@@ -57,16 +55,12 @@ def amz_date() -> str:
 _STAMP: list[Any] = [None, ""]
 
 
-def _signing_key(secret: str, date: str, region: str) -> bytes:
-    cache_key = (secret, date, region)
-    key = _KEYS.get(cache_key)
-    if key is None:
-        key = hmac.digest(("AWS4" + secret).encode(), date.encode(), "sha256")
-        for part in (region, SERVICE, "aws4_request"):
-            key = hmac.digest(key, part.encode(), "sha256")
-        if len(_KEYS) >= 8:  # a few credential sets and days at most; never grows
-            _KEYS.clear()
-        _KEYS[cache_key] = key
+@lru_cache(maxsize=8)  # a few credential sets and days at most; never grows
+def signing_key(secret: str, date: str, region: str) -> bytes:
+    """SigV4's derived key for ``appsync`` (HMAC chain over the date, region, service and terminator)."""
+    key = hmac.digest(("AWS4" + secret).encode(), date.encode(), "sha256")
+    for part in (region, SERVICE, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
     return key
 
 
@@ -88,7 +82,7 @@ def sign(
     to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
     # hmac.digest: the C one-shot (hmac.new builds a Python HMAC object per call)
     signature = hmac.digest(
-        _signing_key(credentials.secret_key, date, region), to_sign.encode(), "sha256"
+        signing_key(credentials.secret_key, date, region), to_sign.encode(), "sha256"
     ).hex()
     headers = {"accept": "application/json", "content-type": "application/json", "X-Amz-Date": stamp}
     if token:

@@ -221,7 +221,7 @@ def test_a_section_the_table_draws_on_is_not_repeated(
     def table(results: Any) -> str:
         return f"table: cpu {results['cpu']['us']}" if "cpu" in results else "table"
 
-    monkeypatch.setattr(report, "_bench_table", table)
+    monkeypatch.setattr(report, "bench_table", table)
     root = _project(tmp_path)
     (root / "bench-results.json").write_text(json.dumps({"cpu": {"us": 212.5}, "new_section": {"x": 1}}))
     assert report.update(root, out=lambda _: None) == 0

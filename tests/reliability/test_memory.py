@@ -102,7 +102,7 @@ def _measure(sb: Sandbox, container: ContainerProcess) -> None:
 
 
 def test_the_document_cache_is_bounded_by_bytes() -> None:
-    cache = envelope._DocumentCache(max_bytes=10_000)
+    cache = envelope.DocumentCache(max_bytes=10_000)
     from graphql import parse
 
     document = parse("mutation { a }", no_location=True)
