@@ -14,15 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
-from tenacity.stop import stop_base
-
 from worker.config import DEFAULT_MAX_ATTEMPTS, NO_RECORD_RESERVE_SECONDS, WorkerConfig
 from worker.credentials import AssumedRoleCredentials
 from worker.envelope import MutationRequest, input_values
@@ -73,18 +64,6 @@ class _SendState:
     attempts: int = 0
     #: The credential set this send assumed after an expired-token answer (a second such answer is the clock).
     fresh_generation: int | None = None
-
-
-class _StopBeforeDeadline(stop_base):
-    """Stop when the next attempt would start (after its sleep) with less than the minimum time left."""
-
-    def __init__(self, deadline: float | None, min_attempt: float) -> None:
-        self.deadline, self.min_attempt = deadline, min_attempt
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        if self.deadline is None:
-            return False
-        return time.monotonic() + retry_state.upcoming_sleep + self.min_attempt >= self.deadline
 
 
 class MutationClient:
@@ -162,16 +141,9 @@ class MutationClient:
             ):
                 raise first
             await asyncio.sleep(delay)
-            retrying = AsyncRetrying(
-                retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-                # attempt n of these is the send's n+1st: the same full-jitter backoff, one step on
-                wait=wait_random_exponential(multiplier=policy.base_delay * 2, max=policy.max_delay),
-                stop=stop_after_attempt(policy.max_attempts - 1)
-                | _StopBeforeDeadline(deadline, policy.min_attempt_seconds),
-                reraise=True,
-                sleep=asyncio.sleep,
-            )
-            async for attempt in retrying:
+            from worker.retrying import retries  # tenacity loads on the first retry, not at cold start
+
+            async for attempt in retries(policy, deadline):
                 with attempt:
                     number = attempt.retry_state.attempt_number + 1
                     return await self._attempt(request, number, deadline, redelivered, state)
