@@ -1,7 +1,7 @@
 """Cold start of the worker: fresh interpreter -> import the handler module -> build its clients.
 
 Each sample is a new process (what a new Lambda container pays). Reports the median wall time of the import
-alone and of import + ``WorkerRuntime`` construction (config, logging, botocore session, STS client, gql client
+alone and of import + ``WorkerRuntime`` construction (config, logging, botocore session, STS client, connection pool
 objects; no network), peak RSS, and which heavy CLI-only modules the handler pulled in (there must be none).
 """
 

@@ -32,7 +32,7 @@ LAMBDA_PLATFORM = LAMBDA_PLATFORMS["x86_64"]
 #: Written into a built package: what it was built for (synth refuses a package of another architecture).
 PACKAGE_MANIFEST = ".lambda-package.json"
 #: A dependency every built package holds; without it the function cannot import its transport.
-_DEPENDENCY_MARKER = "gql"
+_DEPENDENCY_MARKER = "httptools"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 
 
@@ -151,7 +151,7 @@ def package_problems(
         return (
             [
                 f"warning: {where} holds no built Lambda package: the function's asset is worker/ alone, "
-                "without gql, aiohttp or any other dependency, so a deployed function could not start. This "
+                "without httptools, orjson or any other dependency, so a deployed function could not start. This "
                 "template is for checking only; run `make package` before deploying (`make deploy` does)."
             ],
             None,
@@ -169,7 +169,7 @@ def package_problems(
         return (
             [],
             f"{package_dir} was built for {built} but worker.architecture is {architecture}: its compiled "
-            "wheels (aiohttp, yarl, multidict) would not load; run `make package` again",
+            "wheels (httptools, orjson) would not load; run `make package` again",
         )
     return [], None
 

@@ -187,7 +187,7 @@ def test_make_synth_warns_without_topic_and_without_a_built_package(
     assert infra.app.main([]) == 0
     err = capsys.readouterr().err
     assert "warning: worker.alarm_topic_arn is empty: the alarms" in err
-    assert "holds no built Lambda package: the function's asset is worker/ alone, without gql" in err
+    assert "holds no built Lambda package: the function's asset is worker/ alone, without httptools" in err
     assert "run `make package` before deploying" in err
 
 
@@ -195,7 +195,7 @@ def test_make_synth_refuses_a_package_built_for_the_other_architecture(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     built = tmp_path / "lambda"
-    for name in ("worker", "gql"):
+    for name in ("worker", "httptools"):
         (built / name).mkdir(parents=True)
         (built / name / "__init__.py").write_text("")
     (built / PACKAGE_MANIFEST).write_text(json.dumps({"architecture": "x86_64", "python": "3.12"}))

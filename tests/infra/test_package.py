@@ -33,7 +33,7 @@ def test_built_package_is_used_as_is(tmp_path: Path) -> None:
     built = tmp_path / "lambda"
     (built / "worker").mkdir(parents=True)
     (built / "worker" / "__init__.py").write_text("")
-    (built / "gql").mkdir()
+    (built / "httptools").mkdir()
     with lambda_source(built) as source:
         assert source == built
 
