@@ -18,6 +18,7 @@ import sys
 import time
 from typing import IO, Any
 
+from benchmarks.common import rss_mb
 from sandbox.lambda_runtime import LambdaContext
 
 
@@ -42,18 +43,6 @@ def serve(handler_path: str) -> None:
     reset = getattr(sys.modules.get("worker.handler"), "reset_runtime", None)
     if reset is not None:  # close the connection pool: no "Unclosed client session" at exit
         reset()
-
-
-def rss_mb() -> float:
-    """This process's resident set now (VmRSS), in MB."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 class ContainerProcess:

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import harness
+from benchmarks.common import columns, verdict
 from benchmarks.standin import StandInProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -433,15 +434,6 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("met" if ok else "NOT met")
-
-
-def _columns(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-
-
 def render(results: dict[str, Any]) -> list[str]:
     summary = results["summary"]["points"]
     latency = results["latency_ms"]
@@ -466,7 +458,7 @@ def render(results: dict[str, Any]) -> list[str]:
         share = p["worker"]["share_of_limit"]
         share_text = f"{share:.2f}x" if share is not None else "n/a"
         if "share_target_met" in s:
-            share_text += f" (>= {TARGET_SHARE}: {_verdict(s['share_target_met'])})"
+            share_text += f" (>= {TARGET_SHARE}: {verdict(s['share_target_met'])})"
         floor_share, peer_share = p["floor"]["share_of_limit"], p["peer"]["share_of_limit"]
         rows.append(
             (
@@ -474,9 +466,9 @@ def render(results: dict[str, Any]) -> list[str]:
                 str(p["batch"]),
                 str(p["floor"]["cpu_us_per_mutation"]),
                 str(p["worker"]["cpu_us_per_mutation"]),
-                f"{p['worker_vs_floor']}x (<= {TARGET_VS_FLOOR}: {_verdict(s['worker_vs_floor_target_met'])})",
+                f"{p['worker_vs_floor']}x (<= {TARGET_VS_FLOOR}: {verdict(s['worker_vs_floor_target_met'])})",
                 str(p["peer"]["cpu_us_per_mutation"]),
-                f"{p['peer_vs_worker']}x (>= {TARGET_PEER_VS_WORKER:g}: {_verdict(s['peer_vs_worker_target_met'])})",
+                f"{p['peer_vs_worker']}x (>= {TARGET_PEER_VS_WORKER:g}: {verdict(s['peer_vs_worker_target_met'])})",
                 share_text,
                 f"{floor_share:.2f}x" if floor_share is not None else "n/a",
                 f"{peer_share:.2f}x" if peer_share is not None else "n/a",
@@ -502,7 +494,7 @@ def render(results: dict[str, Any]) -> list[str]:
         f"clean process; fast stand-in at {latency:g} ms in its own process"
         + (f"; median of {results['rounds']} rounds" if results["rounds"] > 1 else ""),
         "",
-        *_columns(rows),
+        *columns(rows),
         "",
         "floor: bare aiohttp POSTs replaying the worker's own signed requests (no signing, parsing or logging); "
         "peer: gql AIOHTTPTransport + AppSyncIAMAuthentication, gather under a semaphore, one JSON line per record. "

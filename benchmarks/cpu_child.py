@@ -28,6 +28,8 @@ import time
 import uuid
 from typing import IO, Any
 
+from benchmarks.common import rss_mb
+
 #: Lambda's own limit: a context that will not run out during a bench run.
 TIMEOUT_MS = 900_000
 #: Packages whose presence in the child the answers report (the sandbox and moto must never be there).
@@ -131,18 +133,6 @@ class FloorClient:
     def close(self) -> None:
         self.loop.run_until_complete(self.session.close())
         self.loop.close()
-
-
-def rss_mb() -> float:
-    """This process's resident set now (VmRSS), in MB."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def run(client: Any, command: dict[str, Any]) -> dict[str, Any]:

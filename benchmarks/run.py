@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import columns, verdict
+
 TARGET_LIMIT_SHARE = 0.8  # sandbox, batch 10 (issue 7)
 TARGET_VS_NAIVE = 8.0
 #: Issue 14: share of MAX_CONCURRENCY / latency at 25 ms, by concurrency (other points are reported only).
@@ -378,15 +380,6 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("met" if ok else "NOT met")
-
-
-def _columns(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-
-
 def render_limit(results: dict[str, Any]) -> list[str]:
     limit_run = results["limit"]
     summary = results["summary"]
@@ -417,7 +410,7 @@ def render_limit(results: dict[str, Any]) -> list[str]:
                 ceiling_text,
                 str(point["worker"]["per_second"]),
                 f"{point['worker_share_of_limit']:.2f}x" if point["worker_share_of_limit"] else "n/a",
-                f">= {target}: {_verdict(s['target_met'])}" if target is not None else "-",
+                f">= {target}: {verdict(s['target_met'])}" if target is not None else "-",
                 str(point["naive"]["per_second"]),
                 f"{s['worker_vs_naive']}x",
             )
@@ -427,7 +420,7 @@ def render_limit(results: dict[str, Any]) -> list[str]:
         "Limit points: fast AppSync stand-in in its own process (SigV4 checked, resolver answer, fixed latency), "
         "worker in its own container process",
         "",
-        *_columns(rows),
+        *columns(rows),
         "",
         f"harness ceiling: a minimal pre-signed client at the same point; below "
         f"{limit_run['ceiling_share_required']}x the limit the point is HARNESS-BOUND (the worker's figure there "
@@ -435,10 +428,10 @@ def render_limit(results: dict[str, Any]) -> list[str]:
         "",
         f"worker CPU per mutation (µs), latency 0        {soak['cpu_us_per_mutation']:>8}  container process CPU / "
         f"mutations over {soak['mutations']:,} (batches of {soak['batch_size']}, MAX_CONCURRENCY "
-        f"{soak['concurrency']}); target <= {TARGET_CPU_US:g}: {_verdict(summary['cpu_target_met'])}",
+        f"{soak['concurrency']}); target <= {TARGET_CPU_US:g}: {verdict(summary['cpu_target_met'])}",
         f"RSS after {soak['mutations']:,} mutations, one warm container (MB)  {soak['rss_mb_final']:>6}  "
         f"after warm-up {soak['rss_mb_after_warm_up']}, growth over the second half "
-        f"{soak['rss_mb_growth_second_half']}; target <= {TARGET_RSS_MB:g}: {_verdict(summary['rss_target_met'])}",
+        f"{soak['rss_mb_growth_second_half']}; target <= {TARGET_RSS_MB:g}: {verdict(summary['rss_target_met'])}",
         f"worker AssumeRole calls on the fast stand-in          {limit_run['worker_assume_role_calls']:>3}  for "
         f"{limit_run['worker_containers']} warm containers and "
         f"{sum(p['worker']['mutations'] for p in limit_run['points']) + soak['mutations']:,} timed mutations "
@@ -496,7 +489,7 @@ def render(results: dict[str, Any]) -> str:
                 f"worker {worker['assume_role_calls_per_1000_messages']} / naive "
                 f"{naive['assume_role_calls_per_1000_messages']}",
                 f"worker: {worker['assume_role_calls']} call(s) for {worker['messages_total']} msgs in one "
-                f"container (target 1: {_verdict(worker['assume_role_calls'] == 1)}); naive: one per invocation",
+                f"container (target 1: {verdict(worker['assume_role_calls'] == 1)}); naive: one per invocation",
             )
         overhead = results["overhead"]
         parts = overhead["components_us"]
@@ -515,7 +508,7 @@ def render(results: dict[str, Any]) -> str:
         if cold is None:
             continue
         target = (
-            f"; target <= {TARGET_READY_MS:g}: {_verdict(cold['ready_ms_median'] <= TARGET_READY_MS)}"
+            f"; target <= {TARGET_READY_MS:g}: {verdict(cold['ready_ms_median'] <= TARGET_READY_MS)}"
             if key == "lambda_package"
             else ""
         )
