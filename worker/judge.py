@@ -159,9 +159,8 @@ def read_answer(answer: HttpAnswer) -> tuple[dict[str, Any] | None, MutationErro
         text = answer.body.decode("utf-8", "replace")
         return None, _http_error(status, errors_of(text), text)
     try:
-        # orjson: AppSync's numbers fit it (GraphQL Int is 32-bit, AWSJSON travels as a string)
-        payload = orjson.loads(answer.body)
-    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        payload = _json(answer.body)
+    except ValueError:
         text = answer.body.decode("utf-8", "replace")
         return None, ServerError(
             f"HTTP {status}: AppSync sent an answer that is not JSON: {capped(text, 200)}",
@@ -176,6 +175,16 @@ def read_answer(answer: HttpAnswer) -> tuple[dict[str, Any] | None, MutationErro
     if errors:
         return payload, graphql_errors(_listed(errors))
     return payload, None
+
+
+def _json(body: bytes) -> Any:
+    """orjson (AppSync's numbers fit it: GraphQL Int is 32-bit, AWSJSON travels as a string); the standard
+    library for what orjson refuses and JSON allows, such as a lone surrogate escape (``"\\ud800"``) that a
+    resolver echoed back from an input. Raises ValueError only when the body is not JSON at all."""
+    try:
+        return orjson.loads(body)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        return json.loads(body.decode("utf-8", "surrogatepass"))
 
 
 def wire_failure(fault: BaseException) -> MutationError:

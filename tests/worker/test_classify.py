@@ -286,3 +286,15 @@ def test_the_simulators_unauthorized_is_amplifys_resolver_refusal() -> None:
     )
     for text in (appsync, simulator):
         assert type(classify_response(200, text)) is ResolverUnauthorizedError
+
+
+def test_an_answer_orjson_refuses_but_json_allows_is_read_as_json() -> None:
+    """A resolver can echo an input's lone surrogate escape back (``"\\ud800"``): valid JSON that orjson
+    refuses. It is the resolver's refusal, read as such, never a protocol fault (which would be retried)."""
+    text = body(
+        {"path": ["createTodo"], "errorType": "Unauthorized", "message": "name 'a\\ud800b'"},
+        data={"createTodo": None},
+    ).replace("\\\\ud800", "\\ud800")
+    assert "\\ud800" in text
+    error = classify_response(200, text)
+    assert type(error) is ResolverUnauthorizedError and "\ud800" in error.reason
