@@ -35,7 +35,8 @@ client's figures are its median round's (every round's CPU per mutation is kept)
 Reported against, never asserted: the worker within 1.3x the floor, the peer at least 2x the worker, the worker at
 0.9x of the limit (MAX_CONCURRENCY / latency) at (10, 10); at every point the worker's mean invocation wall time
 against latency + batch x CPU per mutation (one round trip plus the batch's CPU on one core; sends overlap the
-wait for the first answers, so a wall time can come in a little under it).
+wait for the first answers, so a wall time can come in a little under it), and against ceil(batch /
+MAX_CONCURRENCY) latencies + batch x CPU (a batch larger than the concurrency needs that many round trips).
 """
 
 from __future__ import annotations
@@ -227,6 +228,9 @@ def point(
     runs = {who: _median_round(results) for who, results in measured.items()}
     worker_cpu = runs["worker"]["cpu_us_per_mutation"]
     bound_ms = latency_ms + batch * worker_cpu / 1000.0 if worker_cpu else None
+    # a batch larger than MAX_CONCURRENCY takes ceil(batch / concurrency) round trips however fast the CPU
+    waves_ms = math.ceil(batch / concurrency) * latency_ms
+    waves_bound_ms = waves_ms + batch * worker_cpu / 1000.0 if worker_cpu else None
     return {
         "concurrency": concurrency,
         "batch": batch,
@@ -246,7 +250,9 @@ def point(
         # wait for the first answers, so a wall time can come in a little under it)
         "worker_wall_bound_ms": round(bound_ms, 2) if bound_ms else None,
         "worker_wall_vs_bound": _ratio(runs["worker"]["invocation_ms_mean"], bound_ms),
-        "latency_rounds_ms": math.ceil(batch / concurrency) * latency_ms,
+        "latency_rounds_ms": waves_ms,
+        "worker_wall_waves_bound_ms": round(waves_bound_ms, 2) if waves_bound_ms else None,
+        "worker_wall_vs_waves_bound": _ratio(runs["worker"]["invocation_ms_mean"], waves_bound_ms),
     }
 
 
@@ -451,6 +457,7 @@ def render(results: dict[str, Any]) -> list[str]:
             "peer x limit",
             "invocation ms",
             "latency + B x CPU ms",
+            "waves x latency + B x CPU ms",
         )
     ]
     for p in results["points"]:
@@ -474,6 +481,7 @@ def render(results: dict[str, Any]) -> list[str]:
                 f"{peer_share:.2f}x" if peer_share is not None else "n/a",
                 str(p["worker"]["invocation_ms_mean"]),
                 f"{p['worker_wall_bound_ms']} ({p['worker_wall_vs_bound']}x)",
+                f"{p.get('worker_wall_waves_bound_ms')} ({p.get('worker_wall_vs_waves_bound')}x)",
             )
         )
     failures = [
@@ -498,7 +506,9 @@ def render(results: dict[str, Any]) -> list[str]:
         "",
         "floor: bare aiohttp POSTs replaying the worker's own signed requests (no signing, parsing or logging); "
         "peer: gql AIOHTTPTransport + AppSyncIAMAuthentication, gather under a semaphore, one JSON line per record. "
-        "invocation ms: the worker's mean; against one latency plus batch x its CPU per mutation.",
+        "invocation ms: the worker's mean; against one latency plus batch x its CPU per mutation, and against "
+        "ceil(batch / MAX_CONCURRENCY) latencies (the round trips a batch larger than the concurrency needs) plus "
+        "batch x CPU.",
         f"worker processes held: {', '.join(first['worker']['packages_loaded'])}; floor: "
         f"{', '.join(first['floor']['packages_loaded'])}; peer: {', '.join(first['peer']['packages_loaded'])}",
         "failures: "
