@@ -9,9 +9,7 @@ and names the ``Location``. Both the worker's transport (aiohttp) and the operat
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,8 +18,8 @@ from aiohttp import web
 from botocore.credentials import Credentials
 
 from mutation_cli.signed_http import SignedGraphQL
+from tests.support.clients import ScriptedSTS, client_config
 from worker.client import MutationClient, RetryPolicy
-from worker.config import WorkerConfig
 from worker.credentials import AssumedRoleCredentials
 from worker.envelope import parse_envelope
 from worker.errors import RedirectRefusedError
@@ -30,35 +28,7 @@ ALLOWED = frozenset({"createTodo"})
 REDIRECTS = [301, 302, 303, 307, 308]
 
 
-class STS:
-    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            "Credentials": {
-                "AccessKeyId": "ASIATESTKEY000000001",
-                "SecretAccessKey": "secret",
-                "SessionToken": "the-session-token",
-                "Expiration": datetime.fromtimestamp(time.time() + 3600, UTC),
-            },
-            "AssumedRoleUser": {
-                "Arn": f"arn:aws:sts::222222222222:assumed-role/R/{kwargs['RoleSessionName']}"
-            },
-        }
-
-
-def _config(url: str) -> WorkerConfig:
-    return WorkerConfig.from_environ(
-        {
-            "APPSYNC_URL": url,
-            "APPSYNC_REGION": "eu-west-1",
-            "MUTATOR_ROLE_ARN": "arn:aws:iam::222222222222:role/R",
-            "MUTATOR_SESSION_NAME": "pinned",
-            "ALLOWED_MUTATIONS": "createTodo",
-            "REQUEST_TIMEOUT_SECONDS": "2",
-        }
-    )
-
-
-# --- the worker's transport (aiohttp) -----------------------------------------------------------------------
+# --- the worker's transport -----------------------------------------------------------------------------
 class Recorder:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -102,9 +72,12 @@ async def pair() -> AsyncIterator[tuple[Recorder, Recorder]]:
 async def test_worker_does_not_follow_a_redirect(pair: tuple[Recorder, Recorder], status: int) -> None:
     first, second = pair
     first.status = status
-    config = _config(first.url)
+    config = client_config(first.url, ALLOWED)
     credentials = AssumedRoleCredentials.assuming(
-        STS(), role_arn=config.role_arn, session_name=config.session_name, duration_seconds=3600
+        ScriptedSTS(session_token="the-session-token"),
+        role_arn=config.role_arn,
+        session_name=config.session_name,
+        duration_seconds=3600,
     )
     client = MutationClient(config, credentials, retry_policy=RetryPolicy(max_attempts=4, base_delay=0.01))
     try:
@@ -177,7 +150,9 @@ def http_pair() -> Iterator[tuple[_Http, _Http]]:
 def test_operator_path_does_not_follow_a_redirect(http_pair: tuple[_Http, _Http], status: int) -> None:
     first, second = http_pair
     first.status = status
-    signed = SignedGraphQL(_config(first.url), Credentials("ASIAKEY", "secret", "the-session-token"))
+    signed = SignedGraphQL(
+        client_config(first.url, ALLOWED), Credentials("ASIAKEY", "secret", "the-session-token")
+    )
     try:
         answers = [signed.post({"query": "mutation { createTodo(input: {}) { id } }"}) for _ in range(2)]
     finally:

@@ -12,12 +12,12 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from tests.support.clients import ScriptedSTS
 from worker.client import MutationClient, RetryPolicy
 from worker.config import WorkerConfig
 from worker.credentials import AssumedRoleCredentials
@@ -44,25 +44,6 @@ CCF = {
         }
     ],
 }
-
-
-class STS:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls += 1
-        return {
-            "Credentials": {
-                "AccessKeyId": f"ASIATESTKEY{self.calls:09d}",
-                "SecretAccessKey": "secret",
-                "SessionToken": "token",
-                "Expiration": datetime.fromtimestamp(time.time() + 3600, UTC),
-            },
-            "AssumedRoleUser": {
-                "Arn": f"arn:aws:sts::222222222222:assumed-role/R/{kwargs['RoleSessionName']}"
-            },
-        }
 
 
 class Server:
@@ -113,7 +94,7 @@ async def client(server: Server) -> AsyncIterator[Callable[..., MutationClient]]
             }
         )
         credentials = AssumedRoleCredentials.assuming(
-            STS(), role_arn=config.role_arn, session_name=config.session_name, duration_seconds=3600
+            ScriptedSTS(), role_arn=config.role_arn, session_name=config.session_name, duration_seconds=3600
         )
         policy = RetryPolicy(max_attempts=attempts, base_delay=0.01, max_delay=0.05)
         made.append(MutationClient(config, credentials, retry_policy=policy))

@@ -26,10 +26,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import clients
 from worker import http11
 from worker.client import MutationClient, RetryPolicy
-from worker.config import WorkerConfig
-from worker.credentials import AssumedRoleCredentials
 from worker.envelope import parse_envelope
 from worker.errors import ConnectionFault, OutcomeUnknownError
 from worker.http11 import ConnectFailed, ConnectionDropped, HttpAnswer, OriginPool
@@ -843,38 +842,8 @@ async def test_https_with_an_untrusted_ca_fails_to_connect(
 
 
 # --- through MutationClient ---------------------------------------------------------------------------------
-class STS:
-    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            "Credentials": {
-                "AccessKeyId": "ASIATESTKEY000000001",
-                "SecretAccessKey": "secret",
-                "SessionToken": "token",
-                "Expiration": datetime.datetime.fromtimestamp(time.time() + 3600, UTC),
-            },
-            "AssumedRoleUser": {
-                "Arn": f"arn:aws:sts::222222222222:assumed-role/R/{kwargs['RoleSessionName']}"
-            },
-        }
-
-
 def mutation_client(url: str) -> MutationClient:
-    config = WorkerConfig.from_environ(
-        {
-            "APPSYNC_URL": url,
-            "APPSYNC_REGION": "eu-west-1",
-            "MUTATOR_ROLE_ARN": "arn:aws:iam::222222222222:role/R",
-            "MUTATOR_SESSION_NAME": "pinned",
-            "ALLOWED_MUTATIONS": ",".join(sorted(ALLOWED)),
-            "REQUEST_TIMEOUT_SECONDS": "2",
-        }
-    )
-    credentials = AssumedRoleCredentials.assuming(
-        STS(), role_arn=config.role_arn, session_name=config.session_name, duration_seconds=3600
-    )
-    return MutationClient(
-        config, credentials, retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
-    )
+    return clients.mutation_client(url, ALLOWED, RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05))
 
 
 async def dropped_then_applied(

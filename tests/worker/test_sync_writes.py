@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support import clients
 from tests.support.amplify_table import AmplifyTable, holds, serving
 from worker.batch import BatchProcessor, WorkItem
 from worker.client import MutationClient, RetryPolicy
-from worker.config import WorkerConfig
-from worker.credentials import AssumedRoleCredentials
 from worker.envelope import parse_envelope
 from worker.errors import ConditionalCheckFailedError, EnvelopeError, NotAllowedError
 from worker.ordering import version_chains
@@ -37,36 +34,8 @@ T0 = "2026-12-03T10:00:00.000Z"
 T1 = "2026-12-03T10:00:01.000Z"
 
 
-class STS:
-    def assume_role(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            "Credentials": {
-                "AccessKeyId": "ASIATESTKEY000000001",
-                "SecretAccessKey": "secret",
-                "SessionToken": "token",
-                "Expiration": datetime.fromtimestamp(time.time() + 3600, UTC),
-            },
-            "AssumedRoleUser": {
-                "Arn": f"arn:aws:sts::222222222222:assumed-role/R/{kwargs['RoleSessionName']}"
-            },
-        }
-
-
 def make_client(url: str) -> MutationClient:
-    config = WorkerConfig.from_environ(
-        {
-            "APPSYNC_URL": url,
-            "APPSYNC_REGION": "eu-west-1",
-            "MUTATOR_ROLE_ARN": "arn:aws:iam::222222222222:role/R",
-            "MUTATOR_SESSION_NAME": "pinned",
-            "ALLOWED_MUTATIONS": ",".join(sorted(ALLOWED)),
-            "REQUEST_TIMEOUT_SECONDS": "2",
-        }
-    )
-    credentials = AssumedRoleCredentials.assuming(
-        STS(), role_arn=config.role_arn, session_name=config.session_name, duration_seconds=3600
-    )
-    return MutationClient(config, credentials, retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01))
+    return clients.mutation_client(url, ALLOWED, RetryPolicy(max_attempts=3, base_delay=0.01))
 
 
 @pytest.fixture
