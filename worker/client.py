@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from worker.config import DEFAULT_MAX_ATTEMPTS, NO_RECORD_RESERVE_SECONDS, WorkerConfig
 from worker.credentials import AssumedRoleCredentials
@@ -29,9 +29,6 @@ from worker.judge import Caller, judge, read_answer, wire_failure
 from worker.logs import bound_logger, masked
 from worker.outcomes import Status
 from worker.transport import AppSyncTransport, payload
-
-if TYPE_CHECKING:
-    pass
 
 APPLIED = Status.APPLIED
 ALREADY_APPLIED = Status.ALREADY_APPLIED
@@ -73,13 +70,10 @@ class MutationClient:
         credentials: AssumedRoleCredentials,
         *,
         retry_policy: RetryPolicy | None = None,
-        connect_to: tuple[str, int] | None = None,
     ) -> None:
         self.config = config
         self.credentials = credentials
         self.retry_policy = retry_policy or RetryPolicy()
-        #: Where connections go instead of the URL's host and port (a test serving a name from another port).
-        self.connect_to = connect_to
         self._transport: AppSyncTransport | None = None
         self._log = bound_logger("worker.client")
 
@@ -91,7 +85,6 @@ class MutationClient:
                 host=self.config.host,
                 region=self.config.region,
                 max_connections=self.config.max_concurrency,
-                connect_to=self.connect_to,
             )
 
     async def close(self) -> None:
@@ -242,12 +235,12 @@ class MutationClient:
             try:
                 async with asyncio.timeout(timeout):
                     answer = await self._transport.post(credentials.frozen, payload(query, None, None))
-                payload_read, failure = read_answer(answer)
+                answered, error = read_answer(answer)
             except Exception as fault:  # timed out or failed on the wire
-                payload_read, failure = None, wire_failure(fault)
-            if failure is None and payload_read is not None:
-                return payload_read.get("data"), attempt
-            error = failure or wire_failure(RuntimeError("no answer"))
+                answered, error = None, wire_failure(fault)
+            if error is None:
+                assert answered is not None  # read_answer: a payload, an error, or both
+                return answered.get("data"), attempt
             error.attempts = attempt
             if isinstance(error, ExpiredCredentialsError) and credentials.generation != fresh:
                 fresh = (await self.credentials.replace_rejected(credentials.generation, deadline)).generation

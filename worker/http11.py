@@ -21,6 +21,7 @@ Redirects are answers like any other (nothing is followed).
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections import deque
@@ -292,8 +293,6 @@ class OriginPool:
         if self._addresses and time.monotonic() - self._resolved_at < DNS_TTL_SECONDS:
             return self._addresses
         host, port = self.address
-        import socket
-
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:

@@ -118,12 +118,11 @@ class AppSyncTransport:
         host: str,
         region: str,
         max_connections: int,
-        connect_to: tuple[str, int] | None = None,
     ) -> None:
         self.url = url
         self.host = host
         self.region = region
-        self.pool = OriginPool(url, host=host, max_connections=max_connections, connect_to=connect_to)
+        self.pool = OriginPool(url, host=host, max_connections=max_connections)
 
     async def post(self, credentials: ReadOnlyCredentials, body: bytes) -> HttpAnswer:
         """POST ``body`` signed with ``credentials``; raises ``ConnectFailed`` (nothing sent) or
