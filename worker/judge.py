@@ -178,9 +178,11 @@ def read_answer(answer: HttpAnswer) -> tuple[dict[str, Any] | None, MutationErro
 
 
 def _json(body: bytes) -> Any:
-    """orjson (AppSync's numbers fit it: GraphQL Int is 32-bit, AWSJSON travels as a string); the standard
+    """orjson (AppSync's numbers fit it: GraphQL ``Int`` is a signed 32-bit integer and ``AWSJSON`` travels as a
+    string; GraphQL spec, "Int", and the AWS AppSync Developer Guide, "Scalar types in AWS AppSync"); the standard
     library for what orjson refuses and JSON allows, such as a lone surrogate escape (``"\\ud800"``) that a
-    resolver echoed back from an input. Raises ValueError only when the body is not JSON at all."""
+    resolver echoed back from an input. (orjson reads an integer beyond 64 bits as a float; AppSync sends none.)
+    Raises ValueError only when the body is not JSON at all."""
     try:
         return orjson.loads(body)
     except ValueError:  # orjson.JSONDecodeError is a ValueError
