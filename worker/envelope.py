@@ -35,11 +35,11 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
-from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from worker.errors import EnvelopeError, NotAllowedError, capped
 from worker.names import FIELD_NAME_RE
@@ -80,6 +80,32 @@ _NAMED_ONLY = ("input", "condition", "fields")
 _DOCUMENT_ONLY = ("variables", "operationName")
 _NAME = FIELD_NAME_RE
 _MODEL_MUTATION = re.compile(r"^(?P<verb>create|update|delete)(?P<model>[A-Z][_0-9A-Za-z]*)$")
+
+
+T = TypeVar("T")
+
+
+class _derived(Generic[T]):
+    """``functools.cached_property`` without its lock: on Python 3.11 every first read takes a per-class
+    ``RLock`` (3.12 removed it), and every record's request is read so, by the one task that built it. Computed on
+    the first read, then kept in the instance's ``__dict__``, where later reads find it without this descriptor."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _derived[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | _derived[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -143,7 +169,7 @@ class MutationRequest:
         """Whether sending it twice is still one effect: a create needs a record id for that."""
         return not self.is_create or self.record_id is not None
 
-    @cached_property
+    @_derived
     def record_key(self) -> dict[str, Any] | None:
         """The record the mutation names: every key field's value in its ``input`` (None: not all of them).
 
@@ -158,7 +184,7 @@ class MutationRequest:
         key = {name: source.get(name) for name in self.key_fields}
         return key if all(_is_key_value(v) for v in key.values()) else None
 
-    @cached_property
+    @_derived
     def record_id(self) -> str | None:
         """The record key as text: the value of a one-field key, ``field=value, ...`` for a composite one."""
         key = self.record_key
@@ -227,7 +253,7 @@ def parse_envelope(
             raise EnvelopeError(
                 f"{stray[0]!r} belongs to the 'query' form; the 'mutation' form takes input/condition"
             )
-        name, fields, variables = _named(data, allowed_fields, keys)
+        name, fields, variables, key_fields = _named(data, allowed_fields, keys)
         if upsert or version is not None:
             return _synced(name, fields, variables, key, keys, allowed_fields, message_id, upsert, version)
         request = MutationRequest(
@@ -238,7 +264,7 @@ def parse_envelope(
             key,
             _model_mutation_document(name, fields, "condition" in variables),
             has_condition="condition" in variables,
-            key_fields=_key_fields(name, keys),
+            key_fields=key_fields,
             response_key=name,
         )
         return _bind_idempotency(request, message_id)
@@ -276,7 +302,10 @@ def parse_envelope(
 def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(raw, Mapping):
         return dict(raw)
-    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    if isinstance(raw, str):  # an ASCII text is its own UTF-8 (``isascii`` reads a flag CPython keeps)
+        size = len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(raw)
     if size > MAX_ENVELOPE_BYTES:
         raise EnvelopeError(f"message is {size} bytes; the envelope limit is {MAX_ENVELOPE_BYTES} bytes")
     if isinstance(raw, bytes):
@@ -320,8 +349,8 @@ def _check_allowed(name: str, allowed_fields: frozenset[str]) -> None:
 
 def _named(
     data: Mapping[str, Any], allowed_fields: frozenset[str], model_keys: Mapping[str, tuple[str, ...]]
-) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """(field, selected fields, variables) of the 'mutation' form."""
+) -> tuple[str, tuple[str, ...], dict[str, Any], tuple[str, ...]]:
+    """(field, selected fields, variables, the model's key fields) of the 'mutation' form."""
     name = data["mutation"]
     if not isinstance(name, str) or not _MODEL_MUTATION.match(name):
         raise EnvelopeError(
@@ -334,7 +363,10 @@ def _named(
     variables: dict[str, Any] = {"input": _object("input", data["input"])}
     if "condition" in data and data["condition"] is not None:
         variables["condition"] = _object("condition", data["condition"])
-    fields = data.get("fields", list(_key_fields(name, model_keys)))  # default: the record's key
+    key_fields = _key_fields(name, model_keys)
+    if "fields" not in data:  # the record's key (names the configuration checked)
+        return name, key_fields, variables, key_fields
+    fields = data["fields"]
     if (
         not isinstance(fields, list)
         or not 0 < len(fields) <= MAX_FIELDS
@@ -343,7 +375,7 @@ def _named(
         raise EnvelopeError(
             f"fields: expected a non-empty list of at most {MAX_FIELDS} GraphQL field names, e.g. ['id', 'name']"
         )
-    return name, tuple(fields), variables
+    return name, tuple(fields), variables, key_fields
 
 
 def _synced(
@@ -645,7 +677,7 @@ def _key_fields(field: str, model_keys: Mapping[str, tuple[str, ...]]) -> tuple[
     return model_keys.get(match["model"], ("id",)) if match else ("id",)
 
 
-#: What ``cached_property`` keeps in a request's ``__dict__``: derived from the fields, never copied.
+#: What ``_derived`` keeps in a request's ``__dict__``: derived from the fields, never copied.
 _DERIVED = ("record_key", "record_id")
 
 

@@ -28,11 +28,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from structlog.contextvars import bound_contextvars
-
 from worker import snapstart
 from worker.config import HANDLER_MARGIN_MAX_SECONDS
 from worker.errors import MutationError
+from worker.logs import bound
 from worker.runtime import WorkerRuntime
 from worker.sources import source_for
 from worker.sources.eventbridge import MutationFailed
@@ -82,10 +81,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
     runtime.invocations += 1
-    # Every line of this invocation carries these (structlog's merge_contextvars), whichever layer logs it.
-    with bound_contextvars(
-        request_id=getattr(context, "aws_request_id", None), invocation=runtime.invocations
-    ):
+    # Every line of this invocation carries these, whichever layer logs it.
+    with bound(request_id=getattr(context, "aws_request_id", None), invocation=runtime.invocations):
         return await _handle(runtime, event, context)
 
 

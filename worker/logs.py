@@ -10,13 +10,16 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from types import MappingProxyType
 from typing import Any, TextIO
 
 import orjson
 import structlog
-from structlog.contextvars import merge_contextvars
 from structlog.processors import format_exc_info as _format_exc_info
 
 _SECRET_KEYS = re.compile(r"(authorization|secret|token|signature|password|credential|x-amz-security)", re.I)
@@ -106,22 +109,80 @@ class _Current:
 #: The process's standard error as it is when each line is written (the operator's CLI logs there).
 CURRENT_STDERR: TextIO = _Current("stderr")  # type: ignore[assignment]
 
+#: One lock for every line, whatever the stream: executor threads (an AssumeRole refresh, a DLQ send) log too,
+#: and two lines must not interleave.
+_WRITE_LOCK = threading.Lock()
+
+
+class LineWriter:
+    """structlog's logger: each rendered line written whole (line and newline in one ``write``) and flushed, to
+    ``stream`` or, when none is given, to whatever ``sys.stdout`` is at the time. structlog's ``PrintLogger``
+    prints the newline as a second write through the same indirections; a record's audit line is written on
+    every mutation, so it takes the short way."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        out = sys.stdout if self._stream is None else self._stream
+        with _WRITE_LOCK:
+            out.write(message + "\n")
+            out.flush()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+#: What every line logged in this context carries (the invocation's request id, a record's message id ...): one
+#: mapping in one context variable, so a line reads it with one lookup (structlog's contextvars keep a variable
+#: per key and copy the whole context on every line to find them). asyncio gives each task a copy of the
+#: context it was created in: a record's task binds its own keys without touching its neighbours'.
+_BOUND: ContextVar[Mapping[str, Any]] = ContextVar("worker_log_context", default=MappingProxyType({}))
+
+
+def bind(**values: Any) -> Token[Mapping[str, Any]]:
+    """Add ``values`` to every line logged in this context until ``unbind`` of the returned token."""
+    return _BOUND.set({**_BOUND.get(), **values})
+
+
+def unbind(token: Token[Mapping[str, Any]]) -> None:
+    """Back to the context as it was before the ``bind`` that returned ``token``."""
+    _BOUND.reset(token)
+
+
+@contextmanager
+def bound(**values: Any) -> Iterator[None]:
+    """``bind`` for the length of a ``with`` block."""
+    token = bind(**values)
+    try:
+        yield
+    finally:
+        unbind(token)
+
+
+def bound_values() -> dict[str, Any]:
+    """What lines logged here carry now (a copy)."""
+    return dict(_BOUND.get())
+
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Configure structlog for the container; ``stream`` defaults to stdout (CloudWatch on Lambda)."""
     structlog.configure(
         processors=[json_line],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or _Current("stdout")),  # type: ignore[arg-type]
+        logger_factory=lambda *_: LineWriter(stream),
         cache_logger_on_first_use=False,
     )
 
 
 def json_line(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
     """The whole processor chain in one call, every record's audit line goes through it: the bound context
-    (structlog's contextvars), the level, an ISO-8601 UTC timestamp, a formatted exception, no ``None`` values,
+    (``bind``), the level, an ISO-8601 UTC timestamp, a formatted exception, no ``None`` values,
     secrets redacted, then one JSON object. One function instead of seven processors and their calls."""
-    event_dict = merge_contextvars(logger, method, event_dict)
+    for key, value in _BOUND.get().items():  # the line's own values win, as with structlog's contextvars
+        event_dict.setdefault(key, value)
     event_dict["level"] = "warning" if method == "warn" else method
     event_dict["timestamp"] = _timestamp()
     if "exc_info" in event_dict or "exception" in event_dict:

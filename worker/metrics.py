@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TextIO
 
+import orjson
+
 #: The CloudWatch namespace of every worker metric (the dashboard and alarms in ``infra`` read it too).
 NAMESPACE = "AppSyncMutationWorker"
 #: Dimension on every metric: the Lambda function's name (``AWS_LAMBDA_FUNCTION_NAME``).
@@ -92,21 +94,30 @@ def invocation_documents(
     """The EMF documents of one invocation: the summary, then one per dead-letter error type."""
     from worker.outcomes import Status
 
-    statuses = Counter(str(o.status) for o in outcomes)
-    attempts = sum(max(0, int(o.attempts)) for o in outcomes)
-    sent = [o for o in outcomes if o.attempts > 0]
-    latencies = [round(float(o.send_ms), 1) for o in outcomes if o.send_ms is not None][:MAX_VALUES]
+    # One pass: this runs at the end of every invocation. A status counts under its text (a ``Status`` is a
+    # ``StrEnum``, equal to and hashed as its value).
+    statuses: dict[str, int] = {}
+    attempts = retries = 0
+    latencies: list[float] = []
+    for outcome in outcomes:
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+        tries = int(outcome.attempts)
+        if tries > 0:
+            attempts += tries
+            retries += tries - 1
+        if outcome.send_ms is not None and len(latencies) < MAX_VALUES:
+            latencies.append(round(float(outcome.send_ms), 1))
     now = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
     values: dict[str, Any] = {
         RECORDS: len(outcomes),
-        APPLIED: statuses[Status.APPLIED],
-        ALREADY_APPLIED: statuses[Status.ALREADY_APPLIED],
-        SUPERSEDED: statuses[Status.SUPERSEDED],
-        DEAD_LETTERED: statuses[Status.DEAD_LETTERED],
-        LEFT_FOR_RETRY: statuses[Status.FAILED] + statuses[Status.NOT_ATTEMPTED],
-        REFUSED: statuses[Status.REFUSED],
+        APPLIED: statuses.get(Status.APPLIED, 0),
+        ALREADY_APPLIED: statuses.get(Status.ALREADY_APPLIED, 0),
+        SUPERSEDED: statuses.get(Status.SUPERSEDED, 0),
+        DEAD_LETTERED: statuses.get(Status.DEAD_LETTERED, 0),
+        LEFT_FOR_RETRY: statuses.get(Status.FAILED, 0) + statuses.get(Status.NOT_ATTEMPTED, 0),
+        REFUSED: statuses.get(Status.REFUSED, 0),
         ATTEMPTS: attempts,
-        RETRIES: sum(o.attempts - 1 for o in sent),
+        RETRIES: retries,
         ASSUME_ROLE_CALLS: max(0, assume_role_calls),
     }
     metrics = [{"Name": name, "Unit": "Count"} for name in COUNTS]
@@ -114,10 +125,12 @@ def invocation_documents(
         values[APPSYNC_LATENCY] = latencies
         metrics.append({"Name": APPSYNC_LATENCY, "Unit": "Milliseconds"})
     documents = [_document(now, [FUNCTION_DIMENSION], metrics, {FUNCTION_DIMENSION: function, **values})]
-    by_type = Counter(
-        _error_type(o.error)
-        for o in outcomes
-        if str(o.status) == Status.DEAD_LETTERED and o.error is not None
+    by_type = (
+        Counter(
+            _error_type(o.error) for o in outcomes if o.status == Status.DEAD_LETTERED and o.error is not None
+        )
+        if statuses.get(Status.DEAD_LETTERED, 0)
+        else {}
     )
     for error_type, count in sorted(by_type.items())[:MAX_ERROR_TYPES]:
         documents.append(
@@ -151,7 +164,9 @@ def _error_type(error: Any) -> str:
 def emit(documents: Iterable[dict[str, Any]], stream: TextIO | None = None) -> None:
     """One JSON line per document, to stdout (CloudWatch Logs on Lambda)."""
     out = stream or sys.stdout
-    out.write("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents))
+    # orjson: compact like ``json.dumps(separators=(",", ":"))``, in one C call (the standard library builds
+    # an encoder for each call with separators); the documents hold only strings, integers, floats and lists.
+    out.write("".join(orjson.dumps(d).decode() + "\n" for d in documents))
     out.flush()
 
 

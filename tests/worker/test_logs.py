@@ -108,3 +108,103 @@ def test_every_masked_form_above_passes_the_fast_path_check() -> None:
     """Each pattern's match contains a marker in any case: none of the forms skips the patterns."""
     for line in SIGNATURE_LINES + TOKEN_LINES + CREDENTIAL_LINES + BARE_KEY_LINES:
         assert logs.needs_scrubbing(line), line
+
+
+def _lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+async def test_each_task_carries_its_own_bound_values_and_the_invocations() -> None:
+    """Records run as concurrent tasks: each line names its own record, never a neighbour's, and every line
+    carries what the invocation bound; after the block nothing is left bound."""
+    import asyncio
+    import io
+
+    stream = io.StringIO()
+    logs.configure_logging("INFO", stream=stream)
+    try:
+        log = logs.bound_logger("t")
+
+        async def record(message_id: str) -> None:
+            token = logs.bind(message_id=message_id)
+            try:
+                await asyncio.sleep(0)  # the other tasks run in between
+                log.info("record_done")
+            finally:
+                logs.unbind(token)
+
+        with logs.bound(request_id="r-1"):
+            await asyncio.gather(*(record(f"m-{n}") for n in range(5)))
+            log.info("invocation_done")
+        log.info("after")
+    finally:
+        logs.configure_logging("INFO")
+    lines = _lines(stream.getvalue())
+    assert sorted(line["message_id"] for line in lines if line["event"] == "record_done") == [
+        f"m-{n}" for n in range(5)
+    ]
+    assert all(line["request_id"] == "r-1" for line in lines if line["event"] != "after")
+    assert "message_id" not in lines[-2] and lines[-2]["event"] == "invocation_done"
+    assert lines[-1] == {"event": "after", "level": "info", "timestamp": lines[-1]["timestamp"]}
+    assert logs.bound_values() == {}
+
+
+def test_a_lines_own_value_wins_over_a_bound_one_and_bound_secrets_are_redacted() -> None:
+    import io
+
+    stream = io.StringIO()
+    logs.configure_logging("INFO", stream=stream)
+    try:
+        with logs.bound(operation="bound", session_token="IQoJ-secret"):
+            logs.bound_logger("t").info("x", operation="own")
+    finally:
+        logs.configure_logging("INFO")
+    [line] = _lines(stream.getvalue())
+    assert line["operation"] == "own"
+    assert line["session_token"] == "[redacted]" and "IQoJ" not in stream.getvalue()
+
+
+def test_lines_from_threads_and_the_loop_never_interleave() -> None:
+    """Executor threads (an AssumeRole refresh, a DLQ send) log while the loop does: every line arrives whole,
+    each in one write."""
+    import threading
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.writes: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.writes.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    recorder = Recorder()
+    logs.configure_logging("INFO", stream=recorder)  # type: ignore[arg-type]
+    try:
+        log = logs.bound_logger("t")
+
+        def burst(name: str) -> None:
+            for n in range(300):
+                log.info("line", writer=name, n=n, padding="x" * 200)
+
+        threads = [threading.Thread(target=burst, args=(f"w{k}",)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        logs.configure_logging("INFO")
+    assert len(recorder.writes) == 1200
+    assert all(write.endswith("\n") and write.count("\n") == 1 for write in recorder.writes)
+    assert {(line["writer"], line["n"]) for line in map(json.loads, recorder.writes)} == {
+        (f"w{k}", n) for k in range(4) for n in range(300)
+    }
+
+
+def test_lines_go_to_stdout_as_it_is_when_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no stream given, a line goes to whatever ``sys.stdout`` is then (test harnesses and tools swap it)."""
+    logs.configure_logging("INFO")
+    logs.bound_logger("t").info("to_current_stdout")
+    assert json.loads(capsys.readouterr().out)["event"] == "to_current_stdout"
