@@ -76,6 +76,8 @@ class MutationClient:
         self.retry_policy = retry_policy or RetryPolicy()
         self._transport: AppSyncTransport | None = None
         self._log = bound_logger("worker.client")
+        #: (credential generation, who signs with it): ``_caller``'s cache.
+        self._caller_of: tuple[int, Caller | None] = (-1, None)
 
     async def connect(self) -> None:
         """Make the transport (connections open on first use, on the container's one event loop)."""
@@ -210,8 +212,17 @@ class MutationClient:
         raise error
 
     def _caller(self) -> Caller:
+        """Who signs now, for a failure's diagnosis: built once per credential set, not per attempt."""
         credentials = self.credentials
-        return Caller(credentials.caller_arn, credentials.role_arn, credentials.session_name)
+        generation = credentials.generation
+        if self._caller_of[0] != generation:
+            self._caller_of = (
+                generation,
+                Caller(credentials.caller_arn, credentials.role_arn, credentials.session_name),
+            )
+        caller = self._caller_of[1]
+        assert caller is not None
+        return caller
 
     async def read(self, query: str, *, deadline: float | None = None) -> tuple[Any, int]:
         """A query (the read-back of a refused versioned write): its ``data`` and the requests it took, or the

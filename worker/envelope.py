@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from worker.errors import EnvelopeError, NotAllowedError, capped
 from worker.names import FIELD_NAME_RE
+from worker.shapes import is_object
 from worker.versioning import Version, merge_condition, parse_version
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class MutationRequest:
         """
         if self.input_is_variable:
             value = self.variables.get("input")
-            source = value if isinstance(value, Mapping) else {}
+            source = value if is_object(value) else {}
         else:
             source = dict(self.literal_key)
         key = {name: source.get(name) for name in self.key_fields}
@@ -300,7 +301,7 @@ def parse_envelope(
 
 
 def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(raw, Mapping):
+    if not isinstance(raw, str | bytes):  # a Mapping: a direct invocation's or an event's detail
         return dict(raw)
     if isinstance(raw, str):  # an ASCII text is its own UTF-8 (``isascii`` reads a flag CPython keeps)
         size = len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
@@ -702,7 +703,7 @@ def _bind_idempotency(request: MutationRequest, message_id: str | None) -> Mutat
     input_value = request.variables.get("input") if request.input_is_variable else None
     if (
         len(fields) == 1
-        and isinstance(input_value, Mapping)
+        and is_object(input_value)
         and input_value.get(key_field) is not None
         and record_id is None
     ):
@@ -719,7 +720,7 @@ def _bind_idempotency(request: MutationRequest, message_id: str | None) -> Mutat
     if key is None and record_id is not None:
         return _with(request, idempotency_key=record_id, id_source="input")
     if key is None:
-        if message_id is None or fields != ("id",) or not isinstance(input_value, Mapping):
+        if message_id is None or fields != ("id",) or not is_object(input_value):
             return request  # no id to give it: Amplify generates one (or AppSync refuses a missing key)
         variables = {**request.variables, "input": {**input_value, "id": message_id}}
         return _with(
@@ -737,7 +738,7 @@ def _bind_idempotency(request: MutationRequest, message_id: str | None) -> Mutat
                 "(both are in the message body)"
             )
         return _with(request, id_source="input")
-    if not isinstance(input_value, Mapping):
+    if not is_object(input_value):
         raise EnvelopeError(
             f"idempotencyKey on {request.field!r} needs the input passed as a variable: "
             f"{request.field}(input: $input) with variables.input (a JSON object)"

@@ -25,7 +25,6 @@ from __future__ import annotations
 import atexit
 import gc
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from worker import snapstart
@@ -33,6 +32,7 @@ from worker.config import HANDLER_MARGIN_MAX_SECONDS
 from worker.errors import MutationError
 from worker.logs import bound
 from worker.runtime import WorkerRuntime
+from worker.shapes import is_object
 from worker.sources import source_for
 from worker.sources.eventbridge import MutationFailed
 
@@ -89,7 +89,7 @@ async def handle_event(runtime: WorkerRuntime, event: Any, context: Any) -> dict
 async def _handle(runtime: WorkerRuntime, event: Any, context: Any) -> dict[str, Any]:
     started = time.monotonic()
     deadline = report_by(context, started)
-    if not isinstance(event, Mapping):
+    if not is_object(event):
         raise EventShapeError(f"expected a JSON object event, got {type(event).__name__}")
     source = source_for(event)
     if source is None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from worker.envelope import MutationRequest
 from worker.errors import MutationError
+from worker.shapes import is_object
 
 
 class _Item(Protocol):
@@ -52,7 +53,7 @@ def _versioned(
     body = item.body
     if isinstance(body, str) and '"version"' not in body:
         return None
-    if isinstance(body, Mapping) and not isinstance(body.get("version"), Mapping):
+    if not isinstance(body, str) and not is_object(body.get("version")):
         return None
     try:
         request = parse(item)

@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from worker.shapes import is_object
+
 ORIGIN_MESSAGE_ID = "mutation.originMessageId"
 ORIGIN_BODY_DIGEST = "mutation.originBodyDigest"
 
@@ -38,7 +40,7 @@ def origin_message_id(attributes: Mapping[str, Any], body: str) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    if not isinstance(value, Mapping):
+    if not is_object(value):
         return None
     text = value.get("stringValue", value.get("StringValue"))
     return text if isinstance(text, str) else None

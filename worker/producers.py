@@ -32,6 +32,7 @@ from worker.config import (
     ENV_SOURCE_QUEUE_ARN,
     WorkerConfig,
 )
+from worker.shapes import is_object
 
 #: A producer label carries what the event says: cut, so a forged event cannot make a huge log line or letter.
 MAX_LABEL_CHARS = 200
@@ -93,7 +94,7 @@ class Producers:
 def sqs_producer(record: Mapping[str, Any]) -> str:
     """``sqs:<SenderId>``: the sender's principal id as SQS recorded it (``AROA...:<session>`` for a role)."""
     attributes = record.get("attributes")
-    sender = _text(attributes.get("SenderId")) if isinstance(attributes, Mapping) else ""
+    sender = _text(attributes.get("SenderId")) if is_object(attributes) else ""
     return _label(f"sqs:{sender or '(no SenderId)'}")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.batch import sqs_work_item
 from worker.producers import sqs_producer
+from worker.shapes import is_object
 from worker.sources.common import log_summary
 
 if TYPE_CHECKING:
@@ -22,9 +23,7 @@ def matches(event: Mapping[str, Any]) -> bool:
     return (
         isinstance(records, list)
         and bool(records)
-        and all(
-            isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" and "messageId" in r for r in records
-        )
+        and all(is_object(r) and r.get("eventSource") == "aws:sqs" and "messageId" in r for r in records)
     )
 
 
