@@ -71,6 +71,20 @@ class ChildError(RuntimeError):
     pass
 
 
+def placement() -> dict[str, list[int]] | None:
+    """Where each process runs: the stand-in on a CPU of its own, this process and every measured child (they
+    inherit it) on the others. AppSync answers from another machine and a Lambda function's vCPU is its own; on a
+    shared CPU the stand-in preempts the client it answers (about one involuntary context switch per mutation
+    here) and its work lands in the client's cache, so both add noise that is not the client's. None (no pinning)
+    on a single CPU or where the platform cannot pin."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return {"stand_in": cpus[-1:], "clients": cpus[:-1]}
+
+
 class Child:
     """One measured process: ``python -m benchmarks.cpu_child ARGS`` with ``environment`` as its AWS environment."""
 
@@ -344,7 +358,11 @@ def run(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     load_before = [round(x, 2) for x in os.getloadavg()]
-    stand_in = StandInProcess(latency_ms)
+    cpus = placement()
+    own_cpus = os.sched_getaffinity(0) if cpus else None
+    stand_in = StandInProcess(latency_ms, cpus=set(cpus["stand_in"]) if cpus else None)
+    if cpus:
+        os.sched_setaffinity(0, cpus["clients"])
     try:
         results: dict[str, Any] = {
             "method": (
@@ -358,6 +376,7 @@ def run(
                 "record), the same events. Stand-in: benchmarks/standin.py in its own process."
             ),
             "latency_ms": latency_ms,
+            "cpu_placement": cpus or "not pinned (one CPU, or the platform cannot pin)",
             "mutations_per_point": mutations,
             "rounds": rounds,
             "warm_up_mutations": warm_up,
@@ -401,6 +420,8 @@ def run(
         results["stand_in"] = {"stats": stand_in.stats(), "cpu_seconds": round(stand_in.cpu_seconds(), 2)}
     finally:
         stand_in.close()
+        if own_cpus:
+            os.sched_setaffinity(0, own_cpus)
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["summary"] = summarize(results)
@@ -438,6 +459,15 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         f"{t['share']:.1%} {t['where']} {t['function']}" for t in results["profile"]["top"]
     ]
     return summary
+
+
+def placed(cpus: Any) -> str:
+    if not isinstance(cpus, dict):
+        return f"CPUs: {cpus}"
+    return (
+        f"CPUs: the stand-in on CPU {', '.join(map(str, cpus['stand_in']))}, every measured client on CPU "
+        f"{', '.join(map(str, cpus['clients']))} (AppSync is another machine; a shared CPU preempts the client)"
+    )
 
 
 def render(results: dict[str, Any]) -> list[str]:
@@ -509,6 +539,7 @@ def render(results: dict[str, Any]) -> list[str]:
         "invocation ms: the worker's mean; against one latency plus batch x its CPU per mutation, and against "
         "ceil(batch / MAX_CONCURRENCY) latencies (the round trips a batch larger than the concurrency needs) plus "
         "batch x CPU.",
+        placed(results["cpu_placement"]),
         f"worker processes held: {', '.join(first['worker']['packages_loaded'])}; floor: "
         f"{', '.join(first['floor']['packages_loaded'])}; peer: {', '.join(first['peer']['packages_loaded'])}",
         "failures: "

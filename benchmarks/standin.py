@@ -29,6 +29,7 @@ import hashlib
 import heapq
 import hmac
 import json
+import os
 import re
 import sys
 import time
@@ -347,7 +348,8 @@ async def serve(latency_ms: float = 0.0) -> None:
 class StandInProcess:
     """The stand-in as a child process; ``url`` is its GraphQL endpoint, ``endpoint`` its STS endpoint."""
 
-    def __init__(self, latency_ms: float = 0.0) -> None:
+    def __init__(self, latency_ms: float = 0.0, cpus: set[int] | None = None) -> None:
+        """``cpus``: the CPUs it may run on (every thread it will have), None for any."""
         import subprocess
 
         self._process = subprocess.Popen(
@@ -355,6 +357,7 @@ class StandInProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         )
         assert self._process.stdout is not None
         self.port = int(json.loads(self._process.stdout.readline())["port"])

@@ -208,3 +208,43 @@ def test_lines_go_to_stdout_as_it_is_when_written(capsys: pytest.CaptureFixture[
     logs.configure_logging("INFO")
     logs.bound_logger("t").info("to_current_stdout")
     assert json.loads(capsys.readouterr().out)["event"] == "to_current_stdout"
+
+
+def _logged(**values: object) -> str:
+    import io
+
+    stream = io.StringIO()
+    logs.configure_logging("INFO", stream=stream)
+    try:
+        logs.bound_logger("t").info("x", **values)
+    finally:
+        logs.configure_logging("INFO")
+    return stream.getvalue()
+
+
+def test_a_secret_inside_a_value_rendered_by_str_is_masked() -> None:
+    """A value that is not a string (an exception, say) is written as its ``str``: the line as written is what
+    gets searched and masked."""
+    text = _logged(error=RuntimeError(f"refused: Credential={KEY_ID}/x, Signature={SIGNATURE}"))
+    assert SIGNATURE not in text and KEY_ID not in text
+    assert json.loads(text)["error"].startswith("refused: Credential=ASIA[redacted]")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"\u017fignature={SIGNATURE}",  # the long s: the patterns match it as "s"
+        f"\ud800 Signature={SIGNATURE}",  # a lone surrogate: orjson refuses the line, the standard library writes it
+        f"\ud800 \u017fignature={SIGNATURE}",  # both: the standard library escapes the long s in the line
+    ],
+)
+def test_secrets_are_masked_in_lines_with_non_ascii_text(value: str) -> None:
+    text = _logged(detail=value)
+    assert SIGNATURE not in text and "[redacted]" in json.loads(text)["detail"]
+
+
+def test_a_line_with_keys_only_seen_before_and_none_values_is_written_without_them() -> None:
+    first = json.loads(_logged(operation="createTodo", diagnosis=None))
+    again = json.loads(_logged(operation="createTodo", diagnosis=None, password="hunter2"))
+    assert "diagnosis" not in first and "diagnosis" not in again
+    assert again["password"] == "[redacted]"
