@@ -116,6 +116,9 @@ class BatchProcessor:
         outcomes: list[RecordOutcome | None] = [None] * len(items)
 
         async def one(index: int) -> None:
+            if len(chains) <= self.max_concurrency:  # every chain runs at once anyway: no semaphore to take
+                outcomes[index] = await self._process_or_crash(items[index], deadline)
+                return
             async with limit:
                 outcomes[index] = await self._process_or_crash(items[index], deadline)
 
@@ -135,6 +138,7 @@ class BatchProcessor:
                             )
                         return
 
+        chains: list[list[int]] = []
         if fifo:
             groups: dict[str | None, list[int]] = {}
             for index, item in enumerate(items):
@@ -147,7 +151,9 @@ class BatchProcessor:
                     await one(index)
 
             chains = version_chains(items, self._parse)
-            await _run_until(deadline, [run_chain(chain) for chain in chains])
+            await _run_until(
+                deadline, [one(chain[0]) if len(chain) == 1 else run_chain(chain) for chain in chains]
+            )
 
         unfinished = [index for index, outcome in enumerate(outcomes) if outcome is None]
         if unfinished:
@@ -163,12 +169,16 @@ class BatchProcessor:
 
     async def _process_or_crash(self, item: WorkItem, deadline: float | None) -> RecordOutcome:
         """``process_item``, and a failure of its own failure path (a log sink that broke, say) reported as
-        what it is, a worker bug left for redelivery: never mistaken for the deadline, never lost."""
+        what it is, a worker bug left for redelivery: never mistaken for the deadline, never lost. (Binds and
+        awaits ``_process_item`` itself: one coroutine less per record than calling ``process_item``.)"""
+        token = bind(message_id=item.record_id, receive_count=item.receive_count, producer=item.producer)
         try:
-            return await self.process_item(item, deadline=deadline)
+            return await self._process_item(item, deadline)
         except Exception as exc:
             bug = WorkerBugError(f"worker bug while reporting this record: {type(exc).__name__}: {exc}")
             return RecordOutcome(item.record_id, FAILED, bug)
+        finally:
+            unbind(token)
 
     async def process_item(self, item: WorkItem, *, deadline: float | None = None) -> RecordOutcome:
         # Every line about this record (here, in the client) carries its id and its producer: bound for this

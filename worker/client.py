@@ -121,7 +121,8 @@ class MutationClient:
         redelivered: bool = False,
     ) -> SendResult:
         """One mutation as it is, with retries: what ``send`` does for every plain mutation."""
-        await self.connect()
+        if self._transport is None:
+            await self.connect()
         policy = self.retry_policy
         state = _SendState()
         try:
@@ -157,7 +158,7 @@ class MutationClient:
     ) -> SendResult:
         """One attempt: credentials, the time it may take, the request, and ``judge``'s verdict on its answer."""
         state.attempts = number
-        credentials = await self.credentials.get(deadline)
+        credentials = self.credentials.ready() or await self.credentials.get(deadline)
         timeout = self._attempt_timeout(deadline, request)
         transport = self._transport
         assert transport is not None

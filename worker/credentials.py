@@ -253,6 +253,11 @@ class AssumedRoleCredentials:
         with self._lock:
             return self._refresh_if_needed()
 
+    def ready(self) -> CredentialSet | None:
+        """The set to sign with if it needs nothing done (None: ``await get()``): the hot path without a
+        coroutine."""
+        return self._fresh()
+
     async def get(self, deadline: float | None = None) -> CredentialSet:
         """The set to sign with, without blocking the loop; waits for STS at most until ``deadline`` (monotonic).
 
