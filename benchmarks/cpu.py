@@ -29,8 +29,11 @@ Then, in fresh worker children: resident memory after every ``--cpu-rss-every`` 
 ``--cpu-rss-mutations`` in one warm container, and a cProfile of the worker (on the CPU clock) over a separate run
 at the first point: the top ten functions by tottime, with file:line and share of the profiled total.
 
-With ``--cpu-rounds`` above 1 the three run in turn that many times, each time in fresh children, and each
-client's figures are its median round's (every round's CPU per mutation is kept).
+With ``--cpu-rounds`` (3 by default) the three run in turn that many times, each time in fresh children; each
+client's figures are its median round's (every round's CPU per mutation is kept), and each ratio is the median of
+the rounds' own ratios: a round's worker, floor and peer run back to back, so what drifts between rounds (this
+kind of VM's speed moves by a fifth over minutes) cancels out. The stand-in runs on a CPU of its own and every
+measured process on the others (``placement``), where the platform allows.
 
 Reported against, never asserted: the worker within 1.3x the floor, the peer at least 2x the worker, the worker at
 0.9x of the limit (MAX_CONCURRENCY / latency) at (10, 10); at every point the worker's mean invocation wall time
@@ -258,8 +261,15 @@ def point(
         "oldest_replayed_signature_s": round(oldest_signature_s, 1),
         "stand_in_refused": stand_in.stats()["refused"] - refused_before,
         **runs,
-        "worker_vs_floor": _ratio(worker_cpu, runs["floor"]["cpu_us_per_mutation"]),
-        "peer_vs_worker": _ratio(runs["peer"]["cpu_us_per_mutation"], worker_cpu),
+        # each round's worker and floor ran one after the other: the median of the rounds' own ratios cancels
+        # what drifts between rounds (this VM's speed moves by a fifth over minutes); with one round it is the
+        # plain ratio
+        "worker_vs_floor": _paired(measured["worker"], measured["floor"]),
+        "worker_vs_floor_rounds": _per_round(measured["worker"], measured["floor"]),
+        "worker_vs_floor_of_medians": _ratio(worker_cpu, runs["floor"]["cpu_us_per_mutation"]),
+        "peer_vs_worker": _paired(measured["peer"], measured["worker"]),
+        "peer_vs_worker_rounds": _per_round(measured["peer"], measured["worker"]),
+        "peer_vs_worker_of_medians": _ratio(runs["peer"]["cpu_us_per_mutation"], worker_cpu),
         # issue 23's ceiling for one invocation: one latency plus the batch's CPU on one core (sends overlap the
         # wait for the first answers, so a wall time can come in a little under it)
         "worker_wall_bound_ms": round(bound_ms, 2) if bound_ms else None,
@@ -268,6 +278,22 @@ def point(
         "worker_wall_waves_bound_ms": round(waves_bound_ms, 2) if waves_bound_ms else None,
         "worker_wall_vs_waves_bound": _ratio(runs["worker"]["invocation_ms_mean"], waves_bound_ms),
     }
+
+
+def _per_round(numerators: list[dict[str, Any]], denominators: list[dict[str, Any]]) -> list[float | None]:
+    return [
+        _ratio(a["cpu_us_per_mutation"], b["cpu_us_per_mutation"])
+        for a, b in zip(numerators, denominators, strict=True)
+    ]
+
+
+def _paired(numerators: list[dict[str, Any]], denominators: list[dict[str, Any]]) -> float | None:
+    """The median of the rounds' own ratios (a round's two clients ran back to back)."""
+    ratios = sorted(r for r in _per_round(numerators, denominators) if r is not None)
+    if not ratios:
+        return None
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else round((ratios[middle - 1] + ratios[middle]) / 2, 2)
 
 
 def _median_round(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -530,7 +556,12 @@ def render(results: dict[str, Any]) -> list[str]:
         f"CPU per mutation (process CPU, every thread / mutations): {results['mutations_per_point']:,} timed "
         f"mutations per client and point after {results['warm_up_mutations']:,} untimed, each client in its own "
         f"clean process; fast stand-in at {latency:g} ms in its own process"
-        + (f"; median of {results['rounds']} rounds" if results["rounds"] > 1 else ""),
+        + (
+            f"; median of {results['rounds']} rounds, each ratio the median of the rounds' own (a round's clients "
+            "run back to back)"
+            if results["rounds"] > 1
+            else ""
+        ),
         "",
         *columns(rows),
         "",
@@ -540,6 +571,19 @@ def render(results: dict[str, Any]) -> list[str]:
         "ceil(batch / MAX_CONCURRENCY) latencies (the round trips a batch larger than the concurrency needs) plus "
         "batch x CPU.",
         placed(results["cpu_placement"]),
+        *(
+            [
+                "ratios by round: "
+                + "; ".join(
+                    f"c{p['concurrency']}/b{p['batch']} worker/floor "
+                    f"{' '.join(f'{r}x' for r in p['worker_vs_floor_rounds'])}, peer/worker "
+                    f"{' '.join(f'{r}x' for r in p['peer_vs_worker_rounds'])}"
+                    for p in results["points"]
+                )
+            ]
+            if results["rounds"] > 1
+            else []
+        ),
         f"worker processes held: {', '.join(first['worker']['packages_loaded'])}; floor: "
         f"{', '.join(first['floor']['packages_loaded'])}; peer: {', '.join(first['peer']['packages_loaded'])}",
         "failures: "

@@ -88,7 +88,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     cpu.add_argument("--cpu-mutations", type=int, default=2000, help="timed mutations per client and point")
     cpu.add_argument(
-        "--cpu-rounds", type=int, default=1, help="worker/floor/peer in turn this many times; medians (1)"
+        "--cpu-rounds",
+        type=int,
+        default=3,
+        help="worker/floor/peer in turn this many times; medians, ratios paired by round (3)",
     )
     cpu.add_argument("--cpu-warm-up", type=int, default=500, help="untimed mutations first, per child (500)")
     cpu.add_argument("--cpu-rss-mutations", type=int, default=10_000, help="mutations in the RSS run (10000)")

@@ -27,6 +27,7 @@ def test_only_cpu_writes_its_figures(tmp_path: Path, capsys: pytest.CaptureFixtu
         "--cpu-rss-every=10",
         "--cpu-rss-point=2x10",
         "--cpu-profile-mutations=8",
+        "--cpu-rounds=2",
         f"--output={output}",
     ]
     assert bench.main(argv) == 0
@@ -44,10 +45,22 @@ def test_only_cpu_writes_its_figures(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert point["floor_sends_the_worker_headers"]
     assert point["stand_in_refused"] == 0
     assert point["worker_vs_floor"] and point["peer_vs_worker"] and point["worker_wall_bound_ms"]
+    # each ratio is the median of the two rounds' own (the mean of two)
+    rounds = point["worker_vs_floor_rounds"]
+    assert len(rounds) == 2 and point["worker_vs_floor"] == round(sum(rounds) / 2, 2)
+    assert len(point["peer_vs_worker_rounds"]) == 2
+    placement = cpu["cpu_placement"]
+    assert isinstance(placement, str) or not set(placement["stand_in"]) & set(placement["clients"])
     assert [s["mutations"] for s in cpu["rss"]["rss_mb"]] == [10, 20]
     top = cpu["profile"]["top"]
     assert len(top) == 10 and all(t["where"] and 0 < t["share"] <= 1 for t in top)
     assert results["summary"]["cpu"]["points"]["c2_b4"]["worker_vs_floor"] == point["worker_vs_floor"]
     table = capsys.readouterr().out
-    for label in ("worker/floor", "peer/worker", "RSS after every 10 of 20", "top ten by tottime"):
+    for label in (
+        "worker/floor",
+        "peer/worker",
+        "RSS after every 10 of 20",
+        "top ten by tottime",
+        "ratios by round",
+    ):
         assert label in table
