@@ -191,7 +191,7 @@ def plan(
     warnings = []
     operator = settings.operator_role
     if operator.enabled:
-        # Issue 21 §4: the operators' own role. Its sessions are named by the person (operator-<identity>), so
+        # the operators' own role. Its sessions are named by the person (operator-<identity>), so
         # the entry is the role-level prefix; who may start such a session is the role's trust policy's job
         # (named principals, with a source identity).
         operator_entry = settings.operator_assumed_role_prefix

@@ -1,4 +1,4 @@
-"""CPU per mutation beside its floor and a careful peer, side by side in one run (issue 23; ``--only-cpu`` alone).
+"""CPU per mutation beside its floor and a careful peer, side by side in one run (``--only-cpu`` alone).
 
 Processes: this one drives and is never measured; the fast AppSync stand-in (``benchmarks.standin``: its own
 process, every request's SigV4 checked, ``--latency-ms`` of added latency, 25 ms by default); and one fresh child
@@ -270,7 +270,7 @@ def point(
         "peer_vs_worker": _paired(measured["peer"], measured["worker"]),
         "peer_vs_worker_rounds": _per_round(measured["peer"], measured["worker"]),
         "peer_vs_worker_of_medians": _ratio(runs["peer"]["cpu_us_per_mutation"], worker_cpu),
-        # issue 23's ceiling for one invocation: one latency plus the batch's CPU on one core (sends overlap the
+        # the ceiling for one invocation: one latency plus the batch's CPU on one core (sends overlap the
         # wait for the first answers, so a wall time can come in a little under it)
         "worker_wall_bound_ms": round(bound_ms, 2) if bound_ms else None,
         "worker_wall_vs_bound": _ratio(runs["worker"]["invocation_ms_mean"], bound_ms),

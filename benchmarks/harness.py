@@ -1,4 +1,4 @@
-"""The worker against the physical limit ``MAX_CONCURRENCY / latency``, on the fast stand-in (issue 14).
+"""The worker against the physical limit ``MAX_CONCURRENCY / latency``, on the fast stand-in.
 
 Three processes: this one (drives, never on the measured path), the stand-in (``benchmarks.standin``: SigV4
 checked, resolver-like answers, fixed latency) and one Lambda container per configuration

@@ -10,7 +10,7 @@ Two harnesses, one run:
 2. The sandbox (moto + the sandbox's AppSync stand-in, in this process, on 127.0.0.1): the full path with real
    SQS and AssumeRole, batches of 10 and 100, at ``--latency-ms`` (default 25 ms).
 
-3. CPU per mutation (``benchmarks.cpu``, issue 23): the worker beside the floor (a bare aiohttp POST of the same
+3. CPU per mutation (``benchmarks.cpu``): the worker beside the floor (a bare aiohttp POST of the same
    requests) and a careful gql peer, each in its own clean process against the fast stand-in, at (MAX_CONCURRENCY,
    batch) (10, 10), (50, 100), (100, 100); RSS over 10,000 mutations in one warm container; the worker's top-ten
    profile. ``--only-cpu`` runs this section alone, ``--skip-cpu`` leaves it out.
@@ -35,9 +35,9 @@ from typing import Any
 
 from benchmarks.common import columns, verdict
 
-TARGET_LIMIT_SHARE = 0.8  # sandbox, batch 10 (issue 7)
+TARGET_LIMIT_SHARE = 0.8  # sandbox, batch 10
 TARGET_VS_NAIVE = 8.0
-#: Issue 14: share of MAX_CONCURRENCY / latency at 25 ms, by concurrency (other points are reported only).
+#: Share of MAX_CONCURRENCY / latency at 25 ms, by concurrency (other points are reported only).
 TARGET_POINT_SHARE = {10: 0.95, 50: 0.95, 100: 0.9}
 TARGET_POINT_LATENCY_MS = 25.0
 TARGET_CPU_US = 150.0

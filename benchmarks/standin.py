@@ -1,5 +1,5 @@
 """A fast AppSync stand-in in its own process: SigV4 verified against a fixed key table, a resolver-like answer,
-a fixed added latency. The harness whose ceiling is above the worker (issue 14).
+a fixed added latency. The harness whose ceiling is above the worker.
 
 The sandbox's stand-in (moto lookups, GraphQL execution, DynamoDB writes, one interpreter lock shared with moto)
 tops out below ``MAX_CONCURRENCY / latency``; this one does only what a benchmark needs, on a bare

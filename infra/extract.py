@@ -40,7 +40,7 @@ def mutator_role_properties(account_b_template: Template) -> Mapping[str, Any]:
 
 
 def operator_role_properties(account_b_template: Template) -> Mapping[str, Any] | None:
-    """The operator role's properties (issue 21 §4), or None when the stack has none."""
+    """The operator role's properties, or None when the stack has none."""
     resource = account_b_template.get("Resources", {}).get(OPERATOR_ROLE_ID)
     return resource["Properties"] if resource is not None else None
 

@@ -4,7 +4,7 @@ Function, execution role, source queue (or yours), the worker's DLQ, an EventBri
 yours) with its own DLQ, alarms (with your SNS topic as alarm and OK action), a dashboard. Plain props; nothing
 here reads the settings file (``infra.worker_stack`` does, for this project's own app).
 
-Only the producers you name can make the worker write (issue 21 §1); the worker checks the same names itself:
+Only the producers you name can make the worker write; the worker checks the same names itself:
 - ``sqs_senders``: the source queue's policy denies ``sqs:SendMessage`` to every principal whose
   ``aws:PrincipalArn`` is not one of them (``ArnNotLike``: ``*`` within a name). An explicit deny binds every
   principal of the account, administrators included, but only for sending: the queue's policy itself stays

@@ -38,7 +38,7 @@ class MutatorRoleStack(cdk.Stack):
         cdk.CfnOutput(self, "AssumedRoleArn", value=settings.assumed_role_arn)
         self.operator: OperatorRole | None = None
         operator = settings.operator_role
-        # issue 21 §4: people get their own role; the execution role's trust stays narrow
+        # people get their own role; the execution role's trust stays narrow
         if operator.enabled:
             self.operator = OperatorRole(
                 self,

@@ -1,4 +1,4 @@
-"""``OperatorRole``: the role in account B that people assume for ``send``/``replay``/``doctor`` (issue 21 §4).
+"""``OperatorRole``: the role in account B that people assume for ``send``/``replay``/``doctor``.
 
 Its trust admits account A's root only under ``ArnLike aws:PrincipalArn`` = the named principals, and only with
 a source identity (``sts:SourceIdentity``, which persists through role chaining and shows in CloudTrail); its

@@ -104,7 +104,7 @@ class DeadLetterCommand:
         return DeadLetterQueue(sqs, resolve_queue_url(sqs, name), self.letter_writer())
 
     def letter_writer(self) -> LetterWriter | None:
-        """The worker's own ``SenderId`` (issue 21 §4): its execution role's id (``iam:GetRole``) and Lambda's
+        """The worker's own ``SenderId``: its execution role's id (``iam:GetRole``) and Lambda's
         session name, the function's name. Without the settings nothing can be checked, and that is said."""
         settings = self.ctx.settings
         if settings is None:

@@ -7,7 +7,7 @@ Links, in order: configuration -> base credentials (which provider won; environm
 the role's IAM policy allows appsync:GraphQL on each allowed Mutation field (iam:SimulatePrincipalPolicy, when
 permitted) -> a signed request through the ``send`` path -> (``--probe``) Amplify's authorization itself.
 
-``--as-operator`` (issue 21 §4): the base identity must be one of ``[operator_role] principals``; the role
+``--as-operator``: the base identity must be one of ``[operator_role] principals``; the role
 assumed is the operator role, with the person's source identity, and an AssumeRole *without* one must be
 refused (a hostile probe); the caller ARN, custom-roles.json and the IAM policy are then the operator role's.
 
@@ -107,7 +107,7 @@ class DoctorOptions:
     verbose: bool = False
     skip_custom_roles: bool = False  # no Amplify checkout here: do not read custom-roles.json
     probe: bool = False  # run Amplify's authorization with a mutation that cannot write
-    as_operator: bool = False  # check the operator role (issue 21 §4) with the person's own credentials
+    as_operator: bool = False  # check the operator role with the person's own credentials
     source_identity: str | None = None
 
 
@@ -282,7 +282,7 @@ class Doctor:
             check.notes.append(self._source_identity_required())
         return check
 
-    # --- the operator role (issue 21 §4) ---------------------------------------------------------------------
+    # --- the operator role ---------------------------------------------------------------------
     def _operator_identity(self, arn: str) -> Check:
         from mutation_cli.errors import UsageError
         from mutation_cli.operator import (
@@ -759,7 +759,7 @@ def _describe(ctx: CliContext) -> str:
 
 
 def operator_notes(ctx: CliContext, *, as_operator: bool) -> list[str]:
-    """What the settings say about the operator role (issue 21 §4)."""
+    """What the settings say about the operator role."""
     settings = ctx.settings
     if settings is None:
         return []

@@ -1,4 +1,4 @@
-"""``--as-operator`` (issue 21 §4): people send and replay through the operator role in account B, never as
+"""``--as-operator``: people send and replay through the operator role in account B, never as
 the worker.
 
 The operator role's trust admits only ``[operator_role] principals`` and only with a source identity, so the

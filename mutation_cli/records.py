@@ -128,9 +128,9 @@ class DeadLetterRecord:
 
     @classmethod
     def from_sqs(cls, message: Mapping[str, Any], writer: LetterWriter | None = None) -> DeadLetterRecord:
-        """``writer``: the worker's own ``SenderId``. ``failure.*`` attributes count only on a message it sent
-        (issue 21 §4): on any other they are dropped and the reason says so, so a producer's message carrying
-        them passes neither as a verdict nor as a record identity (``sourceMessageId``, ``idempotencyKey``)."""
+        """``writer``: the worker's own ``SenderId``. ``failure.*`` attributes count only on a message it sent:
+        on any other they are dropped and the reason says so, so a producer's message carrying them passes
+        neither as a verdict nor as a record identity (``sourceMessageId``, ``idempotencyKey``)."""
         attributes = message.get("Attributes") or {}
         all_attributes = message.get("MessageAttributes") or {}
         sent = attributes.get("SentTimestamp")

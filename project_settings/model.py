@@ -95,11 +95,11 @@ class AppSyncSettings:
     allowed_mutations: tuple[str, ...]
     #: Models whose primary key is not ``id``: key field, then sort key fields (``[appsync.model_keys]``).
     model_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: Models whose versioned writes may be read back (issue 24): ``appsync:GraphQL`` on ``Query.get<Model>``.
+    #: Models whose versioned writes may be read back: ``appsync:GraphQL`` on ``Query.get<Model>``.
     #: Without it a refused versioned write is never reported superseded (``VersionUnproven``).
     version_reads: tuple[str, ...] = ()
     #: Per model, the input fields its @auth rules read identity from (``[appsync.protected_fields]``, which
-    #: ``init`` fills): no producer sets them unless one of ``[[producers.rules]]`` names it (issue 21 §2).
+    #: ``init`` fills): no producer sets them unless one of ``[[producers.rules]]`` names it.
     protected_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -152,7 +152,7 @@ class WorkerSettings:
 
 @dataclass(frozen=True)
 class ProducersSettings:
-    """``[producers]``: who may make the worker write (issue 21 §1). The defaults name nobody."""
+    """``[producers]``: who may make the worker write. The defaults name nobody."""
 
     #: Principals allowed ``sqs:SendMessage`` on the source queue (``aws:PrincipalArn``: role or user ARNs, ``*``
     #: within the name); the queue policy denies every other principal.
@@ -175,7 +175,7 @@ OPERATOR_SESSION_PREFIX = "operator-"
 
 @dataclass(frozen=True)
 class OperatorRoleSettings:
-    """``[operator_role]``: the account-B role people assume for ``send``/``replay``/``doctor`` (issue 21 §4).
+    """``[operator_role]``: the account-B role people assume for ``send``/``replay``/``doctor``.
 
     Its trust admits account A's root only under ``ArnLike aws:PrincipalArn`` = ``principals`` and only with a
     source identity (``sts:SourceIdentity``); its policy allows ``appsync:GraphQL`` on ``allowed_mutations``.
@@ -585,7 +585,7 @@ _KNOWN: dict[str, set[str]] = {
 def _operator_role(
     reader: _Reader, accounts: AccountsSettings, mutator_role: MutatorRoleSettings, worker_allowed: list[str]
 ) -> OperatorRoleSettings:
-    """``[operator_role]``: principals checked as the trust policy will compare them (issue 21 §4)."""
+    """``[operator_role]``: principals checked as the trust policy will compare them."""
     section = "operator_role"
     name = reader.text(
         section, "name", pattern=ROLE_NAME_RE, expect="an IAM role name", default=DEFAULT_OPERATOR_ROLE_NAME
@@ -619,7 +619,7 @@ def _operator_role(
 
 
 def _version_reads(reader: _Reader, allowed: list[str]) -> list[str]:
-    """``appsync.version_reads``: model names, each with a mutation on the allow-list (issue 24)."""
+    """``appsync.version_reads``: model names, each with a mutation on the allow-list."""
     models = reader.strings("appsync", "version_reads")
     for model in models:
         if not re.fullmatch(r"[A-Z][_0-9A-Za-z]{0,127}", model):

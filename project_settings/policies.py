@@ -59,7 +59,7 @@ def mutator_identity_policy(settings: Settings) -> PolicyDocument:
 
 
 def operator_trust_policy(settings: Settings) -> PolicyDocument:
-    """The operator role's trust (issue 21 §4): only the named principals, only with a source identity."""
+    """The operator role's trust: only the named principals, only with a source identity."""
     return operator_trust_policy_document(
         worker_account=settings.accounts.worker, principals=settings.operator_role.principals
     )
@@ -101,7 +101,7 @@ def mutation_field_arns(api_arn: str, fields: Sequence[str]) -> list[str]:
 
 
 def read_field_arns(api_arn: str, models: Sequence[str]) -> list[str]:
-    """``appsync:GraphQL`` resources of ``get<Model>`` for ``models`` (``appsync.version_reads``, issue 24)."""
+    """``appsync:GraphQL`` resources of ``get<Model>`` for ``models`` (``appsync.version_reads``)."""
     return [f"{api_arn}/types/Query/fields/get{m}" for m in models]
 
 
@@ -122,7 +122,7 @@ def identity_policy_document(
             "Resource": list(field_arns),
         }
     ]
-    if read_arns:  # appsync.version_reads: a refused versioned write's record is read back (issue 24)
+    if read_arns:  # appsync.version_reads: a refused versioned write's record is read back
         statements.append(
             {
                 "Sid": "VersionReadBack",

@@ -61,7 +61,7 @@ class ApiSchema:
     custom_backing: Mapping[str, str] = field(default_factory=dict)
     #: Per model, the input fields its @auth rules read identity from: owner fields (``ownerField``, default
     #: ``owner``) and ``groupsField``. The worker writes as an admin, whom these rules never bind: a producer
-    #: that sets them can give a record to anyone (issue 21 §2).
+    #: that sets them can give a record to anyone.
     protected_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Mutations named other than ``<op><Model>`` (``@model(mutations: {create: "recordAudit"})``) -> their model.
     renamed: Mapping[str, str] = field(default_factory=dict)

@@ -297,7 +297,7 @@ class Sandbox:
             PolicyDocument=json.dumps(identity_policy or mutator_identity_policy(self.settings)),
         )
         operator = self.settings.operator_role
-        if operator.enabled:  # issue 21 §4: the operators' own role, from the very documents infra deploys
+        if operator.enabled:  # the operators' own role, from the very documents infra deploys
             iam.create_role(
                 RoleName=operator.name,
                 AssumeRolePolicyDocument=json.dumps(operator_trust_policy(self.settings)),

@@ -145,7 +145,7 @@ class BatchProcessor:
                 groups.setdefault(item.group_id, []).append(index)
             await _run_until(deadline, [run_group(indexes) for indexes in groups.values()])
         else:
-            # One record's versioned events one after another, oldest first (issue 24); the rest concurrently.
+            # One record's versioned events one after another, oldest first; the rest concurrently.
             async def run_chain(indexes: list[int]) -> None:
                 for index in indexes:
                     await one(index)
@@ -323,7 +323,7 @@ async def _run_until(deadline: float | None, coroutines: list[Any]) -> None:
 
 
 def _record_fields(request: MutationRequest) -> dict[str, str]:
-    """Which record the write touched, for finding who asked from account B (issue 21 §3): the id when the
+    """Which record the write touched, for finding who asked from account B: the id when the
     producer chose it as such (its idempotency key or its message's id), else a digest of the record's key, so no
     input value (an id can be an e-mail address) reaches an INFO line."""
     record = request.record_id

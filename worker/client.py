@@ -52,7 +52,7 @@ class SendResult:
     field: str
     data: Any
     attempts: int
-    #: An upsert (issue 24): "created" or "updated"; None for every other mutation.
+    #: An upsert: "created" or "updated"; None for every other mutation.
     upsert: str | None = None
 
 
@@ -105,7 +105,7 @@ class MutationClient:
 
         ``deadline`` (``time.monotonic()``) bounds everything: each attempt's timeout, the wait for credentials,
         the retries. A create without a record id is not sent again after an answer that may have been lost.
-        An upsert or a versioned write (issue 24) goes through ``worker.synced`` (imported only then).
+        An upsert or a versioned write goes through ``worker.synced`` (imported only then).
         """
         if request.upsert or request.version is not None:
             from worker.synced import send_synced

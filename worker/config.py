@@ -53,7 +53,7 @@ ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_MAX_ATTEMPTS = "MAX_ATTEMPTS"
 ENV_CREATE_ID_FROM_MESSAGE = "CREATE_ID_FROM_MESSAGE"
 ENV_MODEL_KEYS = "MODEL_KEYS"
-# Who may make the worker write (issue 21 §1): whatever these do not name is refused before anything is sent.
+# Who may make the worker write: whatever these do not name is refused before anything is sent.
 ENV_SOURCE_QUEUE_ARN = "SOURCE_QUEUE_ARN"  # an SQS record's eventSourceARN must be this queue (unset: no SQS)
 ENV_EVENT_ACCOUNTS = (
     "EVENT_ACCOUNTS"  # an EventBridge event's ``account`` must be one of these (comma-separated)

@@ -20,7 +20,7 @@ A model keyed by other fields (``MODEL_KEYS``, Amplify's ``@primaryKey``) names 
 one-field key takes the idempotency key like ``id`` does; a composite one cannot, and such a key is refused
 unless every key field is in the input. Only the input really sent counts: ``$input``'s value, or the literal.
 
-Sync semantics (issue 24, 'mutation' form only): ``"upsert": true`` on a create makes it an upsert (its update,
+Sync semantics ('mutation' form only): ``"upsert": true`` on a create makes it an upsert (its update,
 ``upsert_update``, is built here, with both fields checked against the allow-list); ``"version": {"field", "value"}``
 merges the version's condition into the envelope's own and writes the value (``worker.versioning``). The sending and
 the read-back that tells a stale event from a missing record are ``worker.synced``'s.
@@ -139,9 +139,9 @@ class MutationRequest:
     #: rules apply (ids, keys, "already applied"); a custom mutation named alike (``createCheckoutSession``
     #: taking a ``CheckoutInput``) is sent as it is.
     is_model: bool = True
-    #: ``"upsert": true`` (issue 24): this is the create; when its key condition fails, ``upsert_update`` is sent.
+    #: ``"upsert": true``: this is the create; when its key condition fails, ``upsert_update`` is sent.
     upsert: bool = False
-    #: ``"version": {"field", "value"}`` (issue 24): already merged into ``variables`` (the condition, and the
+    #: ``"version": {"field", "value"}``: already merged into ``variables`` (the condition, and the
     #: value written into the field); kept to read the stored version back when the write is refused.
     version: Version | None = None
     #: The upsert's update: ``update<Model>`` with the same input, the envelope's own condition and the version's.
@@ -390,7 +390,7 @@ def _synced(
     upsert: bool,
     version: Version | None,
 ) -> MutationRequest:
-    """An upsert and/or a versioned write (issue 24), built from the 'mutation' form's parts.
+    """An upsert and/or a versioned write, built from the 'mutation' form's parts.
 
     The envelope's own ``condition`` and the version's are merged (``and``: both must hold). An upsert's create is
     sent without them (a create's only condition is Amplify's key condition, so its refusal can only mean the
@@ -616,7 +616,7 @@ def _single_mutation_field(
 
 #: How deep a query-form selection may reach below the mutation field (``createPost { author { posts { id } } }``
 #: is 3). Account B's resolvers run as an Amplify admin, and the selection decides which relation resolvers run
-#: and what comes back (issue 21): the named form selects top-level fields only.
+#: and what comes back: the named form selects top-level fields only.
 MAX_SELECTION_DEPTH = 3
 
 

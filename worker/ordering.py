@@ -1,4 +1,4 @@
-"""Within one standard-queue batch, a record's versioned events run one after another, oldest first (issue 24).
+"""Within one standard-queue batch, a record's versioned events run one after another, oldest first.
 
 Every other record runs concurrently, as before. The version condition alone already keeps a stale event from
 overwriting a newer one whatever the order (the older is reported ``superseded``); running one record's events

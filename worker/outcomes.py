@@ -11,7 +11,7 @@ class Status(StrEnum):
     #: The same effect was proven present already (a create whose record id exists, a redelivered delete
     #: whose item is gone), with no condition of the caller's that could explain the refusal instead.
     ALREADY_APPLIED = "already_applied"
-    #: A versioned write (issue 24) refused because the record's stored version is this event's or newer, proven
+    #: A versioned write refused because the record's stored version is this event's or newer, proven
     #: by reading it back: nothing to do, and nothing lost (the newer state is there). Not retried.
     SUPERSEDED = "superseded"
     #: Will never succeed (or this was its last delivery): in the worker's DLQ with its reason.

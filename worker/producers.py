@@ -1,4 +1,4 @@
-"""Who asked for a write, and whether the configuration names them (issue 21 §1 and §3).
+"""Who asked for a write, and whether the configuration names them.
 
 The worker acts as an administrator in account B, so only the producers the settings name may make it write:
 

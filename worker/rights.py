@@ -1,4 +1,4 @@
-"""What a producer may write (issue 21 §2): its mutations, and the identity fields no producer sets unless named.
+"""What a producer may write: its mutations, and the identity fields no producer sets unless named.
 
 The worker writes as an Amplify admin: Gen 1 admin roles skip ``@auth``, Gen 2's IAM mode admits any principal its
 policy allows. So a model's owner rules do not bind what the worker writes: a producer that sets ``owner`` (or a

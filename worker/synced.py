@@ -1,4 +1,4 @@
-"""Send an upsert or a versioned write (issue 24), and say truly what became of it.
+"""Send an upsert or a versioned write, and say truly what became of it.
 
 Imported by ``MutationClient.send`` only when a message asks for one of these: plain mutations never load it.
 

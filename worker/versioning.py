@@ -1,4 +1,4 @@
-"""Versioned writes (issue 24): a stale event never overwrites a newer one.
+"""Versioned writes: a stale event never overwrites a newer one.
 
 An envelope may carry ``"version": {"field": "<F>", "value": <V>}``. An update, an upsert or a delete then applies
 only when the stored ``F`` is absent or older than ``V``, with a condition Amplify's resolvers already accept::

@@ -1,7 +1,8 @@
 """Run one validated operation with graphql-core: Amplify's admin-role check, then the DynamoDB resolvers.
 
 Resolver errors come back the way AppSync reports them: the field is ``null`` in ``data`` and ``errors`` holds
-``{"path", "data": null, "errorType", "errorInfo": null, "locations", "message"}`` (FACTS.md, [KC]).
+``{"path", "data": null, "errorType", "errorInfo": null, "locations", "message"}`` ([KC] in
+``sandbox.appsync.responses``).
 """
 
 from __future__ import annotations

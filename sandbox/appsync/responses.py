@@ -25,7 +25,8 @@ Sources (searched, not invented; "assumed" marks what no public source pinned do
 - Expired session token: AWS's ``ExpiredTokenException`` "The security token included in the request is
   expired" (wording verified across AWS services; AppSync's status is assumed 403 like other JSON services).
 - Throttling (429 ``TooManyRequestsException``), 500/502/503 bodies, the multiple-operations error and the
-  subscription-over-POST refusal: assumed (FACTS.md: "Throttling shape unverified").
+  subscription-over-POST refusal: assumed, no public source shows AppSync's throttling answer on the GraphQL
+  endpoint.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 moto gives every message the same ``SenderId`` (``AIDAIT2UOQQY3AUEKVGXU``). SQS records the sender's principal
 id: ``<RoleId>:<session name>`` for a role session (``AROA...:appsync-mutation-worker`` for the worker's Lambda
 execution role), the user id (``AIDA...``) for an IAM user. The worker labels every record with it and the
-operator's commands trust ``failure.*`` attributes only on letters the worker's own role session sent (issue 21
-§3, §4), so the sandbox must tell senders apart: after moto accepts a ``SendMessage``/``SendMessageBatch``, this
+operator's commands trust ``failure.*`` attributes only on letters the worker's own role session sent,
+so the sandbox must tell senders apart: after moto accepts a ``SendMessage``/``SendMessageBatch``, this
 sets the stored messages' ``sender_id`` from the request's access key (the sandbox's identities). Anything it
 cannot attribute keeps moto's value.
 """

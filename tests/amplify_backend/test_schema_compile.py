@@ -1,4 +1,4 @@
-"""Issue 20 §2: the sandbox compiles a project's schema as the Amplify CLI would, so it is not kinder than AWS.
+"""The sandbox compiles a project's schema as the Amplify CLI would, so it is not kinder than AWS.
 
 One schema as projects write it (the ``amplify add api`` starter's global ``allow: public`` rule, a model with
 and one without ``@auth``, ``@searchable``, ``@function``/``@http``/``@predictions`` fields), compiled once for

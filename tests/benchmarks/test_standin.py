@@ -1,4 +1,4 @@
-"""The fast stand-in checks signatures like AppSync's front door and answers like a resolver (issue 14)."""
+"""The fast stand-in checks signatures like AppSync's front door and answers like a resolver."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``replay export --out`` and ``replay replay --failed-out`` files are 0600 (issue 21 §4): they hold producers'
+"""``replay export --out`` and ``replay replay --failed-out`` files are 0600: they hold producers'
 message bodies and the reasons. A file that already exists with a wider mode is narrowed; a planted symlink is
 refused rather than followed."""
 

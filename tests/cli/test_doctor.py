@@ -264,7 +264,7 @@ def test_worker_variables_ignored_without_appsync_url_are_named(
 
 
 def test_settings_with_the_sandbox_values_are_refused_before_any_call(cli: Any, operator: Any) -> None:
-    """Issue 20 §4: before `init`, send named no placeholder and answered 'transient: CredentialsUnavailable'."""
+    """Before `init`, send named no placeholder and answered 'transient: CredentialsUnavailable'."""
     operator.delenv("APPSYNC_URL")  # the settings file decides: it still holds the sandbox's ids
     for argv in (("send", "--file", "-"), ("doctor", "--json")):
         result = cli(*argv)
@@ -330,7 +330,7 @@ def test_probe_finds_a_custom_roles_json_that_was_never_pushed(
         assert kit.count(sb.dlq_url) == 0
 
 
-# --- Amplify Gen 2 (issue 17 §4) and the settings' own warnings -------------------------------------------------
+# --- Amplify Gen 2 and the settings' own warnings -------------------------------------------------
 def _gen2_settings(tmp_path: Path) -> str:
     """settings.toml with ``amplify.generation = 2`` (same accounts, role and API as the sandbox)."""
     from project_settings.model import DEFAULT_PATH
@@ -362,7 +362,7 @@ def test_gen2_skips_custom_roles_json_with_a_note_instead_of_reporting_it_missin
 def test_a_field_the_policy_lacks_is_named_before_any_mutation_fails(
     cli: Any, kit: Any, roles_file: Any
 ) -> None:
-    """Issue 20 §4: the probe proves one field; a field missing from the policy must not leave doctor all green."""
+    """The probe proves one field; a field missing from the policy must not leave doctor all green."""
     import json as json_module
 
     from project_settings.policies import identity_policy_document
@@ -448,7 +448,7 @@ def test_sandbox_ids_are_warned_about_except_against_the_local_sandbox(kit: Any,
         load_context()
 
 
-# --- what the Amplify project's own files say (issue 20 §2; review: these links had no test) -------------------
+# --- what the Amplify project's own files say (review: these links had no test) -------------------
 def _project_settings(tmp_path: Path, schema: str, iam: bool = True) -> str:
     """settings.toml for the sandbox's accounts and role, pointing at a Gen 1 project with ``schema``."""
     import json as json_module
@@ -524,7 +524,7 @@ def test_doctor_shows_the_producers_and_says_auth_rules_do_not_bind_the_worker(
 def test_the_version_read_back_permission_is_checked_too(
     cli: Any, kit: Any, roles_file: Any, tmp_path: Path
 ) -> None:
-    """Issue 24: [appsync] version_reads needs Query.get<Model> in the role's policy, or every refused versioned
+    """[appsync] version_reads needs Query.get<Model> in the role's policy, or every refused versioned
     write is VersionUnproven; doctor checks it with the mutation fields."""
     import json as json_module
 

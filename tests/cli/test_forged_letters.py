@@ -1,4 +1,4 @@
-"""``failure.*`` attributes count only on letters the worker wrote (issue 21 §4).
+"""``failure.*`` attributes count only on letters the worker wrote.
 
 SQS records each message's sender (``SenderId``; the sandbox records it as SQS does). A principal that can send to
 the DLQ (or a producer whose message SQS's own redrive moves there, attributes and all) can attach

@@ -1,7 +1,8 @@
-"""Issue 22 §1: the same AppSync answer gets the same verdict from the worker (Lambda) and from `send`.
+"""The same AppSync answer gets the same verdict from the worker (Lambda) and from `send`.
 
 Each answer shape is served by the sandbox's AppSync (a canned HTTP 200 body, shapes from AppSync's published
-answers: FACTS "AppSync responses"), once to the worker's handler and once to `send`; both must agree.
+answers, sources in ``sandbox.appsync.responses``), once to the worker's handler and once to `send`; both must
+agree.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def test_checklist_marks() -> None:
 
 
 def test_a_replay_line_names_the_message_the_producer_sent() -> None:
-    """Issue 20 §4: the demo's batch table shows the source message ids; the DLQ copies have ids of their own."""
+    """The demo's batch table shows the source message ids; the DLQ copies have ids of their own."""
     record = DeadLetterRecord("dlq-copy-1", "{}", failure={"sourceMessageId": "sent-by-producer-1"})
     stream = io.StringIO()
     with ProgressReporter(1, "replaying", stream) as progress:

@@ -1,4 +1,4 @@
-"""The events DLQ's two formats (issue 13 §5): an EventBridge rule's DLQ holds the event itself, Lambda's
+"""The events DLQ's two formats: an EventBridge rule's DLQ holds the event itself, Lambda's
 asynchronous on-failure destination holds an invocation record with ``requestPayload``. ``replay list`` says
 which format each message had; ``replay replay`` sends the envelope inside, keeping the record id the worker
 gave a create without one (the event id, or the async request id)."""

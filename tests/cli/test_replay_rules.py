@@ -155,7 +155,7 @@ def test_redrive_skips_permanent_failures_lists_them_and_sends_them_only_when_fo
 
 
 def test_the_verdict_travels_with_the_letter_and_old_letters_are_judged_alike(cli: Any, kit: Any) -> None:
-    """Issue 22 §2: per-answer error types (GraphQLError, HTTP400, MissingAuthorization...) name no class, so an
+    """Per-answer error types (GraphQLError, HTTP400, MissingAuthorization...) name no class, so an
     older CLI redrove these permanent failures; the letter now says what the worker decided."""
     old = [
         kit.put_dead_letter(kit.create(f"old {t}"), error_type=t, reason=f"{t}: refused")

@@ -1,4 +1,4 @@
-"""``replay replay`` of versioned writes (issue 24): ``superseded`` is done, like already applied (confirmed, deleted,
+"""``replay replay`` of versioned writes: ``superseded`` is done, like already applied (confirmed, deleted,
 exit 0); without the read-back's permission the same message is not done and stays in the DLQ."""
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def test_assume_role_refused_is_reported_with_the_diagnosis(
 def test_duplicate_create_without_a_key_names_the_record_not_a_key(
     cli: Any, kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 20 §4: a create that names its record by input.id (no idempotencyKey) is not 'this idempotency key'."""
+    """A create that names its record by input.id (no idempotencyKey) is not 'this idempotency key'."""
     record = kit.key()
     envelope = json.dumps({"mutation": "createTodo", "input": {"id": record, "name": "by input"}})
     for _ in range(2):

@@ -1,4 +1,4 @@
-"""Issue 20 §3: real public Amplify projects work the first time, from `init` to applied mutations.
+"""Real public Amplify projects work the first time, from `init` to applied mutations.
 
 Each project under ``projects/`` is a public repository's Amplify project (its ``SOURCE.md`` names the repository,
 the paths and the commit; ``manifest.json`` what each covers and which models to exercise), in a folder shaped as

@@ -202,7 +202,7 @@ def test_role_only_entry_and_its_warning(kit: Any) -> None:
     # include_session_in_entry = false in settings means the same
     settings = kit.settings.with_changes(amplify={"include_session_in_entry": False})
     assert check(settings).entry == kit.role_only
-    # with the exact entry present, the role-only run replaces it: one entry of ours remains (issue 17)
+    # with the exact entry present, the role-only run replaces it: one entry of ours remains
     kit.write([kit.ours])
     generate(kit.settings, role_only=True)
     assert kit.entries() == [kit.role_only]

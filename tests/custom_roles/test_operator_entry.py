@@ -1,4 +1,4 @@
-"""The operator role's entry (issue 21 §4): listed beside the worker's so Amplify's resolvers admit operators."""
+"""The operator role's entry: listed beside the worker's so Amplify's resolvers admit operators."""
 
 from __future__ import annotations
 

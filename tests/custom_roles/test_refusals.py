@@ -1,4 +1,4 @@
-"""Issue 17, section 2: the generator refuses what it knows is wrong, in every mode, and keeps one entry of ours.
+"""The generator refuses what it knows is wrong, in every mode, and keeps one entry of ours.
 
 The Amplify project used here is the real-shaped Gen 1 fixture in tests/settings/fixtures/gen1 (account
 444455556666, API ``shopapi``, other teams' ``${env}`` entries in its custom-roles.json).

@@ -1,4 +1,4 @@
-"""The constructs inside someone else's CDK app (issue 13 §1): an existing queue, topic and event bus passed in,
+"""The constructs inside someone else's CDK app: an existing queue, topic and event bus passed in,
 cdk-nag and cfn-lint clean, the same policy documents as this project's own stacks, and no ``infra`` clash."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``MutatorRole`` in a foreign CDK app checks its props as the settings do (issue 21 §5): a ``*`` (or any name
+"""``MutatorRole`` in a foreign CDK app checks its props as the settings do: a ``*`` (or any name
 the settings would refuse) never reaches the trust or the identity policy; every problem is named at once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Operations defaults (issue 13 §2): alarms that reach a person, retained DLQs, concurrency, architecture,
+"""Operations defaults: alarms that reach a person, retained DLQs, concurrency, architecture,
 tracing, JSON logs, and what ``make synth`` says about the alarm topic and the Lambda package."""
 
 from __future__ import annotations

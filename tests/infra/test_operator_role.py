@@ -1,4 +1,4 @@
-"""The operator role (issue 21 §4): created in account B only when principals are named, from the settings'
+"""The operator role: created in account B only when principals are named, from the settings'
 own documents; cdk-nag, cfn-lint and parliament stay clean; the worker's role is not widened."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Infra names the producers (issue 21 §1): the synthesized account-A template shows each policy.
+"""Infra names the producers: the synthesized account-A template shows each policy.
 
 - The source queue's policy denies ``sqs:SendMessage`` to every principal whose ``aws:PrincipalArn`` is not a
   named sender; with none named, to everyone. Nothing else is denied (the queue stays administrable).

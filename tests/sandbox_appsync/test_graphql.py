@@ -270,7 +270,7 @@ def test_admin_rule(
 def test_entry_without_session_also_admits_longer_role_names(
     appsync: Any, identities: Any, kit: Any, roles_file: Any, behaviour: str
 ) -> None:
-    """FACTS.md: ``.../assumed-role/Mutator`` alone admits ``MutatorAdmin`` too (a substring test)."""
+    """Amplify's resolvers test ``$ctx.identity.userArn.contains($adminRole)``: ``.../assumed-role/Mutator`` alone admits ``MutatorAdmin`` too (a substring test)."""
     kit.write_roles(roles_file, ["arn:aws:sts::222222222222:assumed-role/AppSyncMutationWorker"])
     appsync.cli_behaviour = behaviour
     longer = kit.Client(appsync.url, identities.issue(role="AppSyncMutationWorkerAdmin"))

@@ -1,4 +1,4 @@
-"""The operator role (issue 21 §4), probed in the two-account sandbox: only named principals, only with a
+"""The operator role, probed in the two-account sandbox: only named principals, only with a
 source identity, only its own allow-list; the worker's role admits no person; send as operator applies."""
 
 from __future__ import annotations

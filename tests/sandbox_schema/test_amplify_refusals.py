@@ -1,4 +1,4 @@
-"""Issue 20 §2: a schema Amplify itself refuses stops ``python -m sandbox`` with Amplify's own message, exit 2.
+"""A schema Amplify itself refuses stops ``python -m sandbox`` with Amplify's own message, exit 2.
 
 The sandbox used to start on whatever it could read (or crash with a traceback), so a project that could never
 ``amplify push`` rehearsed fine locally. Now the transformer's refusal is the answer, as the CLI would print it:

@@ -1,4 +1,4 @@
-"""Issue 20 §2: Gen 2 models compiled as deployed, and Gen 2 custom mutations named as not served.
+"""Gen 2 models compiled as deployed, and Gen 2 custom mutations named as not served.
 
 The sandbox used to rewrite every Gen 2 model to ``@auth(rules: [{allow: private, provider: iam}])``: the
 ``owner`` field of ``allow.owner()`` (when not declared) and the secondary indexes were gone, so an envelope that

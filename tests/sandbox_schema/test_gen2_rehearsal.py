@@ -1,4 +1,4 @@
-"""Issue 20 §4: the README's Gen 2 rehearsal works as written.
+"""The README's Gen 2 rehearsal works as written.
 
 `init` on a Gen 2 project leaves account B and the API id as placeholders (amplify_outputs.json names neither);
 `make sandbox` used to refuse such settings. It now stands in for exactly those values, and says so.

@@ -1,4 +1,4 @@
-"""Issue 20 §4: the worker itself runs against the local sandbox (`python -m sandbox.invoke`), not only `send`.
+"""The worker itself runs against the local sandbox (`python -m sandbox.invoke`), not only `send`.
 
 The envelopes go through the sandbox's queue and the worker's handler in a process whose environment is only the
 sourced `build/sandbox.env`: a Lambda container's.

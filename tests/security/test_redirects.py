@@ -1,4 +1,4 @@
-"""Signed requests never follow a redirect (issue 21 §5).
+"""Signed requests never follow a redirect.
 
 aiohttp follows redirects by default and strips only ``Authorization`` on a change of origin: the session token
 (``X-Amz-Security-Token``) and, on 307/308, the body would reach the new host. Two real servers on 127.0.0.1: the

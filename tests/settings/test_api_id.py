@@ -1,4 +1,4 @@
-"""Issue 20 §1: the API id and the endpoint are independent everywhere; the id is read, never taken from the host.
+"""The API id and the endpoint are independent everywhere; the id is read, never taken from the host.
 
 AppSync's endpoint host ``<X>.appsync-api.<region>.amazonaws.com`` carries another 26-character string than the
 API id (real pairs from committed amplify-meta.json files: AdhamOmari/taskmaster, AnthonyDinhTNguyen/GraphQLTest).
@@ -318,7 +318,7 @@ def test_init_lookup_fills_id_and_account_from_a_real_stack(
 
 
 def test_the_endpoint_host_is_refused_as_an_api_id(work: Any) -> None:
-    """Review: the exact mistake of issue 20, made by hand, was accepted."""
+    """Review: the exact mistake of a wrong API id, made by hand, was accepted."""
     host = "fu2yrzsiwc4hkqbl6dnm5tejxa"  # the first label of the Gen 2 fixture's data.url
     code, _, err = work.run("--from-amplify", str(work.gen2), "--api-id", host, "--mutations", "createTodo")
     assert code == 2 and "is the endpoint's host, not the API id" in err

@@ -1,4 +1,4 @@
-"""Issue 17, section 1: the sandbox-values warning, the schema check, and the in-place settings editor."""
+"""The sandbox-values warning, the schema check, and the in-place settings editor."""
 
 from __future__ import annotations
 

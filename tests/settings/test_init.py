@@ -1,4 +1,4 @@
-"""Issue 17, section 1: `appsync-mutations init --from-amplify DIR` writes settings.toml from the project.
+"""`appsync-mutations init --from-amplify DIR` writes settings.toml from the project.
 
 Fixtures: tests/settings/fixtures (real-shaped Gen 1 project and Gen 2 amplify_outputs.json; see its README).
 """

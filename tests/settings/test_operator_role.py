@@ -1,4 +1,4 @@
-"""``[operator_role]`` (issue 21 §4): off by default, principals checked as the trust policy compares them."""
+"""``[operator_role]``: off by default, principals checked as the trust policy compares them."""
 
 from __future__ import annotations
 

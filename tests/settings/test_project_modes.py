@@ -1,4 +1,4 @@
-"""Issue 20: what real projects' files say about IAM and conflict detection, read where the Amplify CLI keeps it.
+"""What real projects' files say about IAM and conflict detection, read where the Amplify CLI keeps it.
 
 Most real Gen 1 APIs have no AWS_IAM mode (the corpus: 6 of 10): AppSync refuses every IAM-signed request
 before any resolver runs, so custom-roles.json cannot help; four have conflict detection on (DataStore), whose

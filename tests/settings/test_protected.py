@@ -1,4 +1,4 @@
-"""Issue 21 §2, settings side: init fills [appsync.protected_fields] from the schema's @auth rules, and
+"""Settings side of protected fields: init fills [appsync.protected_fields] from the schema's @auth rules, and
 [[producers.rules]] reach the worker's environment, checked by the worker's own parser."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Issue 20 §2, the way in: schemas as Amplify projects write them.
+"""The way in: schemas as Amplify projects write them.
 
-- the starter schema's global rule puts models without @auth in sandbox mode (IAM callers refused; FACTS
-  "Amplify schemas as projects write them", transformer 1.8.4 output): init warns, naming the fix;
+- the starter schema's global rule puts models without @auth in sandbox mode (IAM callers refused;
+  transformer 1.8.4 output): init warns, naming the fix;
 - @manyToMany join models have mutations; the join model takes the @auth rules of the models it joins
   (checked on transformer 1.8.4: createUserChatroom admits admin roles when either side has @auth);
 - transformer v1 directives are refused with Amplify's migration pointer; a duplicate `input AMPLIFY` is refused;
@@ -229,7 +229,7 @@ def test_init_refuses_a_v1_schema_with_the_migration_pointer(project: Any) -> No
 
 
 def test_identity_fields_of_auth_rules_are_found() -> None:
-    """Owner fields (ownerField, default owner) and groupsField: what an admin writer could forge (issue 21 §2)."""
+    """Owner fields (ownerField, default owner) and groupsField: what an admin writer could forge."""
     schema = parse_gen1_schema(
         'type Post @model @auth(rules: [{ allow: owner }, { allow: groups, groupsField: "editors" }]) '
         "{ id: ID! editors: [String] }\n"

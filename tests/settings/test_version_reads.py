@@ -1,4 +1,4 @@
-"""``[appsync] version_reads`` (issue 24): the get queries a refused versioned write is read back with."""
+"""``[appsync] version_reads``: the get queries a refused versioned write is read back with."""
 
 from __future__ import annotations
 

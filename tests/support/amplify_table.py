@@ -1,4 +1,4 @@
-"""An in-memory stand-in for Amplify's generated model resolvers, served over HTTP on 127.0.0.1 (issue 24 tests).
+"""An in-memory stand-in for Amplify's generated model resolvers, served over HTTP on 127.0.0.1 (the upsert and versioned-write tests).
 
 It keeps what the worker's versioned writes depend on, as Amplify's VTL and DynamoDB do it: a create is
 conditioned on ``attribute_not_exists(<key>)``, an update and a delete on ``attribute_exists(<key>)``, each AND

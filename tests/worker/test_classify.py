@@ -12,7 +12,7 @@ a wrong stand-in cannot make these pass): each case names where its shape comes 
   ``InvalidSignatureException`` / ``UnrecognizedClientException``, 403 expired token, 400 "Signature expired"
   and ``MalformedHttpRequestException``): AppSync's documented error types (API reference, "Common Errors") and the
   answers quoted in aws-mobile-appsync-sdk-js#620 and graphql/graphql-over-http#81;
-- throttling on the GraphQL endpoint: no public sample found (FACTS.md): 429 and throttling error types are taken
+- throttling on the GraphQL endpoint: no public sample found: 429 and throttling error types are taken
   as transient, as AWS's common error ``ThrottlingException`` / ``TooManyRequestsException`` are.
 """
 

@@ -227,7 +227,7 @@ async def test_a_due_refresh_runs_in_the_background_while_the_set_is_still_good(
 
 
 async def test_replacing_a_rejected_set_never_blocks_the_loop_on_a_refresh_in_flight() -> None:
-    """Issue 22: replace_rejected awaited the lock a background refresh holds for a whole STS call."""
+    """Replace_rejected awaited the lock a background refresh holds for a whole STS call."""
     import itertools
 
     creds, sts, clock = make_slow(1.0)

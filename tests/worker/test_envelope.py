@@ -248,7 +248,7 @@ def test_a_custom_mutation_named_like_a_model_create_is_sent_as_it_is() -> None:
     assert model.is_create and model.record_id == "m1"  # Amplify's own input type: a model create
 
 
-# --- issue 21 §2: the selection decides which admin-run resolvers execute ---------------------------------------
+# --- the selection decides which admin-run resolvers execute ---------------------------------------
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

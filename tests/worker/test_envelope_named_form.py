@@ -1,4 +1,4 @@
-"""The 'mutation' form is no longer parsed with graphql-core (issue 14): what parsing told us is known by construction.
+"""The 'mutation' form is no longer parsed with graphql-core: what parsing told us is known by construction.
 
 For every named-form envelope the text the worker built still parses to one mutation operation with one field of
 that name, no directive, ``input: $input``, and a ``condition`` exactly when the envelope has one; and the request

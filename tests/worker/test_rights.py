@@ -1,4 +1,4 @@
-"""Issue 21 §2: what a producer may write. Owner and group fields no producer sets unless a rule names it, and
+"""What a producer may write. Owner and group fields no producer sets unless a rule names it, and
 per-producer mutation lists; refused before sending, naming the field and the setting that would allow it."""
 
 from __future__ import annotations

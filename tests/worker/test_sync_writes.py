@@ -1,4 +1,4 @@
-"""Issue 24: upsert and versioned writes, through the real ``MutationClient`` and ``BatchProcessor``.
+"""Upsert and versioned writes, through the real ``MutationClient`` and ``BatchProcessor``.
 
 AppSync is ``tests.support.amplify_table`` on 127.0.0.1: Amplify's key conditions and condition inputs over a
 dict (checked against the real resolvers in tests/worker_e2e/test_sync_writes.py). What is proven here: what each

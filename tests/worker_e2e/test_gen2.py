@@ -1,4 +1,4 @@
-"""Amplify Gen 2 end to end (issue 17 §4): no custom-roles.json anywhere, the IAM policy is the only gate.
+"""Amplify Gen 2 end to end: no custom-roles.json anywhere, the IAM policy is the only gate.
 
 Under ``amplify.generation = 2`` the sandbox writes no custom-roles.json, names the table ``Todo-<apiId>-NONE`` as
 Gen 2 does, and its API applies Gen 2's rule: the stand-in admits every IAM principal AppSync's IAM check let

@@ -117,7 +117,7 @@ def test_a_worker_bug_is_redelivered_then_dead_lettered_with_its_traceback(
 def test_every_write_names_its_producer_and_its_record_without_input_values(
     sb: Sandbox, container: Callable[..., None], kit: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 21 §3: from account B's record to the producer that asked, with no input value at INFO."""
+    """From account B's record to the producer that asked, with no input value at INFO."""
     import hashlib
 
     container(LOG_LEVEL="INFO")

@@ -1,4 +1,4 @@
-"""EMF metrics of a batch in the sandbox (issue 13 §3): each figure checked against what happened there."""
+"""EMF metrics of a batch in the sandbox: each figure checked against what happened there."""
 
 from __future__ import annotations
 

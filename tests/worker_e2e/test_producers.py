@@ -1,4 +1,4 @@
-"""Only the producers the settings name make the worker write (issue 21 §1), and every write says who asked (§3).
+"""Only the producers the settings name make the worker write, and every write says who asked (§3).
 
 Hostile probes, each sent twice, against the sandbox with the settings' own producers (``settings.toml``
 ``[producers]``: direct invocation off); each must leave account B's table, the AppSync stand-in and the DLQ

@@ -1,4 +1,4 @@
-"""SnapStart hooks (issue 13 §4): nothing network-bound is built at init, and after a restore the next
+"""SnapStart hooks: nothing network-bound is built at init, and after a restore the next
 invocation assumes the role afresh and opens new connections (hooks called in a warm container)."""
 
 from __future__ import annotations

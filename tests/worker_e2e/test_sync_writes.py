@@ -1,4 +1,4 @@
-"""Issue 24 end to end: upsert and versioned writes through SQS, the Lambda handler, real STS and SigV4, on both
+"""End to end: upsert and versioned writes through SQS, the Lambda handler, real STS and SigV4, on both
 backends (the stand-in, and Amplify's own resolvers compiled by transformer 1.8.4 with conditions patched as
 README "Amplify's own resolvers" says).
 
@@ -234,7 +234,7 @@ def test_without_the_read_permission_a_refusal_is_never_called_superseded(
     invoke(sb)
     iam = sb.client("iam", "B")
     role = sb.settings.mutator_role.name
-    without = reading(sb.settings)  # no version_reads: the policy the settings gave before issue 24
+    without = reading(sb.settings)  # no version_reads: the policy the settings gave before version reads
     iam.put_role_policy(
         RoleName=role,
         PolicyName="appsync-mutations",
