@@ -14,6 +14,10 @@ and took 140 ms of import at every cold start; what the worker needs from it is 
 - failures that say whether the request could have reached the server: ``ConnectFailed`` (nothing was sent)
   or ``ConnectionDropped`` (the connection ended after the request was written: it may have run).
 
+When the host has several addresses, a connect to one that fails or takes longer than
+``CONNECT_ATTEMPT_SECONDS`` goes on to the next; one that failed is tried last while the addresses are cached, and
+a connect that fails on every address, or is cut short by the caller, resolves the name again next time.
+
 Cancellation (a timeout around ``post``) closes the connection: a half-read answer never meets the next request.
 Redirects are answers like any other (nothing is followed).
 """
@@ -34,6 +38,9 @@ import httptools
 IDLE_SECONDS = 15.0
 #: Resolved addresses are kept this long (aiohttp's ``ttl_dns_cache`` was the same 300 s).
 DNS_TTL_SECONDS = 300.0
+#: A connect (TCP and TLS) to an address with another behind it is given up after this long: a black-holed
+#: address would otherwise hold the request until its timeout and the next address would never be tried.
+CONNECT_ATTEMPT_SECONDS = 1.0
 
 
 class HttpAnswer(NamedTuple):
@@ -274,18 +281,28 @@ class OriginPool:
         if self.tls and self._ssl is None:
             self._ssl = ssl.create_default_context()
         last: OSError | None = None
-        for host, port in addresses:
-            try:
-                _, connection = await loop.create_connection(
-                    _Connection,
-                    host,
-                    port,
-                    ssl=self._ssl if self.tls else None,
-                    server_hostname=self.server_name if self.tls else None,
-                )
+        try:
+            for index, (host, port) in enumerate(addresses):
+                # Every address but the last is given up after a while; the last has the caller's time.
+                bound = CONNECT_ATTEMPT_SECONDS if index < len(addresses) - 1 else None
+                try:
+                    async with asyncio.timeout(bound):
+                        _, connection = await loop.create_connection(
+                            _Connection,
+                            host,
+                            port,
+                            ssl=self._ssl if self.tls else None,
+                            server_hostname=self.server_name if self.tls else None,
+                        )
+                except OSError as exc:  # TimeoutError and ssl.SSLError too: nothing was sent
+                    last = exc
+                    continue
+                if index and self._addresses is addresses:  # those that failed are tried last from now on
+                    self._addresses = addresses[index:] + addresses[:index]
                 return connection
-            except OSError as exc:  # ssl.SSLError is an OSError: a failed handshake sent nothing either
-                last = exc
+        except BaseException:  # cut short by the caller: the address it was stuck on may be stale
+            self._addresses = []
+            raise
         self._addresses = []  # a stale address may be why: resolve again next time
         raise ConnectFailed(f"cannot connect to {self.server_name}: {last}") from last
 

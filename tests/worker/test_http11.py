@@ -3,9 +3,10 @@
 Every server here is a raw asyncio stream server (``asyncio.start_server``) running a script per accepted
 connection: answers framed every way and split across writes byte by byte, garbage, silence, early and extra
 answers, connections dropped before or during the answer, TLS with a CA made in the test. Nothing of the code
-under test is mocked; the one substitution is the module's wall clock in the idle-connection test (a 15 s
-``IDLE_SECONDS`` cannot be waited out in a fast suite, and a jump of wall time is exactly what a thawed Lambda
-container sees).
+under test is mocked. Substituted: the module's wall clock in the idle-connection test (a 15 s ``IDLE_SECONDS``
+cannot be waited out in a fast suite, and a jump of wall time is exactly what a thawed Lambda container sees);
+for a host of several addresses, the loop's ``getaddrinfo`` (it answers with ports on 127.0.0.1; every
+connection is still real, and recorded as it is opened) and ``CONNECT_ATTEMPT_SECONDS``, cut to 0.1 s.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 import ssl
 import time
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -713,6 +714,196 @@ async def test_cancelling_a_tls_handshake_gives_the_slot_back(origins: Any) -> N
                 await pool.post("", b"one")
     assert origin.accepted == 2  # the second post got the slot back and connected
     await eventually(lambda: origin.ended == [1, 2])  # neither handshake's socket is left open
+
+
+@pytest.mark.parametrize("how", ["cancel", "deadline"])
+@pytest.mark.parametrize("cancelled", ["first", "second"])
+async def test_cancelling_one_of_two_posts_queued_for_the_one_connection_leaves_the_other_its_turn(
+    origins: Any, cancelled: str, how: str
+) -> None:
+    """A cut waiter stays queued until ``_wake`` skips it: it must never take the wake-up the live one needs."""
+    release = asyncio.Event()
+
+    async def held(
+        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+    ) -> None:
+        while (body := await origin.read_request(reader)) is not None:
+            await release.wait()
+            writer.write(answer(body))
+
+    origin = await origins(held)
+    pool = origin.pool(max_connections=1)
+
+    async def queued(body: bytes) -> HttpAnswer:
+        if how == "deadline" and body == cancelled.encode():
+            async with asyncio.timeout(0.05):
+                return await pool.post("", body)
+        return await pool.post("", body)
+
+    holder = asyncio.create_task(pool.post("", b"holder"))
+    await eventually(lambda: origin.bodies == [b"holder"])
+    posts = {name: asyncio.create_task(queued(name.encode())) for name in ("first", "second")}
+    await asyncio.sleep(0.01)  # both are queued behind the holder
+    if how == "cancel":
+        posts[cancelled].cancel()
+    with pytest.raises(asyncio.CancelledError if how == "cancel" else TimeoutError):
+        await posts[cancelled]
+    release.set()
+    [live] = [name for name in posts if name != cancelled]
+    async with asyncio.timeout(2):
+        assert (await holder).body == b"holder"
+        assert (await posts[live]).body == live.encode(), "the live waiter was stranded"
+    assert origin.bodies == [b"holder", live.encode()] and origin.accepted == 1
+
+
+# --- several addresses, and connects cut short --------------------------------------------------------------
+NAME = "several.example"
+
+
+class Names:
+    """The module's resolver seam, the running loop's ``getaddrinfo``, answering for ``NAME`` with ``ports`` on
+    127.0.0.1 (in that order); every connection the pool opens is recorded by port and opened for real."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, ports: list[int]) -> None:
+        self.ports = ports
+        self.lookups = 0
+        self.tried: list[int] = []
+        loop = asyncio.get_running_loop()
+        real_getaddrinfo, real_create_connection = loop.getaddrinfo, loop.create_connection
+
+        async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
+            if host != NAME:
+                return await real_getaddrinfo(host, port, **kwargs)
+            self.lookups += 1
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", p))
+                for p in self.ports
+            ]
+
+        async def create_connection(factory: Any, host: Any = None, port: Any = None, **kwargs: Any) -> Any:
+            self.tried.append(port)
+            return await real_create_connection(factory, host, port, **kwargs)
+
+        monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(loop, "create_connection", create_connection)
+
+    def pool(self, origin: Origin, max_connections: int = 1) -> OriginPool:
+        made = OriginPool(f"http://{NAME}:{origin.port}/graphql", host=HOST, max_connections=max_connections)
+        origin.pools.append(made)  # closed when the origin stops
+        return made
+
+
+@pytest.fixture
+def names(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[int]], Names]:
+    return lambda ports: Names(monkeypatch, ports)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A port on 127.0.0.1 where a TCP connect neither completes nor fails: its listener's accept queue is full
+    (``listen(0)`` and one connection never accepted), so the kernel drops every further SYN. A dead or stale
+    address looks like this from the client."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            yield port
+
+
+def connecting_to(port: int) -> int:
+    """Sockets on this machine still opening a TCP connection (SYN_SENT) to 127.0.0.1:``port`` (Linux)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table][1:]
+    return sum(1 for row in rows if row[2] == f"0100007F:{port:04X}" and row[3] == "02")
+
+
+async def closing(origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+    """One answer per connection (``Connection: close``): every post opens a connection of its own."""
+    body = await origin.read_request(reader)
+    writer.write(answer(body or b"", headers="Connection: close\r\n"))
+    await writer.drain()
+
+
+async def test_a_refused_address_is_passed_over_for_the_next(origins: Any, names: Any) -> None:
+    origin = await origins(closing)
+    closed = free_port()
+    net = names([closed, origin.port])
+    pool = net.pool(origin)
+    async with asyncio.timeout(2):
+        assert await pool.post("", b"one") == HttpAnswer(200, "", b"one")
+    assert net.tried == [closed, origin.port] and net.lookups == 1
+    assert origin.accepted == 1
+
+
+async def test_a_black_holed_address_is_passed_over_within_the_request_time_then_tried_last(
+    origins: Any, names: Any, black_hole: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead address ahead of a live one must cost a bounded part of the request's time, not all of it (a
+    connect left to the kernel's SYN retries outlives any request timeout, and a timeout is judged "may have
+    run"), and only once: the addresses it heads stay cached for DNS_TTL_SECONDS."""
+    monkeypatch.setattr(http11, "CONNECT_ATTEMPT_SECONDS", 0.1)  # the bound per address, cut for a fast test
+    origin = await origins(closing)
+    net = names([black_hole, origin.port])
+    pool = net.pool(origin)
+    for n in range(3):
+        async with asyncio.timeout(1.5):  # the request's time: well above the bound
+            assert (await pool.post("", b"%d" % n)).body == b"%d" % n
+    assert net.tried == [black_hole, origin.port, origin.port, origin.port]
+    assert net.lookups == 1 and origin.accepted == 3
+    assert connecting_to(black_hole) == 0  # the abandoned attempt's socket was closed
+
+
+@pytest.mark.parametrize("first", ["refused", "black-holed"])
+async def test_when_every_address_fails_nothing_was_sent_and_the_name_is_resolved_again(
+    origins: Any, names: Any, black_hole: int, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    monkeypatch.setattr(http11, "CONNECT_ATTEMPT_SECONDS", 0.1)
+    origin = await origins()
+    dead = [free_port() if first == "refused" else black_hole, free_port()]
+    net = names(list(dead))
+    pool = net.pool(origin)
+    async with asyncio.timeout(1.5):
+        with pytest.raises(ConnectFailed) as caught:
+            await pool.post("", b"never")
+    assert judge(_request(), caught.value).maybe_applied is False
+    assert net.tried == dead and net.lookups == 1
+    net.ports = [origin.port]  # the name has moved
+    async with asyncio.timeout(1.5):
+        assert (await pool.post("", b"moved")).body == b"moved"
+    assert net.lookups == 2 and origin.bodies == [b"moved"]
+
+
+@pytest.mark.parametrize("how", ["deadline", "cancel"])
+async def test_a_connect_cut_short_closes_its_socket_frees_its_slot_and_forgets_the_address(
+    origins: Any, names: Any, black_hole: int, how: str
+) -> None:
+    """The caller's deadline (or a cancel) landing while a connection is opened: the half-open socket is closed,
+    the slot comes back to the post queued behind, and the cached address, maybe stale, is resolved again."""
+    origin = await origins()
+    net = names([black_hole])
+    pool = net.pool(origin, max_connections=1)
+
+    async def cut() -> None:
+        async with asyncio.timeout(0.2 if how == "deadline" else None):
+            await pool.post("", b"never")
+
+    first = asyncio.create_task(cut())
+    await eventually(lambda: connecting_to(black_hole) == 1)
+    behind = asyncio.create_task(pool.post("", b"behind"))  # queued: the one slot is connecting
+    await asyncio.sleep(0.01)
+    assert net.tried == [black_hole] and not behind.done()
+    net.ports = [origin.port]
+    if how == "cancel":
+        first.cancel()
+    with pytest.raises(TimeoutError if how == "deadline" else asyncio.CancelledError):
+        await first
+    assert connecting_to(black_hole) == 0
+    async with asyncio.timeout(1.5):
+        assert (await behind).body == b"behind"
+        assert (await pool.post("", b"next")).body == b"next"
+    assert net.tried == [black_hole, origin.port] and net.lookups == 2
+    assert origin.accepted == 1 and origin.bodies == [b"behind", b"next"]
 
 
 # --- https --------------------------------------------------------------------------------------------------
