@@ -177,15 +177,14 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
 def json_line(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
     """The whole processor chain in one call, every record's audit line goes through it: the bound context
     (``bind``; the line's own values win), the level, an ISO-8601 UTC timestamp, a formatted exception, then
-    ``redact_keys``, one JSON object, and ``scrub`` of that whole line: one marker search over the text that is
-    written (values rendered by ``str`` included), the patterns only when a marker is there. The patterns match
-    inside JSON text too (escaped quotes), and what they put in keeps it JSON."""
+    ``redact_keys`` and one JSON object: one marker search over the text that is written (values rendered by
+    ``str`` included). Only a line with a marker is scrubbed (``_scrubbed_line``)."""
     event_dict = {**_BOUND.get(), **event_dict}
     event_dict["level"] = "warning" if method == "warn" else method
     event_dict["timestamp"] = _timestamp()
     if "exc_info" in event_dict or "exception" in event_dict:
         event_dict = _format_exc_info(logger, method, event_dict)
-    return scrub(_json_line(redact_keys(event_dict)))
+    return _json_line(redact_keys(event_dict))
 
 
 #: The last whole second ``_timestamp`` formatted, and its text.
@@ -204,16 +203,41 @@ def _timestamp() -> str:
 
 def _json_line(event_dict: Any) -> str:
     """One JSON line: orjson (a twentieth of ``json.dumps``'s CPU on a record's line), and the standard library
-    for what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key that is not a string). The standard
-    library escapes every non-ASCII character, and an escaped character hides from the marker search on the line
-    (``\\u017f`` for the long s that the patterns match as "s"): there, the text values are scrubbed first."""
+    for what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key that is not a string). orjson
+    escapes no character of a marker, so the marker search on its line finds every one there is; the standard
+    library escapes every non-ASCII character (``\\u017f`` for the long s that the patterns match as "s"), which
+    hides markers: its (rare) lines are always scrubbed."""
     try:
-        return orjson.dumps(event_dict, default=str).decode()
+        line = orjson.dumps(event_dict, default=str).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        for key, value in event_dict.items():
-            if isinstance(value, str):
-                event_dict[key] = scrub(value)
-        return json.dumps(event_dict, default=str)
+        return _scrubbed_line(json.loads(json.dumps(event_dict, default=str)))
+    return _scrubbed_line(orjson.loads(line)) if needs_scrubbing(line) else line
+
+
+def _scrubbed_line(line: Any) -> str:
+    """A parsed line written again with every string in it (keys too, at any depth) scrubbed as the text it is,
+    and the value of every key that names a secret replaced at any depth, as ``redact_keys`` does at the top.
+    Not the patterns over the JSON text: there a newline is ``\\n`` (a key id after it follows a word character,
+    a name and its value are not separated by ``\\s``) and what the patterns put in could land after an escape's
+    backslash or take the line's own quotes and brackets."""
+    line = _scrubbed(line)
+    try:
+        return orjson.dumps(line).decode()
+    except TypeError:
+        return json.dumps(line)
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            scrub(key): "[redacted]" if _is_secret_key(key) else _scrubbed(item)
+            for key, item in value.items()
+        }
+    return value
 
 
 def bound_logger(name: str) -> Any:

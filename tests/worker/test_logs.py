@@ -248,3 +248,55 @@ def test_a_line_with_keys_only_seen_before_and_none_values_is_written_without_th
     again = json.loads(_logged(operation="createTodo", diagnosis=None, password="hunter2"))
     assert "diagnosis" not in first and "diagnosis" not in again
     assert again["password"] == "[redacted]"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"first line\n{KEY_ID} on the next",  # a multi-line message or a traceback
+        f"tab\t{LONG_TERM_KEY_ID}",
+        f"control\x01{KEY_ID}",
+        f"Signature:\n{SIGNATURE}",
+        f"Credential=\n{KEY_ID}/20260101",
+        f"X-Amz-Security-Token=\\{TOKEN}",  # after a backslash
+    ],
+)
+def test_secrets_next_to_characters_that_json_escapes_are_masked(value: str) -> None:
+    """The patterns are written for text as it was logged. On the JSON line a newline is ``\\n``: the key id
+    after it follows a word character (no ``\\b``) and the separator holds no ``\\s``; a backslash is ``\\\\``.
+    Masked as the text the value is, as the per-value scrub did."""
+    text = _logged(detail=value)
+    assert (
+        SIGNATURE not in text and KEY_ID not in text and LONG_TERM_KEY_ID not in text and "IQoJ" not in text
+    )
+    assert "[redacted]" in json.loads(text)["detail"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"detail": f"X-Amz-Security-Token:\n{TOKEN}"},  # the mask after the backslash of "\n"
+        {"detail": f"X-Amz-Security-Token=\x01{TOKEN}"},
+        {"detail": f"Signature=\x0c{SIGNATURE}"},  # a form feed, "\f": "f" is a hex digit
+        {"headers": {"X-Amz-Security-Token": None}},  # "null}" taken for the token
+        {"headers": ["X-Amz-Security-Token="]},  # the closing bracket taken for the token
+        {"meta": {"Signature": 1234567890123456789}},  # a number masked out of its quotes
+        {"headers": {"X-Amz-Security-Token": TOKEN, "x-amz-signature": SIGNATURE}},
+    ],
+)
+def test_a_line_with_something_masked_is_still_one_json_object(values: dict[str, object]) -> None:
+    """Masking must not break the line: a line that is not JSON is lost to every query over the logs."""
+    text = _logged(**values)
+    line = json.loads(text)
+    assert isinstance(line, dict) and line["event"] == "x"
+    assert "IQoJ" not in text and SIGNATURE not in text
+
+
+def test_secrets_are_masked_in_every_value_of_a_line_the_standard_library_writes() -> None:
+    """A line orjson refuses (a lone surrogate, a big integer) is written by the standard library, which escapes
+    the long s; a secret in a value rendered by ``str`` or nested in a list or dict is masked there too."""
+    secret = f"\u017fignature={SIGNATURE}"
+    text = _logged(detail="\ud800", n=2**70, error=RuntimeError(secret), meta={"notes": [secret]})
+    assert SIGNATURE not in text
+    line = json.loads(text)
+    assert line["n"] == 2**70 and "[redacted]" in line["error"] and "[redacted]" in line["meta"]["notes"][0]
