@@ -64,9 +64,9 @@ def redact_keys(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any
                 event_dict[key] = "[redacted]"
             elif len(_PLAIN_KEYS) < 4096:
                 _PLAIN_KEYS.add(key)
-    if None in event_dict.values():  # identity first: a value's __eq__ runs only for values that are not None
-        for key in [k for k, v in event_dict.items() if v is None]:
-            del event_dict[key]
+    # by identity: ``None in event_dict.values()`` would call every other value's __eq__, which may raise
+    for key in [k for k, v in event_dict.items() if v is None]:
+        del event_dict[key]
     return event_dict
 
 

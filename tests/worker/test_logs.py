@@ -300,3 +300,21 @@ def test_secrets_are_masked_in_every_value_of_a_line_the_standard_library_writes
     assert SIGNATURE not in text
     line = json.loads(text)
     assert line["n"] == 2**70 and "[redacted]" in line["error"] and "[redacted]" in line["meta"]["notes"][0]
+
+
+def test_a_value_whose_comparison_raises_is_logged() -> None:
+    """Dropping ``None`` values asks each value "is it None?" by identity only: ``None in values()`` calls every
+    other value's ``__eq__``, which for some objects (an array, a query expression) raises, and the log call with
+    it; the per-value code never compared."""
+
+    class Incomparable:
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("the truth value of this comparison is ambiguous")
+
+        __hash__ = object.__hash__
+
+        def __str__(self) -> str:
+            return "incomparable"
+
+    line = json.loads(_logged(value=Incomparable(), diagnosis=None))
+    assert line["value"] == "incomparable" and "diagnosis" not in line
