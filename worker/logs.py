@@ -75,8 +75,11 @@ def needs_scrubbing(text: str) -> bool:
     "security-token", "akia" or "asia" (the patterns need to run). Four substring searches of the case-folded text (folded as the patterns' ``(?i:...)`` match: the long s is "s"): an
     eighth of a case-insensitive regex alternation's cost."""
     # ASCII folds by lower() at a fraction of casefold()'s cost; the four searches spelled out, not any() over
-    # a generator (which costs as much again)
-    lowered = text.lower() if text.isascii() else text.casefold()
+    # a generator (which costs as much again). The patterns also match the dotless i and the dotted capital I as
+    # "i": casefold() keeps the one and folds the other to "i" and a combining dot above.
+    lowered = (
+        text.lower() if text.isascii() else text.casefold().replace("\u0131", "i").replace("i\u0307", "i")
+    )
     return "signature" in lowered or "security-token" in lowered or "akia" in lowered or "asia" in lowered
 
 

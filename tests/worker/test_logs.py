@@ -318,3 +318,18 @@ def test_a_value_whose_comparison_raises_is_logged() -> None:
 
     line = json.loads(_logged(value=Incomparable(), diagnosis=None))
     assert line["value"] == "incomparable" and "diagnosis" not in line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"S\u0131gnature={SIGNATURE}",  # dotless i
+        f"S\u0130GNATURE={SIGNATURE}",  # capital I with a dot above
+        f"X-Amz-Secur\u0131ty-Token: {TOKEN}",
+    ],
+)
+def test_the_marker_search_folds_every_letter_the_patterns_match(line: str) -> None:
+    """The patterns' ``(?i:...)`` match the dotless i and the dotted capital I as "i", and ``casefold()``
+    keeps the one and turns the other into "i" and a combining dot: the marker search must not skip them."""
+    assert logs.needs_scrubbing(line)
+    assert SIGNATURE not in scrub(line) and TOKEN not in scrub(line)
