@@ -165,8 +165,7 @@ class MutationClient:
         started = time.perf_counter()
         answer: Any
         try:
-            async with asyncio.timeout(timeout):
-                answer = await transport.post(credentials.frozen, payload_of(request))
+            answer = await transport.post(credentials.frozen, payload_of(request), timeout)
         except Exception as fault:  # timed out or failed on the wire; cancellation passes through untouched
             answer = fault
         verdict = judge(request, answer, attempt=number, redelivered=redelivered, caller=self._caller())
@@ -245,8 +244,7 @@ class MutationClient:
                 raise OutOfTimeError("no time left in this invocation to read the record back")
             timeout = self.config.request_timeout if left is None else min(self.config.request_timeout, left)
             try:
-                async with asyncio.timeout(timeout):
-                    answer = await self._transport.post(credentials.frozen, payload(query, None, None))
+                answer = await self._transport.post(credentials.frozen, payload(query, None, None), timeout)
                 answered, error = read_answer(answer)
             except Exception as fault:  # timed out or failed on the wire
                 answered, error = None, wire_failure(fault)

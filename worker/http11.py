@@ -171,6 +171,11 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(error)
 
 
+def _expire(waiter: asyncio.Future[HttpAnswer]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("no answer within the request's time; it may have run"))
+
+
 class OriginPool:
     """Keep-alive connections to one origin (``url``'s scheme, host and port), POSTing to its path.
 
@@ -202,16 +207,33 @@ class OriginPool:
         self._resolved_at = 0.0
         self.closed = False
 
-    async def post(self, headers: str, body: bytes) -> HttpAnswer:
-        """One POST: ``headers`` are complete ``Name: value\\r\\n`` lines (no Host, no Content-Length)."""
-        connection = await self._acquire()
+    async def post(self, headers: str, body: bytes, timeout: float | None = None) -> HttpAnswer:
+        """One POST: ``headers`` are complete ``Name: value\r\n`` lines (no Host, no Content-Length).
+
+        ``timeout`` (seconds) bounds the whole request, and the pool knows which side of the write it ran out
+        on: waiting for a connection or opening one, ``ConnectFailed`` (nothing was sent); waiting for the
+        answer, ``TimeoutError`` (it may have run). A timeout around the call could only say the latter.
+        """
+        loop = asyncio.get_running_loop()
+        when = None if timeout is None else loop.time() + timeout
+        connection = self._idle_connection()
+        if connection is None:
+            connection = await self._acquire_by(when)
         data = b"%s%sContent-Length: %d\r\n\r\n%s" % (self._head, headers.encode("latin-1"), len(body), body)
+        waiter = connection.send(data)
+        # a timer on the answer itself: cheaper than cancelling the task; the connection is aborted below
+        timer = None if when is None else loop.call_at(when, _expire, waiter)
         try:
-            answer = await connection.send(data)
-        except BaseException:  # cancelled mid-answer or dropped: never reuse what may hold half an answer
+            answer = await waiter
+        except (
+            BaseException
+        ):  # timed out, cancelled mid-answer or dropped: never reuse what may hold half an answer
             connection.abort()
             self._release(connection)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         self._release(connection)
         return answer
 
@@ -228,7 +250,8 @@ class OriginPool:
         await asyncio.sleep(0)  # let the transports finish closing on this loop
 
     # --- connections ------------------------------------------------------------------------------------------
-    async def _acquire(self) -> _Connection:
+    def _idle_connection(self) -> _Connection | None:
+        """A kept-alive connection ready now (the common case: no coroutine, no timer), or None."""
         if self.closed:
             raise ConnectFailed("the connection pool is closed")
         now = time.time()  # wall time: a frozen container's idle time counts
@@ -238,6 +261,24 @@ class OriginPool:
                 return connection
             connection.close()
             self._open -= 1
+        return None
+
+    async def _acquire_by(self, when: float | None) -> _Connection:
+        """``_acquire``, given up at ``when`` (the loop's clock) as ``ConnectFailed``: nothing was sent."""
+        if when is None:
+            return await self._acquire()
+        try:
+            async with asyncio.timeout_at(when):
+                return await self._acquire()
+        except TimeoutError:
+            raise ConnectFailed(
+                f"no connection to {self.server_name} within the request's time; the request was never sent"
+            ) from None
+
+    async def _acquire(self) -> _Connection:
+        connection = self._idle_connection()
+        if connection is not None:
+            return connection
         while self._open >= self.max_connections:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)

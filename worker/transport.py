@@ -124,12 +124,14 @@ class AppSyncTransport:
         self.region = region
         self.pool = OriginPool(url, host=host, max_connections=max_connections)
 
-    async def post(self, credentials: ReadOnlyCredentials, body: bytes) -> HttpAnswer:
-        """POST ``body`` signed with ``credentials``; raises ``ConnectFailed`` (nothing sent) or
-        ``ConnectionDropped`` (it may have run), and is cut short by the caller's timeout."""
+    async def post(
+        self, credentials: ReadOnlyCredentials, body: bytes, timeout: float | None = None
+    ) -> HttpAnswer:
+        """POST ``body`` signed with ``credentials`` within ``timeout`` seconds; raises ``ConnectFailed`` (nothing
+        sent: no connection, or none in time) or ``ConnectionDropped``/``TimeoutError`` (it may have run)."""
         headers = sign(credentials, self.host, self.region, body)
         lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
-        return await self.pool.post(f"{lines}User-Agent: {USER_AGENT}\r\n", body)
+        return await self.pool.post(f"{lines}User-Agent: {USER_AGENT}\r\n", body, timeout)
 
     async def close(self) -> None:
         await self.pool.close()

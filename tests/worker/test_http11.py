@@ -764,15 +764,16 @@ class Names:
     """The module's resolver seam, the running loop's ``getaddrinfo``, answering for ``NAME`` with ``ports`` on
     127.0.0.1 (in that order); every connection the pool opens is recorded by port and opened for real."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, ports: list[int]) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, ports: list[int], name: str = NAME) -> None:
         self.ports = ports
+        self.name = name
         self.lookups = 0
         self.tried: list[int] = []
         loop = asyncio.get_running_loop()
         real_getaddrinfo, real_create_connection = loop.getaddrinfo, loop.create_connection
 
         async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
-            if host != NAME:
+            if host != self.name:
                 return await real_getaddrinfo(host, port, **kwargs)
             self.lookups += 1
             return [
@@ -794,8 +795,8 @@ class Names:
 
 
 @pytest.fixture
-def names(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[int]], Names]:
-    return lambda ports: Names(monkeypatch, ports)
+def names(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Names]:
+    return lambda ports, name=NAME: Names(monkeypatch, ports, name)
 
 
 @pytest.fixture
@@ -904,6 +905,109 @@ async def test_a_connect_cut_short_closes_its_socket_frees_its_slot_and_forgets_
         assert (await pool.post("", b"next")).body == b"next"
     assert net.tried == [black_hole, origin.port] and net.lookups == 2
     assert origin.accepted == 1 and origin.bodies == [b"behind", b"next"]
+
+
+# --- the request's time: on which side of the write it ran out -----------------------------------------------
+async def test_time_running_out_while_connecting_is_connect_failed_nothing_sent(
+    origins: Any, names: Any, black_hole: int
+) -> None:
+    """``post``'s own timeout knows the request was never written: ``ConnectFailed``, judged "nothing sent" (a
+    timeout around the call could only say "may have run"). The half-open socket is closed and a later post,
+    the name resolved again, goes through."""
+    origin = await origins()
+    net = names([black_hole])
+    pool = net.pool(origin)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(ConnectFailed, match="never sent") as caught:
+        await pool.post("", b"never", timeout=0.2)
+    assert loop.time() - started < 1.0
+    verdict = judge(_request(), caught.value)
+    assert (verdict.maybe_applied, verdict.transient) == (False, True)
+    assert connecting_to(black_hole) == 0
+    net.ports = [origin.port]
+    assert (await pool.post("", b"next", timeout=1.0)).body == b"next"
+    assert origin.bodies == [b"next"]
+
+
+async def test_time_running_out_while_waiting_for_the_one_connection_is_connect_failed(origins: Any) -> None:
+    """Queued behind a post that holds the only connection: nothing of the queued one was sent."""
+    release = asyncio.Event()
+
+    async def held(
+        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+    ) -> None:
+        body = await origin.read_request(reader)
+        await release.wait()
+        writer.write(answer(body or b""))
+        await echo(origin, reader, writer, 1)
+
+    origin = await origins(held)
+    pool = origin.pool(max_connections=1)
+    holding = asyncio.create_task(pool.post("", b"first", timeout=5.0))
+    await eventually(lambda: origin.bodies == [b"first"])
+    with pytest.raises(ConnectFailed, match="never sent"):
+        await pool.post("", b"queued", timeout=0.1)
+    release.set()
+    assert (await holding).body == b"first"
+    assert (await pool.post("", b"after", timeout=1.0)).body == b"after"
+    assert origin.bodies == [b"first", b"after"] and origin.accepted == 1
+
+
+async def test_time_running_out_on_the_answer_is_a_timeout_and_the_connection_is_never_reused(
+    origins: Any,
+) -> None:
+    late = asyncio.Event()
+
+    async def stalled(
+        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+    ) -> None:
+        await origin.read_request(reader)
+        await late.wait()
+        writer.write(answer(b"late"))
+        await echo(origin, reader, writer, 1)
+
+    origin = await origins(first_then_echo(stalled))
+    pool = origin.pool(max_connections=1)
+    with pytest.raises(TimeoutError) as caught:
+        await pool.post("", b"one", timeout=0.2)
+    assert wire_failure(caught.value).maybe_applied  # written: it may have run
+    late.set()
+    await eventually(lambda: 1 in origin.ended)  # aborted by the client
+    assert await pool.post("", b"two", timeout=1.0) == HttpAnswer(200, "", b"two")
+    assert origin.accepted == 2
+
+
+async def applying(
+    origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+) -> None:
+    while (body := await origin.read_request(reader)) is not None:
+        writer.write(
+            answer(json.dumps({"data": {"createTodo": json.loads(body)["variables"]["input"]}}).encode())
+        )
+
+
+async def test_a_create_without_a_record_id_whose_connect_ran_out_of_time_is_sent_again_and_applied(
+    origins: Any, names: Any, black_hole: int
+) -> None:
+    """The worker's view: the first attempt's time ran out on a black-holed address, nothing was sent, so even
+    a create that names no record (never sent twice after an answer that may be lost) is sent again, once."""
+    origin = await origins(applying)
+    net = names([black_hole], "localhost")  # a name plain http may reach (the worker refuses others)
+    client = mutation_client(f"http://localhost:{origin.port}/graphql")
+
+    async def reroute() -> None:  # the name moves to a live address while the first connect hangs
+        await eventually(lambda: connecting_to(black_hole) == 1)
+        net.ports = [origin.port]
+
+    rerouting = asyncio.create_task(reroute())
+    try:
+        result = await client.send(_request(), deadline=time.monotonic() + 10)
+    finally:
+        await client.close()
+        await rerouting
+    assert (result.status, result.attempts) == (Status.APPLIED, 2)
+    assert net.tried == [black_hole, origin.port] and len(origin.bodies) == 1
 
 
 # --- https --------------------------------------------------------------------------------------------------
