@@ -1,7 +1,8 @@
 """Structured JSON logs, one object per line, with secrets kept out by construction and by a last filter.
 
-The worker never passes credentials to a logger; ``redact`` is the belt to those braces: it drops values of
-keys that name secrets and masks signatures, session tokens and secret-looking substrings in any string.
+The worker never passes credentials to a logger; ``json_line`` is the belt to those braces: it drops values of
+keys that name secrets and, on a line whose text holds a marker, masks signatures, session tokens and
+secret-looking substrings in every string of it.
 """
 
 from __future__ import annotations
@@ -190,18 +191,21 @@ def json_line(logger: Any, method: str, event_dict: MutableMapping[str, Any]) ->
     return _json_line(redact_keys(event_dict))
 
 
-#: The last whole second ``_timestamp`` formatted, and its text.
-_SECOND: list[Any] = [None, ""]
+#: The last whole second ``_timestamp`` formatted, and its text: one tuple, read and replaced whole (threads log
+#: too, and a second read apart from its text could be a second off).
+_SECOND: tuple[int, str] = (-1, "")
 
 
 def _timestamp() -> str:
     """``2026-12-03T12:31:39.573850Z`` (what structlog's ``TimeStamper(fmt="iso", utc=True)`` writes), with
     the seconds formatted once per second."""
+    global _SECOND
     now = time.time()
     second = int(now)
-    if _SECOND[0] != second:
-        _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    return f"{_SECOND[1]}.{int((now - second) * 1_000_000):06d}Z"
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int((now - second) * 1_000_000):06d}Z"
 
 
 def _json_line(event_dict: Any) -> str:
