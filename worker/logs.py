@@ -35,6 +35,9 @@ _SCRUB = [
     (re.compile(rf"((?i:x-amz-security-token){_SEPARATOR})[^\s\"'\\,;&]+"), r"\1[redacted]"),
     (re.compile(rf"((?i:credential){_SEPARATOR})(AKIA|ASIA)[A-Z0-9]{{12,}}"), r"\1\2[redacted]"),
     (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), r"\1[redacted]"),
+    # a credentials object written through its repr (botocore's ``ReadOnlyCredentials(access_key='ASIA...',
+    # secret_key='...', token='...')``, a dataclass holding one): the secret and the token by their field names
+    (re.compile(r"((?i:secret_key|secret_access_key|token)=')[^']*'"), r"\1[redacted]'"),
 ]
 
 
@@ -73,15 +76,24 @@ def redact_keys(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any
 
 def needs_scrubbing(text: str) -> bool:
     """Whether ``text`` holds a marker that every ``_SCRUB`` match contains, in any letter case: "signature",
-    "security-token", "akia" or "asia" (the patterns need to run). Four substring searches of the case-folded text (folded as the patterns' ``(?i:...)`` match: the long s is "s"): an
-    eighth of a case-insensitive regex alternation's cost."""
-    # ASCII folds by lower() at a fraction of casefold()'s cost; the four searches spelled out, not any() over
+    "security-token", "akia", "asia", or a credential field's repr ("secret_key='", "secret_access_key='",
+    "token='") (the patterns need to run). Substring searches of the case-folded text (folded as the patterns'
+    ``(?i:...)`` match: the long s is "s"): a fraction of a case-insensitive regex alternation's cost."""
+    # ASCII folds by lower() at a fraction of casefold()'s cost; the searches spelled out, not any() over
     # a generator (which costs as much again). The patterns also match the dotless i and the dotted capital I as
     # "i": casefold() keeps the one and folds the other to "i" and a combining dot above.
     lowered = (
         text.lower() if text.isascii() else text.casefold().replace("\u0131", "i").replace("i\u0307", "i")
     )
-    return "signature" in lowered or "security-token" in lowered or "akia" in lowered or "asia" in lowered
+    return (
+        "signature" in lowered
+        or "security-token" in lowered
+        or "akia" in lowered
+        or "asia" in lowered
+        or "secret_key='" in lowered
+        or "secret_access_key='" in lowered
+        or "token='" in lowered
+    )
 
 
 def scrub(text: str) -> str:
@@ -149,7 +161,8 @@ def bind(**values: Any) -> Token[Mapping[str, Any]]:
 
 
 def unbind(token: Token[Mapping[str, Any]]) -> None:
-    """Back to the context as it was before the ``bind`` that returned ``token``."""
+    """Back to the context as it was before the ``bind`` that returned ``token``: unbind in the reverse order of
+    binding (the whole mapping is restored, so unbinding an outer token first brings back what it replaced)."""
     _BOUND.reset(token)
 
 

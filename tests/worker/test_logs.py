@@ -333,3 +333,20 @@ def test_the_marker_search_folds_every_letter_the_patterns_match(line: str) -> N
     keeps the one and turns the other into "i" and a combining dot: the marker search must not skip them."""
     assert logs.needs_scrubbing(line)
     assert SIGNATURE not in scrub(line) and TOKEN not in scrub(line)
+
+
+def test_a_credentials_object_written_through_its_repr_keeps_its_secret_and_token() -> None:
+    """Nothing in the worker logs one, by construction; if a change ever did (an f-string, an error's text), the
+    secret and the session token stay out of the line, the key id is masked as everywhere."""
+    from botocore.credentials import ReadOnlyCredentials
+
+    from worker.credentials import CredentialSet
+
+    secret, token = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEXAMPLE+session/token=="
+    frozen = ReadOnlyCredentials(KEY_ID, secret, token)
+    held = CredentialSet(frozen, 0.0, 3600.0, 1, None)
+    text = _logged(detail=f"signing with {frozen!r}", error=RuntimeError(f"set {held}"), nested={"c": [held]})
+    for value in (secret, token, KEY_ID):
+        assert value not in text
+    line = json.loads(text)
+    assert "secret_key='[redacted]'" in line["detail"] and "token='[redacted]'" in line["error"]
