@@ -387,9 +387,9 @@ def run(
     cpus = placement()
     own_cpus = os.sched_getaffinity(0) if cpus else None
     stand_in = StandInProcess(latency_ms, cpus=set(cpus["stand_in"]) if cpus else None)
-    if cpus:
-        os.sched_setaffinity(0, cpus["clients"])
     try:
+        if cpus:
+            os.sched_setaffinity(0, cpus["clients"])
         results: dict[str, Any] = {
             "method": (
                 "CPU per mutation: time.process_time() of a fresh child process (every thread) over the timed "

@@ -301,7 +301,7 @@ def parse_envelope(
 
 
 def _decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(raw, str | bytes):  # a Mapping: a direct invocation's or an event's detail
+    if not isinstance(raw, str | bytes | bytearray):  # a Mapping: a direct invocation's or an event's detail
         return dict(raw)
     if isinstance(raw, str):  # an ASCII text is its own UTF-8 (``isascii`` reads a flag CPython keeps)
         size = len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))

@@ -208,7 +208,7 @@ class OriginPool:
         self.closed = False
 
     async def post(self, headers: str, body: bytes, timeout: float | None = None) -> HttpAnswer:
-        """One POST: ``headers`` are complete ``Name: value\r\n`` lines (no Host, no Content-Length).
+        """One POST: ``headers`` are complete ``Name: value\\r\\n`` lines (no Host, no Content-Length).
 
         ``timeout`` (seconds) bounds the whole request, and the pool knows which side of the write it ran out
         on: waiting for a connection or opening one, ``ConnectFailed`` (nothing was sent); waiting for the
@@ -216,18 +216,19 @@ class OriginPool:
         """
         loop = asyncio.get_running_loop()
         when = None if timeout is None else loop.time() + timeout
+        # built before a connection is taken: nothing between taking one and the try below can fail
+        data = b"%s%sContent-Length: %d\r\n\r\n%s" % (self._head, headers.encode("latin-1"), len(body), body)
         connection = self._idle_connection()
         if connection is None:
             connection = await self._acquire_by(when)
-        data = b"%s%sContent-Length: %d\r\n\r\n%s" % (self._head, headers.encode("latin-1"), len(body), body)
-        waiter = connection.send(data)
-        # a timer on the answer itself: cheaper than cancelling the task; the connection is aborted below
-        timer = None if when is None else loop.call_at(when, _expire, waiter)
+        timer = None
         try:
+            waiter = connection.send(data)
+            # a timer on the answer itself: cheaper than cancelling the task; the connection is aborted below
+            if when is not None:
+                timer = loop.call_at(when, _expire, waiter)
             answer = await waiter
-        except (
-            BaseException
-        ):  # timed out, cancelled mid-answer or dropped: never reuse what may hold half an answer
+        except BaseException:  # timed out, cancelled or dropped: never reuse what may hold half an answer
             connection.abort()
             self._release(connection)
             raise

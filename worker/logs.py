@@ -62,15 +62,15 @@ _PLAIN_KEYS: set[str] = set()
 def redact_keys(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """The value of every key that names a secret replaced, every ``None`` value dropped (``"diagnosis": null``
     on every line is noise; absent means none). Secrets inside values are ``json_line``'s, on the rendered line."""
-    if not event_dict.keys() <= _PLAIN_KEYS:
+    # by identity: ``None in event_dict.values()`` would call every other value's __eq__, which may raise
+    for key in [k for k, v in event_dict.items() if v is None]:
+        del event_dict[key]
+    if not event_dict.keys() <= _PLAIN_KEYS:  # after the drop: an absent secret is left out, not "[redacted]"
         for key in [k for k in event_dict if k not in _PLAIN_KEYS]:
             if _is_secret_key(key):
                 event_dict[key] = "[redacted]"
             elif len(_PLAIN_KEYS) < 4096:
                 _PLAIN_KEYS.add(key)
-    # by identity: ``None in event_dict.values()`` would call every other value's __eq__, which may raise
-    for key in [k for k, v in event_dict.items() if v is None]:
-        del event_dict[key]
     return event_dict
 
 

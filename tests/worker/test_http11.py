@@ -978,6 +978,18 @@ async def test_time_running_out_on_the_answer_is_a_timeout_and_the_connection_is
     assert origin.accepted == 2
 
 
+async def test_a_request_that_cannot_be_written_takes_no_connection(origins: Any) -> None:
+    """Headers that are not latin-1 fail before a connection is taken: with one connection allowed, the next post
+    still gets it (a slot taken and never given back would make it wait forever)."""
+    origin = await origins()
+    pool = origin.pool(max_connections=1)
+    assert (await pool.post("", b"first", timeout=1.0)).body == b"first"
+    with pytest.raises(UnicodeEncodeError):
+        await pool.post("X-Name: \u2603\r\n", b"never", timeout=1.0)
+    assert (await pool.post("", b"next", timeout=1.0)).body == b"next"
+    assert origin.bodies == [b"first", b"next"] and origin.accepted == 1
+
+
 async def applying(
     origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
 ) -> None:

@@ -350,3 +350,8 @@ def test_a_credentials_object_written_through_its_repr_keeps_its_secret_and_toke
         assert value not in text
     line = json.loads(text)
     assert "secret_key='[redacted]'" in line["detail"] and "token='[redacted]'" in line["error"]
+
+
+def test_a_secret_named_key_with_no_value_is_left_out_not_redacted() -> None:
+    line = json.loads(_logged(session_token=None, operation="createTodo"))
+    assert "session_token" not in line and line["operation"] == "createTodo"
