@@ -155,6 +155,19 @@ async def echo(
         await writer.drain()
 
 
+def held_until(release: asyncio.Event) -> Script:
+    """Keep-alive: every request is answered with its own body, once ``release`` is set."""
+
+    async def script(
+        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+    ) -> None:
+        while (body := await origin.read_request(reader)) is not None:
+            await release.wait()
+            writer.write(answer(body))
+
+    return script
+
+
 def first_then_echo(first: Script) -> Script:
     """Connection 1 runs ``first``; every later connection is a well-behaved echo."""
 
@@ -602,15 +615,7 @@ async def test_close_closes_idle_connections_and_a_later_post_fails_clearly(orig
 
 async def test_close_fails_the_posts_waiting_for_a_connection(origins: Any) -> None:
     release = asyncio.Event()
-
-    async def held(
-        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
-    ) -> None:
-        while (body := await origin.read_request(reader)) is not None:
-            await release.wait()
-            writer.write(answer(body))
-
-    origin = await origins(held)
+    origin = await origins(held_until(release))
     pool = origin.pool(max_connections=1)
     in_flight = asyncio.create_task(pool.post("", b"in flight"))
     waiting = asyncio.create_task(pool.post("", b"waiting"))
@@ -629,15 +634,7 @@ async def test_close_fails_the_posts_waiting_for_a_connection(origins: Any) -> N
 
 async def test_close_then_a_release_does_not_open_a_connection_for_a_waiter(origins: Any) -> None:
     release = asyncio.Event()
-
-    async def held(
-        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
-    ) -> None:
-        while (body := await origin.read_request(reader)) is not None:
-            await release.wait()
-            writer.write(answer(body))
-
-    origin = await origins(held)
+    origin = await origins(held_until(release))
     pool = origin.pool(max_connections=1)
     in_flight = asyncio.create_task(pool.post("", b"in flight"))
     waiting = asyncio.create_task(pool.post("", b"waiting"))
@@ -653,15 +650,7 @@ async def test_close_then_a_release_does_not_open_a_connection_for_a_waiter(orig
 
 async def test_cancelled_waiters_leak_no_slot(origins: Any) -> None:
     release = asyncio.Event()
-
-    async def held(
-        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
-    ) -> None:
-        while (body := await origin.read_request(reader)) is not None:
-            await release.wait()
-            writer.write(answer(body))
-
-    origin = await origins(held)
+    origin = await origins(held_until(release))
     pool = origin.pool(max_connections=2)
     in_flight = [asyncio.create_task(pool.post("", b"held-%d" % n)) for n in range(2)]
     waiters = [asyncio.create_task(pool.post("", b"waiter-%d" % n)) for n in range(6)]
@@ -723,15 +712,7 @@ async def test_cancelling_one_of_two_posts_queued_for_the_one_connection_leaves_
 ) -> None:
     """A cut waiter stays queued until ``_wake`` skips it: it must never take the wake-up the live one needs."""
     release = asyncio.Event()
-
-    async def held(
-        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
-    ) -> None:
-        while (body := await origin.read_request(reader)) is not None:
-            await release.wait()
-            writer.write(answer(body))
-
-    origin = await origins(held)
+    origin = await origins(held_until(release))
     pool = origin.pool(max_connections=1)
 
     async def queued(body: bytes) -> HttpAnswer:
@@ -933,16 +914,7 @@ async def test_time_running_out_while_connecting_is_connect_failed_nothing_sent(
 async def test_time_running_out_while_waiting_for_the_one_connection_is_connect_failed(origins: Any) -> None:
     """Queued behind a post that holds the only connection: nothing of the queued one was sent."""
     release = asyncio.Event()
-
-    async def held(
-        origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
-    ) -> None:
-        body = await origin.read_request(reader)
-        await release.wait()
-        writer.write(answer(body or b""))
-        await echo(origin, reader, writer, 1)
-
-    origin = await origins(held)
+    origin = await origins(held_until(release))
     pool = origin.pool(max_connections=1)
     holding = asyncio.create_task(pool.post("", b"first", timeout=5.0))
     await eventually(lambda: origin.bodies == [b"first"])
