@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
+from contextvars import Token
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -171,7 +172,7 @@ class BatchProcessor:
         """``process_item``, and a failure of its own failure path (a log sink that broke, say) reported as
         what it is, a worker bug left for redelivery: never mistaken for the deadline, never lost. (Binds and
         awaits ``_process_item`` itself: one coroutine less per record than calling ``process_item``.)"""
-        token = bind(message_id=item.record_id, receive_count=item.receive_count, producer=item.producer)
+        token = _bind_record(item)
         try:
             return await self._process_item(item, deadline)
         except Exception as exc:
@@ -181,10 +182,8 @@ class BatchProcessor:
             unbind(token)
 
     async def process_item(self, item: WorkItem, *, deadline: float | None = None) -> RecordOutcome:
-        # Every line about this record (here, in the client) carries its id and its producer: bound for this
-        # task only.
-        # (bind/unbind directly: contextlib's generator-based ``bound`` costs as much again)
-        token = bind(message_id=item.record_id, receive_count=item.receive_count, producer=item.producer)
+        # bound for this task only (bind/unbind directly: contextlib's generator-based ``bound`` costs as much again)
+        token = _bind_record(item)
         try:
             return await self._process_item(item, deadline)
         finally:
@@ -334,6 +333,12 @@ def _record_fields(request: MutationRequest) -> dict[str, str]:
     import hashlib
 
     return {"record_digest": hashlib.sha256(record.encode()).hexdigest()[:16]}
+
+
+def _bind_record(item: WorkItem) -> Token[Mapping[str, Any]]:
+    """Every line about this record (in the batch, in the client) carries its id and its producer; ``unbind`` the
+    token when the record is done."""
+    return bind(message_id=item.record_id, receive_count=item.receive_count, producer=item.producer)
 
 
 def sqs_work_item(record: Mapping[str, Any], producer: str = "sqs") -> WorkItem:

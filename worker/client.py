@@ -77,7 +77,7 @@ class MutationClient:
         self._transport: AppSyncTransport | None = None
         self._log = bound_logger("worker.client")
         #: (credential generation, who signs with it): ``_caller``'s cache.
-        self._caller_of: tuple[int, Caller | None] = (-1, None)
+        self._caller_of: tuple[int, Caller] | None = None
 
     async def connect(self) -> None:
         """Make the transport (connections open on first use, on the container's one event loop)."""
@@ -215,14 +215,13 @@ class MutationClient:
         """Who signs now, for a failure's diagnosis: built once per credential set, not per attempt."""
         credentials = self.credentials
         generation = credentials.generation
-        if self._caller_of[0] != generation:
-            self._caller_of = (
+        cached = self._caller_of
+        if cached is None or cached[0] != generation:
+            cached = self._caller_of = (
                 generation,
                 Caller(credentials.caller_arn, credentials.role_arn, credentials.session_name),
             )
-        caller = self._caller_of[1]
-        assert caller is not None
-        return caller
+        return cached[1]
 
     async def read(self, query: str, *, deadline: float | None = None) -> tuple[Any, int]:
         """A query (the read-back of a refused versioned write): its ``data`` and the requests it took, or the

@@ -41,22 +41,19 @@ _SCRUB = [
 ]
 
 
-#: Key -> whether it names a secret. Keys repeat on every line (event, level, operation ...): decided once each.
-_SECRET_KEY_SEEN: dict[str, bool] = {}
+#: Keys seen on a line that name no secret. Keys repeat on every line (event, level, operation ...): decided once
+#: each, and a line whose keys are all here (nearly every line) needs no per-key check: one set comparison in C
+#: decides. Keys are names in the code, not data: bounded anyway.
+_PLAIN_KEYS: set[str] = set()
 
 
 def _is_secret_key(key: str) -> bool:
-    secret = _SECRET_KEY_SEEN.get(key)
-    if secret is None:
-        secret = _SECRET_KEYS.search(key) is not None
-        if len(_SECRET_KEY_SEEN) < 4096:  # keys are names in the code, not data: bounded anyway
-            _SECRET_KEY_SEEN[key] = secret
+    if key in _PLAIN_KEYS:
+        return False
+    secret = _SECRET_KEYS.search(key) is not None
+    if not secret and len(_PLAIN_KEYS) < 4096:
+        _PLAIN_KEYS.add(key)
     return secret
-
-
-#: Keys seen on a line that name no secret: a line whose keys are all here (nearly every line) needs no per-key
-#: check, one set comparison in C decides. Keys are names in the code, not data: bounded anyway.
-_PLAIN_KEYS: set[str] = set()
 
 
 def redact_keys(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -66,11 +63,8 @@ def redact_keys(event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any
     for key in [k for k, v in event_dict.items() if v is None]:
         del event_dict[key]
     if not event_dict.keys() <= _PLAIN_KEYS:  # after the drop: an absent secret is left out, not "[redacted]"
-        for key in [k for k in event_dict if k not in _PLAIN_KEYS]:
-            if _is_secret_key(key):
-                event_dict[key] = "[redacted]"
-            elif len(_PLAIN_KEYS) < 4096:
-                _PLAIN_KEYS.add(key)
+        for key in [k for k in event_dict if _is_secret_key(k)]:
+            event_dict[key] = "[redacted]"
     return event_dict
 
 
